@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "swift-streaming-stt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StreamingSTT", targets: ["StreamingSTT"]),
+        .library(name: "StreamingSTTTesting", targets: ["StreamingSTTTesting"]),
+        .executable(name: "transcribe", targets: ["transcribe"]),
+        .executable(name: "stt-benchmark", targets: ["STTBenchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        .target(
+            name: "CSTTShim",
+            dependencies: ["CLibWebSockets"],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
+        ),
+
+        // MARK: - Library
+        .target(
+            name: "StreamingSTT",
+            dependencies: ["CSTTShim", logging],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamingSTTTesting",
+            dependencies: ["StreamingSTT", "CSTTShim", logging],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "transcribe",
+            dependencies: [
+                "StreamingSTT", "StreamingSTTTesting", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/transcribe",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "STTBenchmark",
+            dependencies: ["StreamingSTT", "StreamingSTTTesting", logging],
+            path: "Benchmarks/STTBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "StreamingSTTTests",
+            dependencies: ["StreamingSTT", "StreamingSTTTesting", logging],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,215 @@
+// swift-streaming-stt: the C shim over libwebsockets 4.1.
+//
+// Why this shim exists: libwebsockets needs LWS_PRE bytes of headroom before every payload
+// (`LWS_PRE` is a function-like macro Swift cannot import), masks client payloads in place,
+// delivers large messages in pieces, and allows exactly one call from foreign threads
+// (`lws_cancel_service`). All of that is easiest to get right in C, on the service thread.
+// Swift sees only opaque handles, plain integers and one event callback.
+//
+// Threading contract:
+// - `stt_loop_create` / `stt_loop_destroy` are called from any thread except the service thread.
+// - `stt_conn_*` commands may be called from any thread: they take the loop's mutex, queue the
+//   work and wake the service thread with `lws_cancel_service` (the only lws call made off it).
+// - Every event is delivered on the service thread, synchronously; handlers must not block.
+// - After `STT_EV_DESTROYED` no further event arrives for that connection.
+//
+// Every exported symbol is prefixed `stt_`.
+
+#ifndef STT_SHIM_H
+#define STT_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stt_loop stt_loop;
+typedef struct stt_conn stt_conn;
+
+/// Kinds of `stt_event`.
+enum stt_event_kind {
+    /// The WebSocket handshake completed (client) or a peer connected (server).
+    STT_EV_ESTABLISHED = 1,
+    /// A complete message: `data`/`len`, `binary` says which kind.
+    STT_EV_MESSAGE = 2,
+    /// The outbound queue fell to or below the limit a blocked sender waits for.
+    STT_EV_DRAINED = 3,
+    /// The client connection failed before it was established. `code` is a `stt_fail_kind`,
+    /// `status` the HTTP status seen (0 if none), `tls_error` an X509 verify result (0 if none),
+    /// `data` a static description from libwebsockets or OpenSSL.
+    STT_EV_CONNECT_FAILED = 4,
+    /// The established connection closed. `code` is a `stt_close_kind`, `status` the close code
+    /// (0 if there was no close frame), `data` the close reason.
+    STT_EV_CLOSED = 5,
+    /// Last event of a connection: the shim drops its reference after this returns.
+    STT_EV_DESTROYED = 6,
+    /// A line of libwebsockets' own log, emitted while this connection was being serviced.
+    /// `code` is the lws log level bit, `data` the line.
+    STT_EV_LOG = 7,
+};
+
+/// Why a client connection failed before it was established.
+enum stt_fail_kind {
+    STT_FAIL_OTHER = 0,
+    STT_FAIL_REFUSED = 1,
+    STT_FAIL_TLS = 2,
+    STT_FAIL_TIMEOUT = 3,
+    STT_FAIL_HTTP_STATUS = 4,
+    STT_FAIL_ABORTED = 5,
+    STT_FAIL_NO_RESOURCES = 6,
+    STT_FAIL_LOOP_SHUTDOWN = 7,
+};
+
+/// How an established connection ended.
+enum stt_close_kind {
+    /// The peer sent a close frame (its code and reason are in the event).
+    STT_CLOSE_BY_PEER = 1,
+    /// We sent a close frame (our code and reason are in the event).
+    STT_CLOSE_LOCAL = 2,
+    /// The connection ended without a close frame: TCP reset or EOF.
+    STT_CLOSE_ABNORMAL = 3,
+    /// An inbound message exceeded the maximum size; we closed with 1009.
+    STT_CLOSE_TOO_BIG = 4,
+    /// No pong (or any data) arrived within the pong timeout after a ping.
+    STT_CLOSE_PING_TIMEOUT = 5,
+    /// `stt_conn_abort` dropped the connection without a close frame.
+    STT_CLOSE_ABORTED = 6,
+    /// The event loop was shut down under the connection.
+    STT_CLOSE_LOOP_SHUTDOWN = 7,
+};
+
+/// One event from the service thread. Pointers are valid only during the callback.
+typedef struct stt_event {
+    int kind;
+    int code;
+    int status;
+    int binary;
+    int tls_error;
+    const uint8_t *data;
+    size_t len;
+    /// The connection the event belongs to (valid during the callback). For STT_EV_ESTABLISHED
+    /// on a server loop the receiver also owns one reference, to balance with `stt_conn_release`.
+    stt_conn *conn;
+} stt_event;
+
+/// Receives every connection event; `user` is the pointer bound to the connection.
+typedef void (*stt_event_fn)(void *user, const stt_event *event);
+/// Receives libwebsockets log lines that belong to no connection.
+typedef void (*stt_log_fn)(void *user, int level, const char *line);
+
+/// A handshake the server received, given to `stt_handshake_fn`.
+typedef struct stt_handshake {
+    /// Path without the query string.
+    const char *path;
+    /// The query arguments, URL-decoded, one "key=value" per entry: "k=v\0k=v\0".
+    const char *query;
+    size_t query_len;
+    /// Headers as "name\0value\0name\0value\0", lowercase names.
+    const char *headers;
+    size_t headers_len;
+} stt_handshake;
+
+/// Server only: decides on a handshake. Return 0 and set `*conn_user` to accept (the pointer is
+/// bound to the connection once it is established), or return an HTTP status to reject.
+typedef int (*stt_handshake_fn)(void *server_user, const stt_handshake *handshake, void **conn_user);
+
+/// Options for `stt_loop_create`.
+typedef struct stt_loop_options {
+    /// Receives connection events.
+    stt_event_fn on_event;
+    /// Receives log lines outside any connection (may be NULL).
+    stt_log_fn on_log;
+    void *log_user;
+    /// lws log levels to emit (bitmask of LLL_*), 0 for errors and warnings.
+    int log_levels;
+
+    /// Server mode: listen on `server_iface`:`server_port` (0 = pick one).
+    int server;
+    const char *server_iface;
+    int server_port;
+    /// Server mode: PEM certificate chain and key files; both NULL for plain ws.
+    const char *server_cert_path;
+    const char *server_key_path;
+    stt_handshake_fn on_handshake;
+    void *server_user;
+    /// Server mode: names of non-standard headers to record ("x-a\0x-b\0"), lowercase.
+    const char *server_custom_headers;
+    size_t server_custom_headers_len;
+} stt_loop_options;
+
+/// Creates a context and starts its service thread. Returns NULL and fills `error` on failure.
+stt_loop *stt_loop_create(const stt_loop_options *options, char *error, size_t error_len);
+/// The port a server loop listens on.
+int stt_loop_port(const stt_loop *loop);
+/// Stops the service thread, closes every connection (each gets CLOSED/CONNECT_FAILED and
+/// DESTROYED), destroys the context and frees the loop. Blocks until done.
+void stt_loop_destroy(stt_loop *loop);
+/// Number of connections alive on the loop (created and not yet destroyed).
+int stt_loop_connection_count(stt_loop *loop);
+
+/// Parameters for `stt_conn_connect`. Strings are copied.
+typedef struct stt_connect_params {
+    /// Numeric IP address to connect to (resolved by the caller, off the service thread).
+    const char *address;
+    int port;
+    /// Host name for the Host header, SNI and certificate verification.
+    const char *host;
+    /// Path and query, starting with '/'.
+    const char *path;
+    /// Extra headers as "name\0value\0..." (names without colon).
+    const char *headers;
+    size_t headers_len;
+    int use_tls;
+    /// Skip certificate chain, expiry and host name verification.
+    int tls_insecure;
+    /// Extra trusted CA certificates, PEM (NULL for none). System roots are always trusted too.
+    const char *ca_pem;
+    size_t ca_pem_len;
+    /// Timeouts in milliseconds (0 disables the timer).
+    uint32_t connect_timeout_ms;
+    uint32_t ping_interval_ms;
+    uint32_t pong_timeout_ms;
+    /// How long to wait for the peer's answer to our close frame before dropping TCP.
+    uint32_t close_timeout_ms;
+    /// Largest inbound message before the connection fails with 1009.
+    size_t max_message_size;
+} stt_connect_params;
+
+/// Creates a client connection bound to `user` and starts connecting; events report the outcome.
+/// Returns NULL (and sends no event) when the loop is shut down or memory is exhausted.
+/// The caller owns one reference.
+stt_conn *stt_conn_connect(stt_loop *loop, const stt_connect_params *params, void *user);
+
+/// Queues a message (split into `fragments` frames when > 1). Returns -1 if the connection is
+/// closed or closing, 1 if more than `limit` bytes are now queued (a STT_EV_DRAINED event will
+/// follow once the queue is back at or under `limit`), 0 otherwise.
+int stt_conn_send(stt_conn *conn, const void *data, size_t len, int binary, int fragments, size_t limit);
+/// Re-arms the drain notification: returns 1 if more than `limit` bytes are still queued (a
+/// STT_EV_DRAINED event will follow), 0 if not, -1 if the connection is closing or closed.
+int stt_conn_wait_drain(stt_conn *conn, size_t limit);
+/// Bytes queued and not yet handed to the socket.
+size_t stt_conn_queued_bytes(stt_conn *conn);
+/// Queues a close frame after every queued message. Returns -1 if already closing.
+int stt_conn_close(stt_conn *conn, int code, const char *reason, size_t reason_len);
+/// Drops the connection at once, without a close frame.
+void stt_conn_abort(stt_conn *conn);
+/// Stops (1) or resumes (0) reading from the socket.
+void stt_conn_pause_reading(stt_conn *conn, int paused);
+/// Server connections: sets the maximum inbound message size.
+void stt_conn_set_max_message_size(stt_conn *conn, size_t max);
+/// Drops the caller's reference.
+void stt_conn_release(stt_conn *conn);
+
+/// Writes a new CA (`ca.pem`), and a server certificate and key signed by it
+/// (`server.pem`, `server.key`) valid for the given DNS names and IP addresses, into `directory`.
+/// `names` is "name\0name\0"; entries that parse as IPv4/IPv6 become IP SANs. Returns 0 on success.
+int stt_generate_test_certificates(const char *directory, const char *names, size_t names_len,
+                                   char *error, size_t error_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

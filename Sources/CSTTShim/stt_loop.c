@@ -1,0 +1,1206 @@
+// swift-streaming-stt: the only file that calls libwebsockets.
+// See include/stt_shim.h for the threading contract.
+
+#include "stt_shim.h"
+
+#include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
+
+/// Largest frame handed to lws_write in one call; bigger messages are split into continuation
+/// frames so lws never takes its slow "partial write" path (see prior-art §6).
+#define STT_FRAME_MAX 16384
+/// Frames written per WRITEABLE callback while the socket accepts more.
+#define STT_WRITES_PER_CALLBACK 16
+
+enum { P_CONNECT = 1, P_WRITE = 2, P_RXFLOW = 4, P_ABORT = 8 };
+enum { S_NEW = 0, S_CONNECTING, S_OPEN, S_CLOSING, S_DONE };
+
+typedef struct stt_msg {
+    struct stt_msg *next;
+    size_t len;
+    int flags;  // lws_write protocol incl. ws frame flags
+    int is_close;
+    int close_code;
+    uint8_t buf[];  // LWS_PRE headroom + payload
+} stt_msg;
+
+struct stt_conn {
+    stt_loop *loop;
+    void *user;
+    int refs;  // under loop->mu
+
+    // Shared with other threads (under loop->mu).
+    int state;
+    int pending;
+    int in_dirty;
+    stt_conn *next_dirty;
+    stt_msg *head, *tail;
+    size_t queued;
+    int drain_wanted;
+    size_t drain_limit;
+    int rx_paused;
+    int abort_requested;
+    size_t max_message;
+
+    // Service thread only.
+    struct lws *wsi;
+    int is_server;
+    int handed_over;  // server: Swift was given its reference
+    int established;
+    int fail_reported;
+    int closed_reported;
+    int destroyed;
+    int http_status;
+    int tls_error;
+    int timed_out;
+    int ping_timed_out;
+    int too_big;
+    int aborted;
+    int peer_closed;
+    int peer_first;
+    int peer_code;
+    char peer_reason[128];
+    size_t peer_reason_len;
+    int local_close_code;
+    char local_reason[128];
+    size_t local_reason_len;
+    int rx_binary;
+    size_t rx_max;
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    int ping_due;
+    int awaiting_pong;
+    lws_sorted_usec_list_t sul_connect;
+    lws_sorted_usec_list_t sul_ping;
+
+    // Connect parameters (client).
+    char *address, *host, *path, *headers, *ca_pem;
+    size_t headers_len, ca_pem_len;
+    int port, use_tls, tls_insecure;
+    uint32_t connect_timeout_ms, ping_interval_ms, pong_timeout_ms, close_timeout_ms;
+};
+
+typedef struct stt_vhost_entry {
+    char *pem;
+    size_t len;
+    struct lws_vhost *vhost;
+} stt_vhost_entry;
+
+struct stt_loop {
+    atomic_int refs;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    pthread_t thread;
+    atomic_int stop;
+    pthread_mutex_t mu;
+    int dead;         // under mu: context gone, no more commands
+    int wake_pending; // under mu
+    stt_conn *dirty;  // under mu
+    int conn_count;   // under mu
+    int shutting_down;
+    int port;
+    stt_loop_options opts;
+    char *custom_headers;
+    size_t custom_headers_len;
+    stt_vhost_entry *vhosts;
+    int nvhosts;
+    const char *pending_ca;
+    size_t pending_ca_len;
+    lws_retry_bo_t idle_policy;
+};
+
+
+// Which loop and connection the service thread is working on, so lws log lines (which carry
+// no context) reach the right logger.
+static __thread stt_loop *tl_loop;
+static __thread stt_conn *tl_conn;
+
+// ---------------------------------------------------------------------------------------------
+// Logging: lws_set_log_level takes one process-wide function with no context pointer. It is set
+// once (pthread_once) and never changed; it routes by the thread-locals above.
+
+static void stt_log_emit(int level, const char *line) {
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    char buf[1024];
+    if (n >= sizeof buf) n = sizeof buf - 1;
+    memcpy(buf, line, n);
+    buf[n] = 0;
+    stt_conn *c = tl_conn;
+    stt_loop *l = tl_loop;
+    if (c && c->user && l && !c->destroyed) {
+        stt_event ev = {0};
+        ev.kind = STT_EV_LOG;
+        ev.code = level;
+        ev.data = (const uint8_t *)buf;
+        ev.len = n;
+        ev.conn = c;
+        l->opts.on_event(c->user, &ev);
+    } else if (l && l->opts.on_log) {
+        l->opts.on_log(l->opts.log_user, level, buf);
+    }
+}
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+static void install_log(void) { lws_set_log_level(LLL_ERR | LLL_WARN, stt_log_emit); }
+
+// ---------------------------------------------------------------------------------------------
+// Loop and connection references.
+
+static void loop_unref(stt_loop *l) {
+    if (atomic_fetch_sub(&l->refs, 1) != 1) return;
+    pthread_mutex_destroy(&l->mu);
+    for (int i = 0; i < l->nvhosts; i++) free(l->vhosts[i].pem);
+    free(l->vhosts);
+    free(l->custom_headers);
+    free(l);
+}
+
+static void conn_free(stt_conn *c) {
+    stt_msg *m = c->head;
+    while (m) {
+        stt_msg *n = m->next;
+        free(m);
+        m = n;
+    }
+    free(c->rx);
+    free(c->address);
+    free(c->host);
+    free(c->path);
+    free(c->headers);
+    free(c->ca_pem);
+    stt_loop *l = c->loop;
+    free(c);
+    loop_unref(l);
+}
+
+static void conn_unref(stt_conn *c) {
+    stt_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    int left = --c->refs;
+    pthread_mutex_unlock(&l->mu);
+    if (!left) conn_free(c);
+}
+
+static stt_conn *conn_new(stt_loop *l, void *user, int refs) {
+    stt_conn *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->loop = l;
+    c->user = user;
+    c->refs = refs;
+    c->max_message = 16u << 20;
+    atomic_fetch_add(&l->refs, 1);
+    pthread_mutex_lock(&l->mu);
+    l->conn_count++;
+    pthread_mutex_unlock(&l->mu);
+    return c;
+}
+
+static char *dup_bytes(const char *s, size_t n) {
+    if (!s) return NULL;
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+/// Queues service-thread work for `c`. Caller holds l->mu. Returns 1 if the caller must wake
+/// the service thread (after checking l->dead).
+static int mark_dirty_locked(stt_conn *c, int flag) {
+    stt_loop *l = c->loop;
+    c->pending |= flag;
+    if (!c->in_dirty) {
+        c->in_dirty = 1;
+        c->refs++;
+        c->next_dirty = l->dirty;
+        l->dirty = c;
+    }
+    if (!l->wake_pending) {
+        l->wake_pending = 1;
+        return 1;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events to Swift (service thread).
+
+static void emit(stt_conn *c, stt_event *ev) {
+    ev->conn = c;
+    if (c->user) c->loop->opts.on_event(c->user, ev);
+}
+
+static void emit_connect_failed(stt_conn *c, int kind, const char *detail) {
+    if (c->fail_reported || c->established) return;
+    c->fail_reported = 1;
+    if (c->timed_out) kind = STT_FAIL_TIMEOUT;
+    else if (c->aborted) kind = STT_FAIL_ABORTED;
+    else if (c->loop->shutting_down) kind = STT_FAIL_LOOP_SHUTDOWN;
+    stt_event ev = {0};
+    ev.kind = STT_EV_CONNECT_FAILED;
+    ev.code = kind;
+    ev.status = c->http_status;
+    ev.tls_error = c->tls_error;
+    if (kind == STT_FAIL_TLS && c->tls_error) detail = X509_verify_cert_error_string(c->tls_error);
+    ev.data = (const uint8_t *)(detail ? detail : "");
+    ev.len = detail ? strlen(detail) : 0;
+    emit(c, &ev);
+}
+
+static void emit_closed(stt_conn *c) {
+    if (c->closed_reported || !c->established) return;
+    c->closed_reported = 1;
+    stt_event ev = {0};
+    ev.kind = STT_EV_CLOSED;
+    if (c->too_big) {
+        ev.code = STT_CLOSE_TOO_BIG;
+        ev.status = 1009;
+    } else if (c->ping_timed_out) {
+        ev.code = STT_CLOSE_PING_TIMEOUT;
+    } else if (c->aborted) {
+        ev.code = STT_CLOSE_ABORTED;
+    } else if (c->peer_closed && (c->peer_first || !c->local_close_code)) {
+        ev.code = STT_CLOSE_BY_PEER;
+        ev.status = c->peer_code;
+        ev.data = (const uint8_t *)c->peer_reason;
+        ev.len = c->peer_reason_len;
+    } else if (c->local_close_code) {
+        ev.code = STT_CLOSE_LOCAL;
+        ev.status = c->local_close_code;
+        ev.data = (const uint8_t *)c->local_reason;
+        ev.len = c->local_reason_len;
+    } else if (c->loop->shutting_down) {
+        ev.code = STT_CLOSE_LOOP_SHUTDOWN;
+    } else {
+        ev.code = STT_CLOSE_ABNORMAL;
+    }
+    emit(c, &ev);
+}
+
+/// The wsi is going away: report what has not been reported, then drop the shim's reference.
+static void conn_destroyed(stt_conn *c) {
+    if (c->destroyed) return;
+    if (!c->established) emit_connect_failed(c, STT_FAIL_OTHER, "connection closed before the handshake completed");
+    else emit_closed(c);
+    lws_sul_cancel(&c->sul_connect);
+    lws_sul_cancel(&c->sul_ping);
+    c->destroyed = 1;
+    c->wsi = NULL;
+    stt_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    c->state = S_DONE;
+    l->conn_count--;
+    pthread_mutex_unlock(&l->mu);
+    stt_event ev = {0};
+    ev.kind = STT_EV_DESTROYED;
+    emit(c, &ev);
+    conn_unref(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers (service thread).
+
+static void kill_wsi(stt_conn *c) {
+    if (c->wsi) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void connect_timeout_cb(lws_sorted_usec_list_t *sul) {
+    stt_conn *c = lws_container_of(sul, stt_conn, sul_connect);
+    if (c->established || c->destroyed) return;
+    c->timed_out = 1;
+    kill_wsi(c);
+}
+
+static void close_timeout_cb(lws_sorted_usec_list_t *sul) {
+    stt_conn *c = lws_container_of(sul, stt_conn, sul_connect);
+    if (c->destroyed) return;
+    kill_wsi(c);  // the peer never answered our close frame
+}
+
+static void ping_cb(lws_sorted_usec_list_t *sul) {
+    stt_conn *c = lws_container_of(sul, stt_conn, sul_ping);
+    if (!c->wsi || c->destroyed) return;
+    if (c->awaiting_pong) {
+        c->ping_timed_out = 1;
+        kill_wsi(c);
+        return;
+    }
+    c->ping_due = 1;
+    c->awaiting_pong = 1;
+    lws_callback_on_writable(c->wsi);
+    lws_sul_schedule(c->loop->ctx, 0, &c->sul_ping, ping_cb, (lws_usec_t)c->pong_timeout_ms * 1000);
+}
+
+static void peer_alive(stt_conn *c) {
+    if (!c->awaiting_pong) return;
+    c->awaiting_pong = 0;
+    lws_sul_schedule(c->loop->ctx, 0, &c->sul_ping, ping_cb, (lws_usec_t)c->ping_interval_ms * 1000);
+}
+
+static void on_established(stt_conn *c) {
+    c->established = 1;
+    lws_sul_cancel(&c->sul_connect);
+    if (c->ping_interval_ms && c->pong_timeout_ms)
+        lws_sul_schedule(c->loop->ctx, 0, &c->sul_ping, ping_cb, (lws_usec_t)c->ping_interval_ms * 1000);
+    stt_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    if (c->state == S_CONNECTING || c->state == S_NEW) c->state = S_OPEN;
+    int has_data = c->head != NULL;
+    int paused = c->rx_paused;
+    int abort = c->abort_requested;
+    pthread_mutex_unlock(&l->mu);
+    if (paused) lws_rx_flow_control(c->wsi, 0);
+    if (has_data || abort) lws_callback_on_writable(c->wsi);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client connect (service thread).
+
+static struct lws_vhost *vhost_for_ca(stt_loop *l, const char *pem, size_t len);
+
+static void start_connect(stt_conn *c) {
+    stt_loop *l = c->loop;
+    struct lws_vhost *vh = l->vhost;
+    if (c->use_tls && c->ca_pem) {
+        vh = vhost_for_ca(l, c->ca_pem, c->ca_pem_len);
+        if (!vh) {
+            emit_connect_failed(c, STT_FAIL_TLS, "could not load the CA certificates");
+            conn_destroyed(c);
+            return;
+        }
+    }
+    struct lws_client_connect_info i;
+    memset(&i, 0, sizeof i);
+    i.context = l->ctx;
+    i.vhost = vh;
+    i.address = c->address;
+    i.port = c->port;
+    i.path = c->path;
+    i.host = c->host;
+    i.origin = NULL;
+    i.protocol = NULL;
+    i.alpn = "http/1.1";
+    i.opaque_user_data = c;
+    i.pwsi = &c->wsi;
+    i.retry_and_idle_policy = &l->idle_policy;
+    if (c->use_tls) {
+        i.ssl_connection = LCCSCF_USE_SSL;
+        if (c->tls_insecure)
+            i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                                LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+    pthread_mutex_lock(&l->mu);
+    c->state = S_CONNECTING;
+    c->refs++;  // keep c alive across a synchronous failure inside the call
+    pthread_mutex_unlock(&l->mu);
+    if (c->connect_timeout_ms)
+        lws_sul_schedule(l->ctx, 0, &c->sul_connect, connect_timeout_cb, (lws_usec_t)c->connect_timeout_ms * 1000);
+    stt_conn *prev = tl_conn;
+    tl_conn = c;
+    struct lws *w = lws_client_connect_via_info(&i);
+    tl_conn = prev;
+    if (!w) {
+        c->wsi = NULL;
+        if (!c->destroyed) {
+            emit_connect_failed(c, STT_FAIL_NO_RESOURCES, "the connection could not be started");
+            conn_destroyed(c);
+        }
+    }
+    conn_unref(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands from the dirty list (service thread, from EVENT_WAIT_CANCELLED).
+
+static void process_dirty(stt_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    stt_conn *list = l->dirty;
+    l->dirty = NULL;
+    l->wake_pending = 0;
+    pthread_mutex_unlock(&l->mu);
+    while (list) {
+        stt_conn *c = list;
+        list = c->next_dirty;
+        pthread_mutex_lock(&l->mu);
+        c->in_dirty = 0;
+        c->next_dirty = NULL;
+        int p = c->pending;
+        c->pending = 0;
+        int paused = c->rx_paused;
+        pthread_mutex_unlock(&l->mu);
+        if (!c->destroyed) {
+            if (p & P_CONNECT) start_connect(c);
+            if (c->wsi && !c->destroyed) {
+                if ((p & P_ABORT) && !c->established) {
+                    c->aborted = 1;
+                    kill_wsi(c);
+                } else if (c->established) {
+                    if (p & P_RXFLOW) lws_rx_flow_control(c->wsi, !paused);
+                    if ((p & P_ABORT) && c->local_close_code) {
+                        // Already waiting for the peer's close reply: drop it now.
+                        c->aborted = 1;
+                        kill_wsi(c);
+                    } else if (p & (P_WRITE | P_ABORT)) {
+                        lws_callback_on_writable(c->wsi);
+                    }
+                }
+            }
+        }
+        conn_unref(c);
+    }
+}
+
+/// At shutdown: connections whose connect never started get their failure and destroy events.
+static void fail_unstarted(stt_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    stt_conn *list = l->dirty;
+    l->dirty = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (list) {
+        stt_conn *c = list;
+        list = c->next_dirty;
+        pthread_mutex_lock(&l->mu);
+        c->in_dirty = 0;
+        int p = c->pending;
+        c->pending = 0;
+        pthread_mutex_unlock(&l->mu);
+        if ((p & P_CONNECT) && !c->destroyed) conn_destroyed(c);
+        conn_unref(c);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing (service thread, WRITEABLE).
+
+static int on_writeable(stt_conn *c) {
+    stt_loop *l = c->loop;
+    struct lws *wsi = c->wsi;
+    if (c->local_close_code || c->aborted) return 0;  // lws may call once more after -1
+    pthread_mutex_lock(&l->mu);
+    int abort = c->abort_requested;
+    pthread_mutex_unlock(&l->mu);
+    if (abort) {
+        c->aborted = 1;
+        return -1;  // no close reason: TCP is dropped without a close frame
+    }
+    if (c->ping_due) {
+        uint8_t ping[LWS_PRE + 4];
+        c->ping_due = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        if (lws_send_pipe_choked(wsi)) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    }
+    for (int n = 0; n < STT_WRITES_PER_CALLBACK; n++) {
+        pthread_mutex_lock(&l->mu);
+        stt_msg *m = c->head;
+        if (!m) {
+            pthread_mutex_unlock(&l->mu);
+            return 0;
+        }
+        c->head = m->next;
+        if (!c->head) c->tail = NULL;
+        if (m->is_close) {
+            pthread_mutex_unlock(&l->mu);
+            c->local_close_code = m->close_code;
+            c->local_reason_len = m->len;
+            memcpy(c->local_reason, m->buf + LWS_PRE, m->len);
+            lws_close_reason(wsi, (enum lws_close_status)m->close_code, m->buf + LWS_PRE, m->len);
+            free(m);
+            if (c->close_timeout_ms)
+                lws_sul_schedule(l->ctx, 0, &c->sul_connect, close_timeout_cb, (lws_usec_t)c->close_timeout_ms * 1000);
+            return -1;
+        }
+        c->queued -= m->len;
+        int drained = 0;
+        if (c->drain_wanted && c->queued <= c->drain_limit) {
+            c->drain_wanted = 0;
+            drained = 1;
+        }
+        int more = c->head != NULL;
+        pthread_mutex_unlock(&l->mu);
+        int r = lws_write(wsi, m->buf + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
+        free(m);
+        if (drained) {
+            stt_event ev = {0};
+            ev.kind = STT_EV_DRAINED;
+            emit(c, &ev);
+        }
+        if (r < 0) return -1;
+        if (!more) return 0;
+        if (lws_send_pipe_choked(wsi)) break;
+    }
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading (service thread, RECEIVE).
+
+static int on_receive(stt_conn *c, const uint8_t *in, size_t len) {
+    struct lws *wsi = c->wsi;
+    peer_alive(c);
+    if (lws_is_first_fragment(wsi)) {
+        c->rx_len = 0;
+        c->rx_binary = lws_frame_is_binary(wsi);
+        pthread_mutex_lock(&c->loop->mu);
+        c->rx_max = c->max_message;
+        pthread_mutex_unlock(&c->loop->mu);
+    }
+    if (c->rx_len + len > c->rx_max) {
+        static const char reason[] = "message too big";
+        c->too_big = 1;
+        c->rx_len = 0;
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason, sizeof reason - 1);
+        return -1;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < c->rx_len + len) cap *= 2;
+        uint8_t *n = realloc(c->rx, cap);
+        if (!n) return -1;
+        c->rx = n;
+        c->rx_cap = cap;
+    }
+    if (len) memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+        stt_event ev = {0};
+        ev.kind = STT_EV_MESSAGE;
+        ev.binary = c->rx_binary;
+        ev.data = c->rx;
+        ev.len = c->rx_len;
+        emit(c, &ev);
+        c->rx_len = 0;
+        if (c->rx_cap > (256u << 10)) {  // give back memory after a large message
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_cap = 0;
+        }
+    }
+    return 0;
+}
+
+static void on_peer_close(stt_conn *c, const uint8_t *in, size_t len) {
+    c->peer_closed = 1;
+    c->peer_first = !c->local_close_code;
+    c->peer_code = len >= 2 ? (in[0] << 8) | in[1] : 1005;
+    size_t n = len > 2 ? len - 2 : 0;
+    if (n > sizeof c->peer_reason) n = sizeof c->peer_reason;
+    if (n) memcpy(c->peer_reason, in + 2, n);
+    c->peer_reason_len = n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server handshake (service thread).
+
+static void append_kv(char **buf, size_t *len, size_t *cap, const char *k, size_t kl, const char *v, size_t vl) {
+    size_t need = *len + kl + vl + 2;
+    if (need > *cap) {
+        size_t nc = *cap ? *cap : 1024;
+        while (nc < need) nc *= 2;
+        char *n = realloc(*buf, nc);
+        if (!n) return;
+        *buf = n;
+        *cap = nc;
+    }
+    for (size_t i = 0; i < kl; i++) {
+        char ch = k[i];
+        (*buf)[(*len)++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    (*buf)[(*len)++] = 0;
+    memcpy(*buf + *len, v, vl);
+    *len += vl;
+    (*buf)[(*len)++] = 0;
+}
+
+static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
+    char *hdrs = NULL, *query = NULL;
+    size_t hlen = 0, hcap = 0, qlen = 0, qcap = 0;
+    char val[8192];
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+        const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        if (!name || name[0] == ':' || t == WSI_TOKEN_HTTP_URI_ARGS) continue;
+        size_t nl = strlen(name);
+        if (nl < 2 || name[nl - 1] != ':') continue;
+        if (lws_hdr_total_length(wsi, (enum lws_token_indexes)t) <= 0) continue;
+        int n = lws_hdr_copy(wsi, val, sizeof val, (enum lws_token_indexes)t);
+        if (n < 0) continue;
+        append_kv(&hdrs, &hlen, &hcap, name, nl - 1, val, (size_t)n);
+    }
+    for (size_t off = 0; l->custom_headers && off < l->custom_headers_len;) {
+        const char *name = l->custom_headers + off;
+        size_t nl = strlen(name);
+        off += nl + 1;
+        char withcolon[256];
+        if (!nl || nl + 2 > sizeof withcolon) continue;
+        memcpy(withcolon, name, nl);
+        withcolon[nl] = ':';
+        withcolon[nl + 1] = 0;
+        if (lws_hdr_custom_length(wsi, withcolon, (int)nl + 1) < 0) continue;
+        int n = lws_hdr_custom_copy(wsi, val, sizeof val, withcolon, (int)nl + 1);
+        if (n < 0) continue;
+        append_kv(&hdrs, &hlen, &hcap, name, nl, val, (size_t)n);
+    }
+    // Query arguments, one decoded "key=value" fragment each, as "frag\0frag\0".
+    for (int f = 0;; f++) {
+        int n = lws_hdr_copy_fragment(wsi, val, sizeof val, WSI_TOKEN_HTTP_URI_ARGS, f);
+        if (n < 0) break;
+        if (qlen + (size_t)n + 1 > qcap) {
+            size_t nc = qcap ? qcap * 2 : 1024;
+            while (nc < qlen + (size_t)n + 1) nc *= 2;
+            char *q = realloc(query, nc);
+            if (!q) break;
+            query = q;
+            qcap = nc;
+        }
+        memcpy(query + qlen, val, (size_t)n);
+        qlen += (size_t)n;
+        query[qlen++] = 0;
+    }
+    char path[2048] = "";
+    lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
+    stt_handshake hs;
+    hs.path = path;
+    hs.query = query ? query : "";
+    hs.query_len = qlen;
+    hs.headers = hdrs ? hdrs : "";
+    hs.headers_len = hlen;
+    void *user = NULL;
+    int status = l->opts.on_handshake ? l->opts.on_handshake(l->opts.server_user, &hs, &user) : 0;
+    free(hdrs);
+    free(query);
+    if (status) {
+        lws_return_http_status(wsi, (unsigned int)status, NULL);
+        return 1;
+    }
+    // The connection exists from here; it is handed to Swift when established. (`user` of the
+    // callback is still NULL here: the protocol's per-session data comes later.)
+    stt_conn *c = conn_new(l, user, 2);  // one for the shim, one for Swift (given at ESTABLISHED)
+    if (!c) return -1;
+    c->wsi = wsi;
+    c->is_server = 1;
+    c->close_timeout_ms = 5000;
+    lws_set_opaque_user_data(wsi, c);
+    return 0;
+}
+
+static void on_server_established(stt_conn *c) {
+    c->established = 1;
+    c->handed_over = 1;
+    stt_event ev = {0};
+    ev.kind = STT_EV_ESTABLISHED;
+    ev.status = 101;
+    ev.conn = c;
+    emit(c, &ev);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The protocol callback.
+
+static stt_conn *conn_of(struct lws *wsi) { return wsi ? (stt_conn *)lws_get_opaque_user_data(wsi) : NULL; }
+
+static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    stt_loop *l = tl_loop;
+    stt_conn *c = NULL;
+    int ret = 0;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        // Sent once per protocol per vhost with a fake wsi: act on the main vhost only.
+        if (l && lws_get_vhost(wsi) == l->vhost) process_dirty(l);
+        return 0;  // never nonzero here
+
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS: {
+        SSL_CTX *ctx = (SSL_CTX *)user;
+        SSL_CTX_set_default_verify_paths(ctx);
+        if (l && l->pending_ca) {
+            BIO *bio = BIO_new_mem_buf(l->pending_ca, (int)l->pending_ca_len);
+            X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+            X509 *x;
+            int added = 0;
+            while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+                if (X509_STORE_add_cert(store, x) == 1) added++;
+                X509_free(x);
+            }
+            ERR_clear_error();
+            if (bio) BIO_free(bio);
+            if (!added) l->pending_ca = NULL;  // tells vhost_for_ca the PEM was unusable
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        c = conn_of(wsi);
+        if (c && !len && !c->tls_error) c->tls_error = X509_STORE_CTX_get_error((X509_STORE_CTX *)user);
+        return 0;
+
+    default:
+        break;
+    }
+
+    c = conn_of(wsi);
+    stt_conn *prev = tl_conn;
+    tl_conn = c;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        if (c && c->headers) {
+            unsigned char **p = (unsigned char **)in, *end = *p + len;
+            for (size_t off = 0; off < c->headers_len;) {
+                const char *name = c->headers + off;
+                size_t nl = strlen(name);
+                const char *value = name + nl + 1;
+                size_t vl = strlen(value);
+                off += nl + vl + 2;
+                char withcolon[256];
+                if (nl + 2 > sizeof withcolon) continue;
+                memcpy(withcolon, name, nl);
+                withcolon[nl] = ':';
+                withcolon[nl + 1] = 0;
+                if (lws_add_http_header_by_name(wsi, (const unsigned char *)withcolon, (const unsigned char *)value,
+                                                (int)vl, p, end)) {
+                    ret = -1;
+                    break;
+                }
+            }
+        }
+        break;
+
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        if (c) c->http_status = (int)lws_http_client_http_response(wsi);
+        break;
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (c) {
+            const char *s = in ? (const char *)in : "";
+            int kind = STT_FAIL_OTHER;
+            if (c->http_status && c->http_status != 101) kind = STT_FAIL_HTTP_STATUS;
+            else if (c->tls_error || strstr(s, "SSL") || strstr(s, "ssl") || strstr(s, "tls")) kind = STT_FAIL_TLS;
+            else if (strstr(s, "nable to connect") || strstr(s, "refused")) kind = STT_FAIL_REFUSED;
+            emit_connect_failed(c, kind, s);
+        }
+        break;
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (c) {
+            c->http_status = 101;
+            on_established(c);
+            stt_event ev = {0};
+            ev.kind = STT_EV_ESTABLISHED;
+            ev.status = 101;
+            emit(c, &ev);
+        }
+        break;
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (l) ret = on_confirm_upgrade(l, wsi);
+        break;
+
+    case LWS_CALLBACK_ESTABLISHED:
+        if (c) {
+            on_server_established(c);
+            on_established(c);
+        }
+        break;
+
+    case LWS_CALLBACK_HTTP:
+        // Plain HTTP is not served (yet): answer 404.
+        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) ret = -1;
+        else ret = lws_http_transaction_completed(wsi) ? -1 : 0;
+        break;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+    case LWS_CALLBACK_RECEIVE:
+        if (c) ret = on_receive(c, (const uint8_t *)in, len);
+        break;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c) peer_alive(c);
+        break;
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (c) ret = on_writeable(c);
+        break;
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c) on_peer_close(c, (const uint8_t *)in, len);
+        break;
+
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_CLOSED:
+        if (c) emit_closed(c);
+        break;
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (c) {
+            lws_set_opaque_user_data(wsi, NULL);
+            // A server connection accepted at the handshake but never established: Swift never
+            // received its reference, so drop that one too.
+            int orphan = c->is_server && !c->handed_over;
+            if (orphan) conn_unref(c);
+            conn_destroyed(c);
+        }
+        break;
+
+    default:
+        break;
+    }
+    tl_conn = prev;
+    return ret;
+}
+
+static const struct lws_protocols stt_client_protocols[] = {
+    {"stt-client", stt_callback, 0, STT_FRAME_MAX, 0, NULL, STT_FRAME_MAX},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static const struct lws_protocols stt_server_protocols[] = {
+    {"stt-server", stt_callback, 0, STT_FRAME_MAX, 0, NULL, STT_FRAME_MAX},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static struct lws_vhost *vhost_for_ca(stt_loop *l, const char *pem, size_t len) {
+    for (int i = 0; i < l->nvhosts; i++)
+        if (l->vhosts[i].len == len && !memcmp(l->vhosts[i].pem, pem, len)) return l->vhosts[i].vhost;
+    stt_vhost_entry *nv = realloc(l->vhosts, sizeof *nv * (size_t)(l->nvhosts + 1));
+    if (!nv) return NULL;
+    l->vhosts = nv;
+    char name[32];
+    snprintf(name, sizeof name, "stt-client-%d", l->nvhosts + 1);
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof vi);
+    vi.port = CONTEXT_PORT_NO_LISTEN;
+    vi.protocols = stt_client_protocols;
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    vi.vhost_name = name;
+    l->pending_ca = pem;
+    l->pending_ca_len = len;
+    struct lws_vhost *vh = lws_create_vhost(l->ctx, &vi);
+    int usable = l->pending_ca != NULL;
+    l->pending_ca = NULL;
+    if (!vh) return NULL;
+    if (!usable) {
+        lws_vhost_destroy(vh);
+        return NULL;
+    }
+    nv[l->nvhosts].pem = dup_bytes(pem, len);
+    nv[l->nvhosts].len = len;
+    nv[l->nvhosts].vhost = vh;
+    l->nvhosts++;
+    return vh;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loop lifecycle.
+
+static void *service_main(void *arg) {
+    stt_loop *l = arg;
+    tl_loop = l;
+    while (!atomic_load(&l->stop)) {
+        if (lws_service(l->ctx, 0) < 0) break;
+    }
+    l->shutting_down = 1;
+    pthread_mutex_lock(&l->mu);
+    l->dead = 1;
+    pthread_mutex_unlock(&l->mu);
+    fail_unstarted(l);
+    lws_context_destroy(l->ctx);
+    l->ctx = NULL;
+    tl_loop = NULL;
+    return NULL;
+}
+
+stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_len) {
+    pthread_once(&log_once, install_log);
+    stt_loop *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(error, error_len, "out of memory");
+        return NULL;
+    }
+    atomic_init(&l->refs, 1);
+    atomic_init(&l->stop, 0);
+    pthread_mutex_init(&l->mu, NULL);
+    l->opts = *o;
+    l->opts.server_iface = NULL;
+    l->opts.server_cert_path = NULL;
+    l->opts.server_key_path = NULL;
+    if (o->server_custom_headers && o->server_custom_headers_len) {
+        l->custom_headers = dup_bytes(o->server_custom_headers, o->server_custom_headers_len);
+        l->custom_headers_len = o->server_custom_headers_len;
+    }
+    l->opts.server_custom_headers = NULL;
+    // lws' own idle ping/hangup is pushed out of the way: keepalive is ours (ping_cb).
+    l->idle_policy.secs_since_valid_ping = 0xffff;
+    l->idle_policy.secs_since_valid_hangup = 0xffff;
+
+    struct lws_context_creation_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    ci.port = CONTEXT_PORT_NO_LISTEN;
+    ci.fd_limit_per_thread = 0;
+    ci.timeout_secs = 300;  // our own timers decide; lws' defaults must not fire first
+    ci.pt_serv_buf_size = 32768;
+    ci.user = l;
+
+    stt_loop *prev = tl_loop;
+    tl_loop = l;
+    l->ctx = lws_create_context(&ci);
+    if (!l->ctx) {
+        tl_loop = prev;
+        snprintf(error, error_len, "libwebsockets context creation failed");
+        loop_unref(l);
+        return NULL;
+    }
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof vi);
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    if (o->server) {
+        vi.port = o->server_port;
+        vi.iface = o->server_iface;
+        vi.protocols = stt_server_protocols;
+        vi.vhost_name = "stt-server";
+        vi.ssl_cert_filepath = o->server_cert_path;
+        vi.ssl_private_key_filepath = o->server_key_path;
+    } else {
+        vi.port = CONTEXT_PORT_NO_LISTEN;
+        vi.protocols = stt_client_protocols;
+        vi.vhost_name = "stt-client";
+    }
+    l->vhost = lws_create_vhost(l->ctx, &vi);
+    tl_loop = prev;
+    if (!l->vhost) {
+        snprintf(error, error_len, o->server ? "could not listen (address in use, or bad certificate/key)"
+                                             : "could not create the client vhost");
+        lws_context_destroy(l->ctx);
+        loop_unref(l);
+        return NULL;
+    }
+    if (o->server) l->port = lws_get_vhost_listen_port(l->vhost);
+    if (pthread_create(&l->thread, NULL, service_main, l)) {
+        snprintf(error, error_len, "could not start the service thread");
+        lws_context_destroy(l->ctx);
+        loop_unref(l);
+        return NULL;
+    }
+    return l;
+}
+
+int stt_loop_port(const stt_loop *l) { return l->port; }
+
+int stt_loop_connection_count(stt_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    int n = l->conn_count;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+void stt_loop_destroy(stt_loop *l) {
+    atomic_store(&l->stop, 1);
+    pthread_mutex_lock(&l->mu);
+    if (!l->dead) lws_cancel_service(l->ctx);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->thread, NULL);
+    loop_unref(l);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands (any thread).
+
+static void wake(stt_loop *l, int need) {
+    if (need && !l->dead) lws_cancel_service(l->ctx);
+}
+
+stt_conn *stt_conn_connect(stt_loop *l, const stt_connect_params *p, void *user) {
+    stt_conn *c = conn_new(l, user, 2);  // one for the shim (until DESTROYED), one for the caller
+    if (!c) return NULL;
+    c->address = dup_bytes(p->address, strlen(p->address));
+    c->host = dup_bytes(p->host, strlen(p->host));
+    c->path = dup_bytes(p->path, strlen(p->path));
+    if (p->headers && p->headers_len) {
+        c->headers = dup_bytes(p->headers, p->headers_len);
+        c->headers_len = p->headers_len;
+    }
+    if (p->ca_pem && p->ca_pem_len) {
+        c->ca_pem = dup_bytes(p->ca_pem, p->ca_pem_len);
+        c->ca_pem_len = p->ca_pem_len;
+    }
+    c->port = p->port;
+    c->use_tls = p->use_tls;
+    c->tls_insecure = p->tls_insecure;
+    c->connect_timeout_ms = p->connect_timeout_ms;
+    c->close_timeout_ms = p->close_timeout_ms;
+    c->ping_interval_ms = p->ping_interval_ms;
+    c->pong_timeout_ms = p->pong_timeout_ms;
+    if (p->max_message_size) c->max_message = p->max_message_size;
+    pthread_mutex_lock(&l->mu);
+    if (l->dead) {
+        l->conn_count--;
+        pthread_mutex_unlock(&l->mu);
+        conn_free(c);  // the shim never saw it; no event will be sent
+        return NULL;
+    }
+    int need = mark_dirty_locked(c, P_CONNECT);
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+    return c;
+}
+
+int stt_conn_send(stt_conn *c, const void *data, size_t len, int binary, int fragments, size_t limit) {
+    stt_loop *l = c->loop;
+    if (fragments < 1) fragments = 1;
+    // Split into frames: at most STT_FRAME_MAX bytes each, and at least `fragments` frames.
+    size_t nframes = (len + STT_FRAME_MAX - 1) / STT_FRAME_MAX;
+    if (nframes < (size_t)fragments) nframes = (size_t)fragments;
+    if (nframes < 1) nframes = 1;
+    size_t per = len / nframes, extra = len % nframes;
+    stt_msg *first = NULL, *last = NULL;
+    const uint8_t *src = data;
+    int base = binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+    for (size_t i = 0; i < nframes; i++) {
+        size_t n = per + (i < extra ? 1 : 0);
+        stt_msg *m = malloc(sizeof *m + LWS_PRE + n);
+        if (!m) {
+            while (first) {
+                stt_msg *x = first->next;
+                free(first);
+                first = x;
+            }
+            return -1;
+        }
+        m->next = NULL;
+        m->len = n;
+        m->is_close = 0;
+        m->close_code = 0;
+        m->flags = nframes == 1 ? base : lws_write_ws_flags(base, i == 0, i == nframes - 1);
+        if (n) memcpy(m->buf + LWS_PRE, src, n);
+        src += n;
+        if (last) last->next = m;
+        else first = m;
+        last = m;
+    }
+    pthread_mutex_lock(&l->mu);
+    if (c->state >= S_CLOSING || l->dead) {
+        pthread_mutex_unlock(&l->mu);
+        while (first) {
+            stt_msg *x = first->next;
+            free(first);
+            first = x;
+        }
+        return -1;
+    }
+    int was_empty = c->head == NULL;
+    if (c->tail) c->tail->next = first;
+    else c->head = first;
+    c->tail = last;
+    c->queued += len;
+    int over = 0;
+    if (c->queued > limit) {
+        over = 1;
+        if (!c->drain_wanted || limit < c->drain_limit) c->drain_limit = limit;
+        c->drain_wanted = 1;
+    }
+    int need = 0;
+    if (was_empty && c->state == S_OPEN) need = mark_dirty_locked(c, P_WRITE);
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+    return over;
+}
+
+int stt_conn_wait_drain(stt_conn *c, size_t limit) {
+    pthread_mutex_lock(&c->loop->mu);
+    int wait = 0;
+    if (c->state < S_CLOSING && !c->loop->dead && c->queued > limit) {
+        if (!c->drain_wanted || limit < c->drain_limit) c->drain_limit = limit;
+        c->drain_wanted = 1;
+        wait = 1;
+    } else if (c->state >= S_CLOSING || c->loop->dead) {
+        wait = -1;
+    }
+    pthread_mutex_unlock(&c->loop->mu);
+    return wait;
+}
+
+size_t stt_conn_queued_bytes(stt_conn *c) {
+    pthread_mutex_lock(&c->loop->mu);
+    size_t q = c->queued;
+    pthread_mutex_unlock(&c->loop->mu);
+    return q;
+}
+
+int stt_conn_close(stt_conn *c, int code, const char *reason, size_t reason_len) {
+    stt_loop *l = c->loop;
+    if (reason_len > 123) reason_len = 123;
+    stt_msg *m = malloc(sizeof *m + LWS_PRE + reason_len + 1);
+    if (!m) return -1;
+    m->next = NULL;
+    m->len = reason_len;
+    m->flags = 0;
+    m->is_close = 1;
+    m->close_code = code;
+    if (reason_len) memcpy(m->buf + LWS_PRE, reason, reason_len);
+    pthread_mutex_lock(&l->mu);
+    if (c->state >= S_CLOSING || l->dead) {
+        pthread_mutex_unlock(&l->mu);
+        free(m);
+        return -1;
+    }
+    int was_open = c->state == S_OPEN;
+    c->state = S_CLOSING;
+    int was_empty = c->head == NULL;
+    if (c->tail) c->tail->next = m;
+    else c->head = m;
+    c->tail = m;
+    int need = 0;
+    if (was_empty && was_open) need = mark_dirty_locked(c, P_WRITE);
+    else if (!was_open) need = mark_dirty_locked(c, P_ABORT);  // not yet open: give up the attempt
+    if (!was_open) c->abort_requested = 1;
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
+
+void stt_conn_abort(stt_conn *c) {
+    stt_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    int need = 0;
+    if (c->state != S_DONE && !l->dead) {
+        c->abort_requested = 1;
+        if (c->state < S_CLOSING) c->state = S_CLOSING;
+        need = mark_dirty_locked(c, P_ABORT);
+    }
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void stt_conn_pause_reading(stt_conn *c, int paused) {
+    stt_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    int need = 0;
+    if (c->rx_paused != paused && c->state != S_DONE && !l->dead) {
+        c->rx_paused = paused;
+        need = mark_dirty_locked(c, P_RXFLOW);
+    }
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void stt_conn_set_max_message_size(stt_conn *c, size_t max) {
+    pthread_mutex_lock(&c->loop->mu);
+    c->max_message = max;
+    pthread_mutex_unlock(&c->loop->mu);
+}
+
+void stt_conn_release(stt_conn *c) { conn_unref(c); }

@@ -1,0 +1,103 @@
+/// Settings for one WebSocket connection.
+///
+/// Every setting has a default; change what you need:
+///
+/// ```swift
+/// var configuration = WebSocketConfiguration()
+/// configuration.additionalHeaders = [("Authorization", apiKey)]
+/// configuration.connectTimeout = .seconds(5)
+/// ```
+public struct WebSocketConfiguration: Sendable {
+    /// Extra handshake headers, in order (for example `Authorization`). Their values are treated
+    /// as secrets: they are never logged or put in an error.
+    public var additionalHeaders: [(name: String, value: String)]
+    /// How long DNS resolution, TCP connect, TLS and the WebSocket handshake may take together.
+    public var connectTimeout: Duration
+    /// Ping interval and pong timeout used to detect a dead peer.
+    public var keepalive: Keepalive
+    /// The largest inbound message accepted; a larger one fails the connection with
+    /// ``WebSocketError/Code/messageTooLarge`` after closing it with 1009.
+    public var maxMessageSize: Int
+    /// `send` suspends while more than this many bytes are queued and not yet written to the socket.
+    public var maxQueuedOutboundBytes: Int
+    /// Reading from the socket pauses while more than this many bytes of received messages wait
+    /// for the consumer, so a slow consumer bounds memory instead of growing it.
+    public var maxBufferedInboundBytes: Int
+    /// TLS settings for `wss://` URLs.
+    public var tls: TLSConfiguration
+
+    /// Creates a configuration; every argument has a default.
+    public init(
+        additionalHeaders: [(name: String, value: String)] = [],
+        connectTimeout: Duration = .seconds(10),
+        keepalive: Keepalive = .enabled(pingInterval: .seconds(30), pongTimeout: .seconds(10)),
+        maxMessageSize: Int = 1 << 20,
+        maxQueuedOutboundBytes: Int = 256 << 10,
+        maxBufferedInboundBytes: Int = 4 << 20,
+        tls: TLSConfiguration = .init()
+    ) {
+        self.additionalHeaders = additionalHeaders
+        self.connectTimeout = connectTimeout
+        self.keepalive = keepalive
+        self.maxMessageSize = maxMessageSize
+        self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
+        self.maxBufferedInboundBytes = maxBufferedInboundBytes
+        self.tls = tls
+    }
+
+    /// Keepalive: a ping every `pingInterval`; no pong (or other data) within `pongTimeout`
+    /// fails the connection with ``WebSocketError/Code/pingTimeout``.
+    public struct Keepalive: Sendable, Hashable {
+        /// Time between pings; `nil` when keepalive is disabled.
+        public var pingInterval: Duration?
+        /// Time allowed for the answer.
+        public var pongTimeout: Duration
+
+        /// No pings.
+        public static let disabled = Keepalive(pingInterval: nil, pongTimeout: .zero)
+
+        /// A ping every `pingInterval`, failing after `pongTimeout` without an answer.
+        public static func enabled(pingInterval: Duration, pongTimeout: Duration) -> Keepalive {
+            Keepalive(pingInterval: pingInterval, pongTimeout: pongTimeout)
+        }
+    }
+}
+
+/// TLS settings for `wss://` connections.
+///
+/// By default the certificate chain is verified against the system's trusted roots and the
+/// certificate must match the host name. Extra CAs can be trusted in addition:
+///
+/// ```swift
+/// var tls = TLSConfiguration()
+/// tls.additionalTrustRoots = [.file("/etc/myorg/ca.pem")]
+/// ```
+public struct TLSConfiguration: Sendable, Hashable {
+    /// A source of trusted CA certificates.
+    public enum TrustRoots: Sendable, Hashable {
+        /// A PEM file holding one or more certificates.
+        case file(String)
+        /// PEM text holding one or more certificates.
+        case pem(String)
+    }
+
+    /// CAs trusted in addition to the system roots.
+    public var additionalTrustRoots: [TrustRoots]
+    /// When `false`, the certificate chain, its dates and the host name are not checked.
+    /// Only ``insecureNoVerification`` sets it; never use it outside tests.
+    public private(set) var verifiesCertificates: Bool
+
+    /// Verification against the system roots plus `additionalTrustRoots`.
+    public init(additionalTrustRoots: [TrustRoots] = []) {
+        self.additionalTrustRoots = additionalTrustRoots
+        self.verifiesCertificates = true
+    }
+
+    /// Accepts any certificate for any host name: encrypts, but does not authenticate the server.
+    /// For tests against self-signed servers only.
+    public static var insecureNoVerification: TLSConfiguration {
+        var configuration = TLSConfiguration()
+        configuration.verifiesCertificates = false
+        return configuration
+    }
+}

@@ -1,0 +1,126 @@
+import CSTTShim
+import Logging
+import Synchronization
+
+/// One libwebsockets context and the one thread that services it.
+///
+/// Every connection made through a loop is serviced by that loop's single thread: thousands of
+/// connections cost one thread, not one each. Most programs use ``shared``; create your own loop
+/// to isolate a group of connections or to shut them all down together.
+///
+/// - Important: Only `lws_cancel_service` is ever called from outside the service thread; every
+///   other libwebsockets call happens on it. Calls from your tasks queue work and wake it.
+public final class WebSocketEventLoop: Sendable {
+    private let loop: LoopHandle
+    private let logSink: Unmanaged<LogSink>
+    private let isShutDown = Mutex(false)
+
+    /// The process-wide loop, created on first use and never shut down.
+    ///
+    /// Its own log lines (those that belong to no connection) are discarded; lines about a
+    /// connection go to that connection's logger.
+    public static let shared: WebSocketEventLoop = {
+        do {
+            return try WebSocketEventLoop()
+        } catch {
+            fatalError("libwebsockets could not create its context: \(error)")
+        }
+    }()
+
+    /// Creates a loop and starts its service thread.
+    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
+    /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
+    ///   context cannot be created.
+    public init(logger: Logger = Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() }))
+        throws(WebSocketError)
+    {
+        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        var options = stt_loop_options()
+        options.on_event = sttEventThunk
+        options.on_log = logThunk
+        options.log_user = sink.toOpaque()
+        var error = [CChar](repeating: 0, count: 256)
+        guard let raw = stt_loop_create(&options, &error, error.count) else {
+            sink.release()
+            throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
+        }
+        self.loop = LoopHandle(raw: raw)
+        self.logSink = sink
+    }
+
+    package init(server options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
+        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        options.on_event = sttEventThunk
+        options.on_log = logThunk
+        options.log_user = sink.toOpaque()
+        options.server = 1
+        var error = [CChar](repeating: 0, count: 256)
+        guard let raw = stt_loop_create(&options, &error, error.count) else {
+            sink.release()
+            throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
+        }
+        self.loop = LoopHandle(raw: raw)
+        self.logSink = sink
+    }
+
+    deinit {
+        shutdown()
+        logSink.release()
+    }
+
+    /// Closes every connection of this loop (without close frames: their message sequences end
+    /// with ``WebSocketError/Code/eventLoopShutDown``), stops the service thread and frees the
+    /// context. Blocks until done; calling it again does nothing.
+    public func shutdown() {
+        let first = isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { stt_loop_destroy(loop.raw) }
+    }
+
+    /// Connections alive on this loop: connecting, open or closing.
+    public var connectionCount: Int {
+        if isShutDown.withLock({ $0 }) { return 0 }
+        return Int(stt_loop_connection_count(loop.raw))
+    }
+
+    /// The port a server loop listens on.
+    package var port: Int { Int(stt_loop_port(loop.raw)) }
+
+    /// Starts a client connection bound to `channel`; `nil` when the loop is shut down.
+    package func connect(_ parameters: inout stt_connect_params, channel: WebSocketChannel) -> ConnectionHandle? {
+        if isShutDown.withLock({ $0 }) { return nil }
+        let user = Unmanaged.passRetained(channel)
+        guard let raw = stt_conn_connect(loop.raw, &parameters, user.toOpaque()) else {
+            user.release()
+            return nil
+        }
+        return ConnectionHandle(raw: raw)
+    }
+}
+
+/// The `stt_loop *` of a loop.
+private struct LoopHandle: @unchecked Sendable {
+    // Justification for @unchecked: `stt_loop_*` functions are thread-safe; the loop frees the
+    // pointer only in `stt_loop_destroy`, called once from `shutdown()`.
+    let raw: OpaquePointer
+}
+
+/// Receives libwebsockets log lines that belong to no connection.
+private final class LogSink: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+}
+
+private let logThunk: stt_log_fn = { user, level, line in
+    guard let user, let line else { return }
+    let sink = Unmanaged<LogSink>.fromOpaque(user).takeUnretainedValue()
+    let swiftLevel: Logger.Level = level == 1 ? .notice : .debug  // LLL_ERR == 1
+    sink.logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(String(cString: line))"])
+}
+
+/// The text of a NUL-terminated C buffer.
+func cStringText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,0 +1,314 @@
+import CSTTShim
+import Logging
+import StreamingSTT
+import Synchronization
+
+/// A scriptable WebSocket server on 127.0.0.1 for tests: `ws://` or `wss://`, on a port the
+/// kernel picks.
+///
+/// Each accepted connection is given to `handler` in its own task; the handler scripts what the
+/// server does (echo, fragment, close with a code, drop TCP, stop reading…). `decide` can refuse
+/// a handshake with any HTTP status. Every handshake is recorded.
+///
+/// ```swift
+/// let server = try TestWebSocketServer { connection in
+///     try? await connection.send(.text("hello"), fragments: 10)
+///     await connection.close(WebSocketCloseFrame(code: 4001, reason: "bye"))
+/// }
+/// defer { server.shutdown() }
+/// let client = try await WebSocketConnection.connect(to: server.url(path: "/chat"))
+/// ```
+///
+/// The server runs on its own libwebsockets context and service thread, separate from the
+/// clients' loop.
+public final class TestWebSocketServer: Sendable {
+    /// A handshake request the server received.
+    public struct Handshake: Sendable, Hashable {
+        /// The request path without the query.
+        public var path: String
+        /// The query arguments in order, URL-decoded.
+        public var query: [QueryItem]
+        /// The headers with lowercase names, in libwebsockets' order (not the wire order).
+        public var headers: [Header]
+
+        /// A query argument.
+        public struct QueryItem: Sendable, Hashable {
+            /// The name.
+            public var name: String
+            /// The value (empty when the argument had no `=`).
+            public var value: String
+        }
+
+        /// A header.
+        public struct Header: Sendable, Hashable {
+            /// The lowercase name.
+            public var name: String
+            /// The value.
+            public var value: String
+        }
+
+        /// The value of the first header named `name` (case-insensitive).
+        public func header(_ name: String) -> String? {
+            let lower = name.lowercased()
+            return headers.first { $0.name == lower }?.value
+        }
+
+        /// The values of every query argument named `name`.
+        public func queryValues(_ name: String) -> [String] {
+            query.filter { $0.name == name }.map(\.value)
+        }
+    }
+
+    /// What to do with a handshake.
+    public enum Decision: Sendable, Hashable {
+        /// Upgrade to WebSocket.
+        case accept
+        /// Answer with this HTTP status and close.
+        case reject(status: Int)
+    }
+
+    /// One accepted server-side connection.
+    public final class Connection: Sendable {
+        /// The handshake that opened it.
+        public let handshake: Handshake
+        /// The connection: `send`, `messages`, `close`, `cancel` as for a client.
+        public let webSocket: WebSocketConnection
+
+        init(handshake: Handshake, webSocket: WebSocketConnection) {
+            self.handshake = handshake
+            self.webSocket = webSocket
+        }
+
+        /// Sends a message.
+        public func send(_ message: WebSocketMessage) async throws(WebSocketError) {
+            try await webSocket.send(message)
+        }
+
+        /// Sends a message split into `fragments` WebSocket frames (a first frame and continuations).
+        public func send(_ message: WebSocketMessage, fragments: Int) async throws(WebSocketError) {
+            try await webSocket.send(message, fragments: fragments)
+        }
+
+        /// The messages the client sent.
+        public var messages: WebSocketMessages { webSocket.messages }
+
+        /// Closes with `frame` after everything queued and waits for the end.
+        @discardableResult
+        public func close(_ frame: WebSocketCloseFrame = .normalClosure) async -> WebSocketClosure {
+            await webSocket.close(frame)
+        }
+
+        /// Drops TCP without a close frame.
+        public func dropConnection() {
+            webSocket.cancel()
+        }
+
+        /// Stops reading from the socket, so the client's sends back up (backpressure).
+        public func stopReading() {
+            webSocket.channel.pauseReading(true)
+        }
+
+        /// Resumes reading after ``stopReading()``.
+        public func resumeReading() {
+            webSocket.channel.pauseReading(false)
+        }
+
+        /// Waits until the connection has ended.
+        public func closed() async -> WebSocketClosure {
+            await webSocket.closed()
+        }
+    }
+
+    /// A handler that echoes every message back until the client closes.
+    public static let echo: @Sendable (Connection) async -> Void = { connection in
+        do {
+            for try await message in connection.messages {
+                try await connection.send(message)
+            }
+        } catch {}
+    }
+
+    private let loop: WebSocketEventLoop
+    private let core: Unmanaged<ServerCore>
+    /// `true` for a `wss://` server.
+    public let isSecure: Bool
+
+    /// Starts a server on 127.0.0.1 with a kernel-chosen port.
+    ///
+    /// - Parameters:
+    ///   - tls: serve `wss://` with this authority's server certificate; `nil` for `ws://`.
+    ///   - recordedCustomHeaders: non-standard header names to record (standard ones always are).
+    ///   - maxQueuedOutboundBytes: the server's own send queue bound per connection.
+    ///   - logger: receives libwebsockets' lines about the server.
+    ///   - decide: accepts or rejects each handshake (runs on the service thread: keep it quick).
+    ///   - handler: scripts each accepted connection; the connection is dropped when it returns
+    ///     without having closed it.
+    /// - Throws: ``TestServerError`` if the server cannot listen.
+    public init(
+        tls: TestCertificateAuthority? = nil,
+        recordedCustomHeaders: [String] = [],
+        maxQueuedOutboundBytes: Int = 1 << 20,
+        logger: Logger = WebSocketConnection.disabledLogger,
+        decide: @escaping @Sendable (Handshake) -> Decision = { _ in .accept },
+        handler: @escaping @Sendable (Connection) async -> Void = TestWebSocketServer.echo
+    ) throws(TestServerError) {
+        let core = Unmanaged.passRetained(
+            ServerCore(logger: logger, maxQueuedOutboundBytes: maxQueuedOutboundBytes, decide: decide, handler: handler))
+        var custom: [CChar] = []
+        for name in recordedCustomHeaders { custom += Array(name.lowercased().utf8CString) }
+        let created: Result<WebSocketEventLoop, WebSocketError> = "127.0.0.1".withCString { iface in
+            (tls?.serverCertificatePath ?? "").withCString { cert in
+                (tls?.serverKeyPath ?? "").withCString { key in
+                    custom.withUnsafeBufferPointer { custom in
+                        var options = stt_loop_options()
+                        options.server_iface = iface
+                        options.server_port = 0
+                        options.server_cert_path = tls == nil ? nil : cert
+                        options.server_key_path = tls == nil ? nil : key
+                        options.on_handshake = handshakeThunk
+                        options.server_user = core.toOpaque()
+                        options.server_custom_headers = custom.baseAddress
+                        options.server_custom_headers_len = custom.count
+                        return Result { () throws(WebSocketError) in
+                            try WebSocketEventLoop(server: &options, logger: logger)
+                        }
+                    }
+                }
+            }
+        }
+        switch created {
+        case .success(let loop):
+            self.loop = loop
+        case .failure(let error):
+            core.release()
+            throw TestServerError("the server could not start: \(error.detail)")
+        }
+        self.core = core
+        self.isSecure = tls != nil
+    }
+
+    deinit {
+        shutdown()
+        core.release()
+    }
+
+    /// The port the server listens on.
+    public var port: Int { loop.port }
+
+    /// `ws://127.0.0.1:PORT` (or `wss://`) followed by `path`.
+    public func url(path: String = "/", host: String = "127.0.0.1") -> String {
+        "\(isSecure ? "wss" : "ws")://\(host):\(port)\(path)"
+    }
+
+    /// Every handshake received so far, accepted or not, in order.
+    public var handshakes: [Handshake] { core.takeUnretainedValue().recorded.withLock { $0 } }
+
+    /// Open server-side connections.
+    public var connectionCount: Int { loop.connectionCount }
+
+    /// Drops every connection, stops the server and cancels the handlers. Blocks until done.
+    public func shutdown() {
+        loop.shutdown()
+        core.takeUnretainedValue().cancelHandlers()
+    }
+}
+
+/// The server's state, reached from the handshake callback through an unmanaged pointer.
+private final class ServerCore: Sendable {
+    let logger: Logger
+    let maxQueuedOutboundBytes: Int
+    let decide: @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision
+    let handler: @Sendable (TestWebSocketServer.Connection) async -> Void
+    let recorded = Mutex<[TestWebSocketServer.Handshake]>([])
+    let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>], stopped: Bool)>((0, [:], false))
+
+    init(
+        logger: Logger,
+        maxQueuedOutboundBytes: Int,
+        decide: @escaping @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision,
+        handler: @escaping @Sendable (TestWebSocketServer.Connection) async -> Void
+    ) {
+        self.logger = logger
+        self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
+        self.decide = decide
+        self.handler = handler
+    }
+
+    /// Runs on the service thread for each upgrade request.
+    func handshake(_ raw: stt_handshake) -> (status: Int32, user: UnsafeMutableRawPointer?) {
+        let handshake = TestWebSocketServer.Handshake(
+            path: raw.path.map { String(cString: $0) } ?? "/",
+            query: Self.pairs(raw.query, raw.query_len, separator: UInt8(ascii: "=")).map {
+                .init(name: $0.0, value: $0.1)
+            },
+            headers: Self.headerPairs(raw.headers, raw.headers_len).map { .init(name: $0.0, value: $0.1) })
+        recorded.withLock { $0.append(handshake) }
+        if case .reject(let status) = decide(handshake) { return (Int32(status), nil) }
+        let maxQueued = maxQueuedOutboundBytes
+        let channel = WebSocketChannel(
+            logger: logger, secrets: [], maxBufferedInbound: 16 << 20,
+            onEstablished: { [weak self] channel in
+                guard let self else { return }
+                let connection = TestWebSocketServer.Connection(
+                    handshake: handshake,
+                    webSocket: WebSocketConnection(channel: channel, maxQueuedOutboundBytes: maxQueued))
+                self.start(connection)
+            })
+        return (0, Unmanaged.passRetained(channel).toOpaque())
+    }
+
+    private func start(_ connection: TestWebSocketServer.Connection) {
+        let handler = self.handler
+        tasks.withLock { tasks in
+            guard !tasks.stopped else { return }
+            let id = tasks.next
+            tasks.next += 1
+            tasks.running[id] = Task { [weak self] in
+                await handler(connection)
+                if connection.webSocket.closure == nil { connection.dropConnection() }
+                _ = self?.tasks.withLock { $0.running.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    func cancelHandlers() {
+        let running = tasks.withLock { tasks in
+            tasks.stopped = true
+            defer { tasks.running.removeAll() }
+            return Array(tasks.running.values)
+        }
+        for task in running { task.cancel() }
+    }
+
+    private static func strings(_ base: UnsafePointer<CChar>?, _ length: Int) -> [String] {
+        guard let base, length > 0 else { return [] }
+        var result: [String] = []
+        var start = 0
+        let bytes = UnsafeRawBufferPointer(start: base, count: length)
+        for index in 0..<length where bytes[index] == 0 {
+            result.append(String(decoding: bytes[start..<index], as: UTF8.self))
+            start = index + 1
+        }
+        return result
+    }
+
+    static func pairs(_ base: UnsafePointer<CChar>?, _ length: Int, separator: UInt8) -> [(String, String)] {
+        strings(base, length).map { item in
+            guard let split = item.utf8.firstIndex(of: separator) else { return (item, "") }
+            return (String(item[..<split]), String(item[item.utf8.index(after: split)...]))
+        }
+    }
+
+    static func headerPairs(_ base: UnsafePointer<CChar>?, _ length: Int) -> [(String, String)] {
+        let items = strings(base, length)
+        return stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }
+    }
+}
+
+private let handshakeThunk: stt_handshake_fn = { serverUser, handshake, connUser in
+    guard let serverUser, let handshake else { return 500 }
+    let core = Unmanaged<ServerCore>.fromOpaque(serverUser).takeUnretainedValue()
+    let (status, user) = core.handshake(handshake.pointee)
+    connUser?.pointee = user
+    return status
+}

@@ -1,0 +1,106 @@
+import Logging
+import StreamingSTT
+import StreamingSTTTesting
+import Synchronization
+import Testing
+
+/// A test failed to see an event within its deadline.
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `body`, failing with `TimedOut` if it does not finish within `limit`.
+func withTimeout<T: Sendable>(
+    _ limit: Duration = .seconds(20),
+    _ what: String = "the operation",
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
+        return value
+    }
+}
+
+/// A one-shot value that tasks can await (a barrier instead of a sleep).
+final class Promise<Value: Sendable>: Sendable {
+    private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
+
+    func fulfill(_ value: Value) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>] in
+            guard state.value == nil else { return [] }
+            state.value = value
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    var value: Value {
+        get async {
+            await withCheckedContinuation { continuation in
+                let value = state.withLock { state -> Value? in
+                    if let value = state.value { return value }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let value { continuation.resume(returning: value) }
+            }
+        }
+    }
+}
+
+/// Collects log entries in memory.
+final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+    // @unchecked: all mutable state is behind `store`; `metadata`/`logLevel` are set only before use.
+    let store: Store
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    final class Store: Sendable {
+        let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    init(store: Store) { self.store = store }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        store.lines.withLock { $0.append("\(event.level) \(event.message) \(merged)") }
+    }
+
+    static func logger() -> (Logger, Store) {
+        let store = Store()
+        return (Logger(label: "test", factory: { _ in RecordingLogHandler(store: store) }), store)
+    }
+}
+
+/// One certificate authority for the whole test run, for `localhost` and `127.0.0.1`.
+let sharedAuthority: TestCertificateAuthority = {
+    do {
+        return try TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
+    } catch {
+        fatalError("\(error)")
+    }
+}()
+
+/// A configuration that trusts the test authority.
+func trusting(_ authority: TestCertificateAuthority, _ configure: (inout WebSocketConfiguration) -> Void = { _ in })
+    -> WebSocketConfiguration
+{
+    var configuration = WebSocketConfiguration()
+    configuration.tls.additionalTrustRoots = [.file(authority.caCertificatePath)]
+    configure(&configuration)
+    return configuration
+}
