@@ -67,6 +67,22 @@ public final class TestWebSocketServer: Sendable {
         case reject(status: Int)
     }
 
+    /// Decides on each handshake. Runs on the server's service thread: keep it quick.
+    public struct HandshakePolicy: Sendable {
+        let decide: @Sendable (Handshake) -> Decision
+
+        /// Accepts every handshake.
+        public static let acceptAll = HandshakePolicy { _ in .accept }
+
+        /// Rejects every handshake with `status`.
+        public static func rejectAll(status: Int) -> HandshakePolicy { HandshakePolicy { _ in .reject(status: status) } }
+
+        /// Decides with `decide`.
+        public static func custom(_ decide: @escaping @Sendable (Handshake) -> Decision) -> HandshakePolicy {
+            HandshakePolicy(decide: decide)
+        }
+    }
+
     /// One accepted server-side connection.
     public final class Connection: Sendable {
         /// The handshake that opened it.
@@ -140,7 +156,7 @@ public final class TestWebSocketServer: Sendable {
     ///   - recordedCustomHeaders: non-standard header names to record (standard ones always are).
     ///   - maxQueuedOutboundBytes: the server's own send queue bound per connection.
     ///   - logger: receives libwebsockets' lines about the server.
-    ///   - decide: accepts or rejects each handshake (runs on the service thread: keep it quick).
+    ///   - handshakePolicy: accepts or rejects each handshake.
     ///   - handler: scripts each accepted connection; the connection is dropped when it returns
     ///     without having closed it.
     /// - Throws: ``TestServerError`` if the server cannot listen.
@@ -149,11 +165,13 @@ public final class TestWebSocketServer: Sendable {
         recordedCustomHeaders: [String] = [],
         maxQueuedOutboundBytes: Int = 1 << 20,
         logger: Logger = WebSocketConnection.disabledLogger,
-        decide: @escaping @Sendable (Handshake) -> Decision = { _ in .accept },
-        handler: @escaping @Sendable (Connection) async -> Void = TestWebSocketServer.echo
+        handshakePolicy: HandshakePolicy = .acceptAll,
+        _ handler: @escaping @Sendable (Connection) async throws -> Void = TestWebSocketServer.echo
     ) throws(TestServerError) {
         let core = Unmanaged.passRetained(
-            ServerCore(logger: logger, maxQueuedOutboundBytes: maxQueuedOutboundBytes, decide: decide, handler: handler))
+            ServerCore(
+                logger: logger, maxQueuedOutboundBytes: maxQueuedOutboundBytes, decide: handshakePolicy.decide,
+                handler: handler))
         var custom: [CChar] = []
         for name in recordedCustomHeaders { custom += Array(name.lowercased().utf8CString) }
         let created: Result<WebSocketEventLoop, WebSocketError> = "127.0.0.1".withCString { iface in
@@ -218,7 +236,7 @@ private final class ServerCore: Sendable {
     let logger: Logger
     let maxQueuedOutboundBytes: Int
     let decide: @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision
-    let handler: @Sendable (TestWebSocketServer.Connection) async -> Void
+    let handler: @Sendable (TestWebSocketServer.Connection) async throws -> Void
     let recorded = Mutex<[TestWebSocketServer.Handshake]>([])
     let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>], stopped: Bool)>((0, [:], false))
 
@@ -226,7 +244,7 @@ private final class ServerCore: Sendable {
         logger: Logger,
         maxQueuedOutboundBytes: Int,
         decide: @escaping @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision,
-        handler: @escaping @Sendable (TestWebSocketServer.Connection) async -> Void
+        handler: @escaping @Sendable (TestWebSocketServer.Connection) async throws -> Void
     ) {
         self.logger = logger
         self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
@@ -264,7 +282,7 @@ private final class ServerCore: Sendable {
             let id = tasks.next
             tasks.next += 1
             tasks.running[id] = Task { [weak self] in
-                await handler(connection)
+                try? await handler(connection)
                 if connection.webSocket.closure == nil { connection.dropConnection() }
                 _ = self?.tasks.withLock { $0.running.removeValue(forKey: id) }
             }

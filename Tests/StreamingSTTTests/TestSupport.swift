@@ -104,3 +104,92 @@ func trusting(_ authority: TestCertificateAuthority, _ configure: (inout WebSock
     configure(&configuration)
     return configuration
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP socket on 127.0.0.1 that listens but never accepts: connects complete in the kernel,
+/// then nothing answers (for connect-timeout tests). `close()` it when done.
+struct SilentListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw TimedOut(what: "a listening socket") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+func unusedPort() throws -> Int {
+    let listener = try SilentListener()
+    listener.close()
+    return listener.port
+}
+
+/// Threads in this process.
+func threadCount() -> Int {
+    guard let directory = opendir("/proc/self/task") else { return -1 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+    }
+    return count
+}
+
+/// Open file descriptors in this process.
+func openFileDescriptorCount() -> Int {
+    guard let directory = opendir("/proc/self/fd") else { return -1 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+    }
+    return count - 1  // the directory stream itself
+}
+
+
+extension WebSocketMessages.AsyncIterator {
+    /// The next message, or the error that ended the sequence.
+    mutating func outcome() async -> Result<WebSocketMessage?, WebSocketError> {
+        do {
+            return .success(try await next())
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// The error `body` throws, or `nil`.
+func failure(_ body: () async throws -> Void) async -> WebSocketError? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return (error as? WebSocketError) ?? WebSocketError(.closed, detail: "unexpected \(error)")
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}

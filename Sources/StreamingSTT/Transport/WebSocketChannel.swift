@@ -30,6 +30,7 @@ package final class WebSocketChannel: Sendable {
         var drainWaiters: [UnsafeContinuation<Void, Never>] = []
         var closeWaiters: [UnsafeContinuation<WebSocketClosure, Never>] = []
         var destroyed = false
+        var destroyWaiters: [UnsafeContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -93,7 +94,12 @@ package final class WebSocketChannel: Sendable {
             finish(Self.closure(event))
         case Int(STT_EV_DESTROYED.rawValue):
             finish(.failed(WebSocketError(.connectionLost)))
-            state.withLock { $0.destroyed = true }
+            let waiters = state.withLock { state in
+                state.destroyed = true
+                defer { state.destroyWaiters.removeAll() }
+                return state.destroyWaiters
+            }
+            for waiter in waiters { waiter.resume() }
         case Int(STT_EV_LOG.rawValue):
             log(level: Int(event.code), line: Self.text(event))
         default:
@@ -366,6 +372,19 @@ package final class WebSocketChannel: Sendable {
                 return nil
             }
             if let closure { continuation.resume(returning: closure) }
+        }
+    }
+
+    /// Waits until the shim has released the connection (its socket is closed and its memory
+    /// freed); the loop's connection count no longer includes it.
+    package func waitUntilDestroyed() async {
+        await withUnsafeContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.destroyed { return true }
+                state.destroyWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
         }
     }
 
