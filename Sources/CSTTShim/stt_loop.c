@@ -120,6 +120,7 @@ struct stt_loop {
 };
 
 
+
 // Which loop and connection the service thread is working on, so lws log lines (which carry
 // no context) reach the right logger.
 static __thread stt_loop *tl_loop;
@@ -152,6 +153,14 @@ static void stt_log_emit(int level, const char *line) {
 }
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+// OpenSSL set-up: libwebsockets 4.1 allocates its SSL ex-data indexes anew in every context
+// created with LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT, which breaks the TLS handshakes in flight in
+// other contexts ("can't get wsi from ssl privdata"). So only the first context of the process
+// gets the option (under this lock, so no context does TLS before the indexes exist); later
+// contexts get it only on their vhosts, which is what creates and frees the vhosts' SSL_CTXs.
+static pthread_mutex_t ssl_init_mu = PTHREAD_MUTEX_INITIALIZER;
+static int ssl_init_done;
 static void install_log(void) { lws_set_log_level(LLL_ERR | LLL_WARN, stt_log_emit); }
 
 // ---------------------------------------------------------------------------------------------
@@ -700,6 +709,10 @@ static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
 static void on_server_established(stt_conn *c) {
     c->established = 1;
     c->handed_over = 1;
+    // Open before Swift hears of it: its handler may send and close at once.
+    pthread_mutex_lock(&c->loop->mu);
+    c->state = S_OPEN;
+    pthread_mutex_unlock(&c->loop->mu);
     stt_event ev = {0};
     ev.kind = STT_EV_ESTABLISHED;
     ev.status = 101;
@@ -742,8 +755,16 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     }
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        // user: X509_STORE_CTX*, len: preverify_ok. Called once per chain depth.
         c = conn_of(wsi);
-        if (c && !len && !c->tls_error) c->tls_error = X509_STORE_CTX_get_error((X509_STORE_CTX *)user);
+        if (c && !len) {
+            if (c->tls_insecure) {
+                // Explicitly insecure connection: overrule every verification error.
+                X509_STORE_CTX_set_error((X509_STORE_CTX *)user, X509_V_OK);
+            } else if (!c->tls_error) {
+                c->tls_error = X509_STORE_CTX_get_error((X509_STORE_CTX *)user);
+            }
+        }
         return 0;
 
     default:
@@ -886,6 +907,12 @@ static struct lws_vhost *vhost_for_ca(stt_loop *l, const char *pem, size_t len) 
     vi.protocols = stt_client_protocols;
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     vi.vhost_name = name;
+    // lws shares one client SSL_CTX between vhosts whose TLS settings hash the same, and the
+    // hash includes ca_mem: giving the PEM here keeps this vhost's trust store its own (the
+    // default vhost must not learn these CAs). lws loads the first certificate; the
+    // LOAD_EXTRA_CLIENT_VERIFY_CERTS callback adds all of them plus the system roots.
+    vi.client_ssl_ca_mem = pem;
+    vi.client_ssl_ca_mem_len = (unsigned int)len;
     l->pending_ca = pem;
     l->pending_ca_len = len;
     struct lws_vhost *vh = lws_create_vhost(l->ctx, &vi);
@@ -946,9 +973,13 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
     l->idle_policy.secs_since_valid_ping = 0xffff;
     l->idle_policy.secs_since_valid_hangup = 0xffff;
 
+    pthread_mutex_lock(&ssl_init_mu);
+    int first = !ssl_init_done;
+    ssl_init_done = 1;
+
     struct lws_context_creation_info ci;
     memset(&ci, 0, sizeof ci);
-    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (first ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     ci.port = CONTEXT_PORT_NO_LISTEN;
     ci.fd_limit_per_thread = 0;
     ci.timeout_secs = 300;  // our own timers decide; lws' defaults must not fire first
@@ -959,6 +990,8 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
     tl_loop = l;
     l->ctx = lws_create_context(&ci);
     if (!l->ctx) {
+        if (first) ssl_init_done = 0;
+        pthread_mutex_unlock(&ssl_init_mu);
         tl_loop = prev;
         snprintf(error, error_len, "libwebsockets context creation failed");
         loop_unref(l);
@@ -980,18 +1013,22 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
         vi.vhost_name = "stt-client";
     }
     l->vhost = lws_create_vhost(l->ctx, &vi);
-    tl_loop = prev;
+    pthread_mutex_unlock(&ssl_init_mu);
     if (!l->vhost) {
         snprintf(error, error_len, o->server ? "could not listen (address in use, or bad certificate/key)"
                                              : "could not create the client vhost");
         lws_context_destroy(l->ctx);
+            tl_loop = prev;
         loop_unref(l);
         return NULL;
     }
+    tl_loop = prev;
     if (o->server) l->port = lws_get_vhost_listen_port(l->vhost);
     if (pthread_create(&l->thread, NULL, service_main, l)) {
         snprintf(error, error_len, "could not start the service thread");
+        tl_loop = l;
         lws_context_destroy(l->ctx);
+            tl_loop = prev;
         loop_unref(l);
         return NULL;
     }

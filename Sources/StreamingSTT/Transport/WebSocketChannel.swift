@@ -31,6 +31,7 @@ package final class WebSocketChannel: Sendable {
         var closeWaiters: [UnsafeContinuation<WebSocketClosure, Never>] = []
         var destroyed = false
         var destroyWaiters: [UnsafeContinuation<Void, Never>] = []
+        var blockedSenderWaiters: [UnsafeContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -302,12 +303,14 @@ package final class WebSocketChannel: Sendable {
             }
             let closed: Bool = await withTaskCancellationHandler {
                 await withUnsafeContinuation { continuation in
-                    let ready = state.withLock { state -> Bool in
-                        if state.closure != nil || state.drainGeneration != generation { return true }
+                    let (ready, observers) = state.withLock { state -> (Bool, [UnsafeContinuation<Void, Never>]) in
+                        if state.closure != nil || state.drainGeneration != generation { return (true, []) }
                         state.drainWaiters.append(continuation)
-                        return false
+                        defer { state.blockedSenderWaiters.removeAll() }
+                        return (false, state.blockedSenderWaiters)
                     }
                     if ready { continuation.resume() }
+                    for observer in observers { observer.resume() }
                 }
                 return state.withLock { $0.closure != nil }
             } onCancel: {
@@ -372,6 +375,19 @@ package final class WebSocketChannel: Sendable {
                 return nil
             }
             if let closure { continuation.resume(returning: closure) }
+        }
+    }
+
+    /// Waits until a sender is suspended because the outbound queue is over its limit
+    /// (for tests of backpressure).
+    package func waitUntilSenderBlocked() async {
+        await withUnsafeContinuation { continuation in
+            let blocked = state.withLock { state -> Bool in
+                if !state.drainWaiters.isEmpty { return true }
+                state.blockedSenderWaiters.append(continuation)
+                return false
+            }
+            if blocked { continuation.resume() }
         }
     }
 

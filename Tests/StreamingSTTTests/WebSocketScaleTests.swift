@@ -1,0 +1,68 @@
+import StreamingSTT
+import StreamingSTTTesting
+import Testing
+
+@Suite("WebSocket transport: many connections on one thread")
+struct WebSocketScaleTests {
+    @Test("200 concurrent wss connections share one service thread, and all are freed after close")
+    func twoHundred() async throws {
+        let server = try TestWebSocketServer(tls: sharedAuthority)
+        defer { server.shutdown() }
+        let loop = try WebSocketEventLoop()
+        defer { loop.shutdown() }
+        let configuration = trusting(sharedAuthority)
+        // Warm up: one connection, so lazily started threads exist before we count.
+        try await withTimeout {
+            let warm = try await WebSocketConnection.connect(to: server.url(), configuration: configuration, eventLoop: loop)
+            await warm.close()
+            await warm.channel.waitUntilDestroyed()
+        }
+        let threadsBefore = threadCount()
+        let descriptorsBefore = openFileDescriptorCount()
+
+        let connections = try await withTimeout(.seconds(60)) {
+            try await withThrowingTaskGroup(of: WebSocketConnection.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        try await WebSocketConnection.connect(to: server.url(), configuration: configuration, eventLoop: loop)
+                    }
+                }
+                var all: [WebSocketConnection] = []
+                for try await connection in group { all.append(connection) }
+                return all
+            }
+        }
+        #expect(loop.connectionCount == 200)
+        #expect(threadCount() <= threadsBefore + 1)  // the server has its own thread already; clients add none
+
+        let echoed = try await withTimeout(.seconds(60)) {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, connection) in connections.enumerated() {
+                    group.addTask {
+                        try await connection.send(text: "hello \(index)")
+                        var iterator = connection.messages.makeAsyncIterator()
+                        return try await iterator.next() == .text("hello \(index)")
+                    }
+                }
+                var good = 0
+                for try await ok in group where ok { good += 1 }
+                return good
+            }
+        }
+        #expect(echoed == 200)
+
+        try await withTimeout(.seconds(60)) {
+            await withTaskGroup(of: Void.self) { group in
+                for connection in connections {
+                    group.addTask {
+                        await connection.close()
+                        await connection.channel.waitUntilDestroyed()
+                    }
+                }
+            }
+        }
+        #expect(loop.connectionCount == 0)
+        try await withTimeout { while server.connectionCount != 0 { await Task.yield() } }
+        #expect(openFileDescriptorCount() <= descriptorsBefore)
+    }
+}
