@@ -738,6 +738,8 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS: {
         SSL_CTX *ctx = (SSL_CTX *)user;
         SSL_CTX_set_default_verify_paths(ctx);
+        // Idle connections give their TLS record buffers back (tens of KiB each).
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         if (l && l->pending_ca) {
             BIO *bio = BIO_new_mem_buf(l->pending_ca, (int)l->pending_ca_len);
             X509_STORE *store = SSL_CTX_get_cert_store(ctx);

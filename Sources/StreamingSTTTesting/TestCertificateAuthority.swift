@@ -2,9 +2,9 @@ import CSTTShim
 import StreamingSTT
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A throwaway certificate authority and a server certificate it signed, written to a new
@@ -33,7 +33,9 @@ public struct TestCertificateAuthority: Sendable, Hashable {
 
     /// Generates a CA and a server certificate for `names` in a new temporary directory.
     /// - Throws: ``TestServerError`` if key generation or writing fails.
-    public static func generate(names: [String] = ["localhost", "127.0.0.1"]) throws(TestServerError)
+    public static func generate(
+        names: [String] = ["localhost", "127.0.0.1"]
+    ) throws(TestServerError)
         -> TestCertificateAuthority
     {
         var template = Array("/tmp/stt-test-ca-XXXXXX".utf8CString)
@@ -46,7 +48,8 @@ public struct TestCertificateAuthority: Sendable, Hashable {
         var error = [CChar](repeating: 0, count: 256)
         let status = stt_generate_test_certificates(directory, blob, blob.count, &error, error.count)
         guard status == 0 else {
-            throw TestServerError(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw TestServerError(
+                String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return TestCertificateAuthority(directory: directory, names: names)
     }

@@ -1,7 +1,6 @@
 import CSTTShim
 import Logging
 import StreamingSTT
-import Synchronization
 
 /// A scriptable WebSocket server on 127.0.0.1 for tests: `ws://` or `wss://`, on a port the
 /// kernel picks.
@@ -75,7 +74,9 @@ public final class TestWebSocketServer: Sendable {
         public static let acceptAll = HandshakePolicy { _ in .accept }
 
         /// Rejects every handshake with `status`.
-        public static func rejectAll(status: Int) -> HandshakePolicy { HandshakePolicy { _ in .reject(status: status) } }
+        public static func rejectAll(status: Int) -> HandshakePolicy {
+            HandshakePolicy { _ in .reject(status: status) }
+        }
 
         /// Decides with `decide`.
         public static func custom(_ decide: @escaping @Sendable (Handshake) -> Decision) -> HandshakePolicy {
@@ -237,8 +238,8 @@ private final class ServerCore: Sendable {
     let maxQueuedOutboundBytes: Int
     let decide: @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision
     let handler: @Sendable (TestWebSocketServer.Connection) async throws -> Void
-    let recorded = Mutex<[TestWebSocketServer.Handshake]>([])
-    let tasks = Mutex<(next: Int, running: [Int: Task<Void, Never>], stopped: Bool)>((0, [:], false))
+    let recorded = LockedState<[TestWebSocketServer.Handshake]>([])
+    let tasks = LockedState<(next: Int, running: [Int: Task<Void, Never>], stopped: Bool)>((0, [:], false))
 
     init(
         logger: Logger,

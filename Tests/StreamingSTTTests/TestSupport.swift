@@ -1,7 +1,6 @@
 import Logging
 import StreamingSTT
 import StreamingSTTTesting
-import Synchronization
 import Testing
 
 /// A test failed to see an event within its deadline.
@@ -30,7 +29,7 @@ func withTimeout<T: Sendable>(
 
 /// A one-shot value that tasks can await (a barrier instead of a sleep).
 final class Promise<Value: Sendable>: Sendable {
-    private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
+    private let state = LockedState<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
 
     func fulfill(_ value: Value) {
         let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>] in
@@ -64,7 +63,7 @@ final class RecordingLogHandler: LogHandler, @unchecked Sendable {
     var logLevel: Logger.Level = .trace
 
     final class Store: Sendable {
-        let lines = Mutex<[String]>([])
+        let lines = LockedState<[String]>([])
         var all: [String] { lines.withLock { $0 } }
     }
 
@@ -96,7 +95,9 @@ let sharedAuthority: TestCertificateAuthority = {
 }()
 
 /// A configuration that trusts the test authority.
-func trusting(_ authority: TestCertificateAuthority, _ configure: (inout WebSocketConfiguration) -> Void = { _ in })
+func trusting(
+    _ authority: TestCertificateAuthority, _ configure: (inout WebSocketConfiguration) -> Void = { _ in }
+)
     -> WebSocketConfiguration
 {
     var configuration = WebSocketConfiguration()
@@ -106,7 +107,7 @@ func trusting(_ authority: TestCertificateAuthority, _ configure: (inout WebSock
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP socket on 127.0.0.1 that listens but never accepts: connects complete in the kernel,
@@ -123,7 +124,9 @@ struct SilentListener {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else { throw TimedOut(what: "a listening socket") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -154,17 +157,46 @@ func threadCount() -> Int {
     return count
 }
 
-/// Open file descriptors in this process.
-func openFileDescriptorCount() -> Int {
-    guard let directory = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while let entry = readdir(directory) {
-        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+/// TCP sockets of this process with `port` at either end, not yet closed. Unlike a count of all
+/// file descriptors, other tests running in parallel do not change it.
+func openSockets(port: Int) -> Int {
+    var inodes = Set<String>()
+    if let directory = opendir("/proc/self/fd") {
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            var target = [CChar](repeating: 0, count: 256)
+            let length = readlink("/proc/self/fd/" + name, &target, target.count - 1)
+            guard length > 0 else { continue }
+            let text = String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("socket:[") { inodes.insert(String(text.dropFirst(8).dropLast())) }
+        }
     }
-    return count - 1  // the directory stream itself
+    let hexPort = String(port, radix: 16, uppercase: true).leftPadded(to: 4)
+    var count = 0
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        guard let text = readFile(table) else { continue }
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9 else { continue }
+            let local = fields[1].split(separator: ":").last ?? ""
+            let remote = fields[2].split(separator: ":").last ?? ""
+            let listening = fields[3] == "0A"
+            if !listening && (local == hexPort || remote == hexPort) && inodes.contains(String(fields[9])) {
+                count += 1
+            }
+        }
+    }
+    return count
 }
 
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
 
 extension WebSocketMessages.AsyncIterator {
     /// The next message, or the error that ended the sequence.

@@ -14,7 +14,8 @@ struct WebSocketBasicsTests {
             var sent: [WebSocketMessage] = []
             for index in 0..<200 {
                 let message: WebSocketMessage =
-                    index % 3 == 0 ? .text("message \(index)") : .binary([UInt8](repeating: UInt8(index & 0xFF), count: index * 7))
+                    index % 3 == 0
+                    ? .text("message \(index)") : .binary([UInt8](repeating: UInt8(index & 0xFF), count: index * 7))
                 sent.append(message)
                 try await connection.send(message)
             }

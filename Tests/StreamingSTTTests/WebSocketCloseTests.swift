@@ -20,7 +20,9 @@ struct WebSocketCloseTests {
             return closure
         }
         #expect(closure == .closedLocally(WebSocketCloseFrame(code: 4321, reason: "client done")))
-        #expect(try await withTimeout { await serverSaw.value } == .closedByPeer(WebSocketCloseFrame(code: 4321, reason: "client done")))
+        #expect(
+            try await withTimeout { await serverSaw.value }
+                == .closedByPeer(WebSocketCloseFrame(code: 4321, reason: "client done")))
         #expect(loop.connectionCount == 0)
     }
 

@@ -16,7 +16,8 @@ struct WebSocketFramingTests {
         }
         defer { server.shutdown() }
         let received = try await withTimeout {
-            let connection = try await WebSocketConnection.connect(to: server.url(), configuration: trusting(sharedAuthority))
+            let connection = try await WebSocketConnection.connect(
+                to: server.url(), configuration: trusting(sharedAuthority))
             var received: [WebSocketMessage] = []
             for try await message in connection.messages { received.append(message) }
             return received

@@ -5,7 +5,8 @@ import Testing
 
 @Suite("WebSocket transport: handshake")
 struct WebSocketHandshakeTests {
-    @Test("a non-101 answer fails with handshakeRejected carrying the status", arguments: [401, 403, 404, 429, 500, 503])
+    @Test(
+        "a non-101 answer fails with handshakeRejected carrying the status", arguments: [401, 403, 404, 429, 500, 503])
     func rejected(status: Int) async throws {
         let server = try TestWebSocketServer(handshakePolicy: .rejectAll(status: status))
         defer { server.shutdown() }

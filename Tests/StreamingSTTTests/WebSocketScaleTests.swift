@@ -13,18 +13,19 @@ struct WebSocketScaleTests {
         let configuration = trusting(sharedAuthority)
         // Warm up: one connection, so lazily started threads exist before we count.
         try await withTimeout {
-            let warm = try await WebSocketConnection.connect(to: server.url(), configuration: configuration, eventLoop: loop)
+            let warm = try await WebSocketConnection.connect(
+                to: server.url(), configuration: configuration, eventLoop: loop)
             await warm.close()
             await warm.channel.waitUntilDestroyed()
         }
         let threadsBefore = threadCount()
-        let descriptorsBefore = openFileDescriptorCount()
 
         let connections = try await withTimeout(.seconds(60)) {
             try await withThrowingTaskGroup(of: WebSocketConnection.self) { group in
                 for _ in 0..<200 {
                     group.addTask {
-                        try await WebSocketConnection.connect(to: server.url(), configuration: configuration, eventLoop: loop)
+                        try await WebSocketConnection.connect(
+                            to: server.url(), configuration: configuration, eventLoop: loop)
                     }
                 }
                 var all: [WebSocketConnection] = []
@@ -33,6 +34,7 @@ struct WebSocketScaleTests {
             }
         }
         #expect(loop.connectionCount == 200)
+        #expect(openSockets(port: server.port) == 400)  // both ends of each connection live here
         #expect(threadCount() <= threadsBefore + 1)  // the server has its own thread already; clients add none
 
         let echoed = try await withTimeout(.seconds(60)) {
@@ -63,6 +65,6 @@ struct WebSocketScaleTests {
         }
         #expect(loop.connectionCount == 0)
         try await withTimeout { while server.connectionCount != 0 { await Task.yield() } }
-        #expect(openFileDescriptorCount() <= descriptorsBefore)
+        #expect(openSockets(port: server.port) == 0)
     }
 }

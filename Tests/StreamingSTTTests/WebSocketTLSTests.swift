@@ -1,8 +1,9 @@
 import StreamingSTT
 import StreamingSTTTesting
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("WebSocket transport: TLS")
@@ -15,10 +16,13 @@ struct WebSocketTLSTests {
         let loop = try WebSocketEventLoop(logger: logger)
         defer { loop.shutdown() }
         let error = try await withTimeout {
-            await failure { _ = try await WebSocketConnection.connect(to: server.url(), eventLoop: loop, logger: logger) }
+            await failure {
+                _ = try await WebSocketConnection.connect(to: server.url(), eventLoop: loop, logger: logger)
+            }
         }
         #expect(error?.code == .tlsFailure)
-        #expect(error?.tlsVerifyResult == 20, "\(String(describing: error)) \(logs.all)")  // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        // 20: X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        #expect(error?.tlsVerifyResult == 20, "\(String(describing: error)) \(logs.all)")
         // libwebsockets' own report of the failure reaches the injected logger.
         #expect(logs.all.contains { $0.contains("libwebsockets") && $0.contains("SSL error") })
     }
@@ -31,7 +35,8 @@ struct WebSocketTLSTests {
         defer { server.shutdown() }
         let error = try await withTimeout {
             await failure {
-                _ = try await WebSocketConnection.connect(to: server.url(host: "127.0.0.1"), configuration: trusting(authority))
+                _ = try await WebSocketConnection.connect(
+                    to: server.url(host: "127.0.0.1"), configuration: trusting(authority))
             }
         }
         #expect(error?.code == .tlsFailure)
@@ -46,7 +51,8 @@ struct WebSocketTLSTests {
         defer { server.shutdown() }
         let error = try await withTimeout {
             await failure {
-                _ = try await WebSocketConnection.connect(to: server.url(host: "localhost"), configuration: trusting(authority))
+                _ = try await WebSocketConnection.connect(
+                    to: server.url(host: "localhost"), configuration: trusting(authority))
             }
         }
         #expect(error?.code == .tlsFailure)

@@ -1,9 +1,9 @@
 import Dispatch
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Resolves host names off the libwebsockets service thread.
@@ -76,13 +76,13 @@ enum HostResolver {
             return info.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
                 var raw = address.pointee.sin_addr
                 guard inet_ntop(AF_INET, &raw, &buffer, length) != nil else { return nil }
-                return String(cString: buffer)
+                return cStringText(buffer)
             }
         case AF_INET6:
             return info.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                 var raw = address.pointee.sin6_addr
                 guard inet_ntop(AF_INET6, &raw, &buffer, length) != nil else { return nil }
-                return String(cString: buffer)
+                return cStringText(buffer)
             }
         default:
             return nil

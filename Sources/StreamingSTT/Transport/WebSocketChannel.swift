@@ -1,6 +1,5 @@
 import CSTTShim
 import Logging
-import Synchronization
 
 /// A `stt_conn *` handle. The channel that stores one owns one shim reference to it.
 package struct ConnectionHandle: @unchecked Sendable {
@@ -34,7 +33,7 @@ package final class WebSocketChannel: Sendable {
         var blockedSenderWaiters: [UnsafeContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
     package let logger: Logger
     private let secrets: [String]
     private let maxBufferedInbound: Int
@@ -116,7 +115,8 @@ package final class WebSocketChannel: Sendable {
         } else {
             message = .text(String(decoding: bytes, as: UTF8.self))
         }
-        let (reader, pause) = state.withLock { state -> (UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?, Bool) in
+        let (reader, pause) = state.withLock {
+            state -> (UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?, Bool) in
             if let reader = state.reader, state.inbound.isEmpty {
                 state.reader = nil
                 return (reader, false)
@@ -294,7 +294,9 @@ package final class WebSocketChannel: Sendable {
     }
 
     /// After `send` returned 1: waits until the queue is at or under `limit`.
-    package func waitForDrain(handle: ConnectionHandle, generation: Int, limit: Int) async -> Result<Void, WebSocketError> {
+    package func waitForDrain(
+        handle: ConnectionHandle, generation: Int, limit: Int
+    ) async -> Result<Void, WebSocketError> {
         var generation = generation
         while true {
             if Task.isCancelled {

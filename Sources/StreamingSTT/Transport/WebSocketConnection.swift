@@ -74,7 +74,9 @@ public final class WebSocketConnection: Sendable {
         var secrets = configuration.additionalHeaders.map(\.value)
         if let query = url.query {
             secrets.append(query)
-            secrets += query.split(separator: "&").compactMap { $0.split(separator: "=", maxSplits: 1).last.map(String.init) }
+            secrets += query.split(separator: "&").compactMap {
+                $0.split(separator: "=", maxSplits: 1).last.map(String.init)
+            }
         }
         let channel = WebSocketChannel(
             logger: logger, secrets: secrets, maxBufferedInbound: configuration.maxBufferedInboundBytes)
@@ -95,11 +97,15 @@ public final class WebSocketConnection: Sendable {
                             parameters.port = Int32(url.port)
                             parameters.host = host
                             parameters.path = path
-                            parameters.headers = headers.count > 0 ? UnsafeRawPointer(headers.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
+                            parameters.headers =
+                                headers.count > 0
+                                ? UnsafeRawPointer(headers.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
                             parameters.headers_len = headers.count
                             parameters.use_tls = url.isSecure ? 1 : 0
                             parameters.tls_insecure = configuration.tls.verifiesCertificates ? 0 : 1
-                            parameters.ca_pem = pem.count > 0 ? UnsafeRawPointer(pem.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
+                            parameters.ca_pem =
+                                pem.count > 0
+                                ? UnsafeRawPointer(pem.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
                             parameters.ca_pem_len = pem.count
                             parameters.connect_timeout_ms = remaining.milliseconds
                             if let interval = configuration.keepalive.pingInterval {
@@ -174,7 +180,9 @@ public final class WebSocketConnection: Sendable {
     /// Sends a text message. See ``send(_:)``.
     public func send(text: String) async throws(WebSocketError) {
         var text = text
-        let attempt = text.withUTF8 { channel.send(UnsafeRawBufferPointer($0), binary: false, limit: maxQueuedOutboundBytes) }
+        let attempt = text.withUTF8 {
+            channel.send(UnsafeRawBufferPointer($0), binary: false, limit: maxQueuedOutboundBytes)
+        }
         try await complete(attempt)
     }
 
@@ -195,7 +203,8 @@ public final class WebSocketConnection: Sendable {
         switch message {
         case .text(var text):
             attempt = text.withUTF8 {
-                channel.send(UnsafeRawBufferPointer($0), binary: false, fragments: fragments, limit: maxQueuedOutboundBytes)
+                channel.send(
+                    UnsafeRawBufferPointer($0), binary: false, fragments: fragments, limit: maxQueuedOutboundBytes)
             }
         case .binary(let bytes):
             attempt = bytes.withUnsafeBytes {
@@ -272,7 +281,9 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
         let channel: WebSocketChannel
 
         /// The next message, or `nil` after an orderly close.
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws(WebSocketError) -> WebSocketMessage? {
+        public mutating func next(
+            isolation actor: isolated (any Actor)?
+        ) async throws(WebSocketError) -> WebSocketMessage? {
             try await channel.nextMessage().get()
         }
 

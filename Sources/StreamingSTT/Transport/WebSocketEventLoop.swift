@@ -1,6 +1,5 @@
 import CSTTShim
 import Logging
-import Synchronization
 
 /// One libwebsockets context and the one thread that services it.
 ///
@@ -13,7 +12,7 @@ import Synchronization
 public final class WebSocketEventLoop: Sendable {
     private let loop: LoopHandle
     private let logSink: Unmanaged<LogSink>
-    private let isShutDown = Mutex(false)
+    private let isShutDown = LockedState(false)
 
     /// The process-wide loop, created on first use and never shut down.
     ///
@@ -31,7 +30,9 @@ public final class WebSocketEventLoop: Sendable {
     /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
     /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
     ///   context cannot be created.
-    public init(logger: Logger = Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() }))
+    public init(
+        logger: Logger = Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
         throws(WebSocketError)
     {
         let sink = Unmanaged.passRetained(LogSink(logger: logger))

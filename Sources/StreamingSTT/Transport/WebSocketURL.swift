@@ -42,7 +42,9 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible, CustomD
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw WebSocketError(.invalidURL, detail: "unexpected text after the IPv6 address")
             }
         } else if let colon = authority.lastIndex(of: ":") {
