@@ -129,6 +129,8 @@ public final class WebSocketConnection: Sendable {
             return connection
         case .failure(let error):
             logger.debug("websocket connect failed", metadata: ["stt.ws.error": "\(error)"])
+            // Return only once the attempt's socket and memory are released.
+            await channel.waitUntilDestroyed()
             throw Task.isCancelled ? WebSocketError(.cancelled) : error
         }
     }
@@ -238,12 +240,14 @@ public final class WebSocketConnection: Sendable {
     // MARK: - Closing
 
     /// Sends a close frame after every queued message and waits for the connection to end
-    /// (the peer's answer, or at most 5 seconds).
+    /// (the peer's answer, or at most 5 seconds) and its socket to be released.
     /// - Returns: how the connection ended.
     @discardableResult
     public func close(_ frame: WebSocketCloseFrame = .normalClosure) async -> WebSocketClosure {
         channel.close(frame)
-        return await channel.waitForClosure()
+        let closure = await channel.waitForClosure()
+        await channel.waitUntilDestroyed()
+        return closure
     }
 
     /// Drops the connection now, without a close frame. Pending sends and reads fail with
