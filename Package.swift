@@ -8,6 +8,9 @@ let swiftSettings: [SwiftSetting] = [
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
+/// The C targets the audio sources need (ALSA, resampler, file decoder).
+let audioDependencies: [Target.Dependency] = []
+
 let package = Package(
     name: "swift-streaming-stt",
     platforms: [.macOS(.v15)],
@@ -34,10 +37,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
         ),
 
+        // MARK: - Audio C libraries (owned by the audio work; add ALSA/soxr/sndfile targets here)
+
         // MARK: - Library
         .target(
             name: "StreamingSTT",
-            dependencies: ["CSTTShim", logging],
+            dependencies: ["CSTTShim", logging] + audioDependencies,
             swiftSettings: swiftSettings
         ),
         .target(
