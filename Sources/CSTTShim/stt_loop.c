@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 _Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
 
@@ -82,6 +83,22 @@ struct stt_conn {
     int awaiting_pong;
     lws_sorted_usec_list_t sul_connect;
     lws_sorted_usec_list_t sul_ping;
+
+    // Plain HTTP (server transaction or client request).
+    int is_http;          // server: this conn is one HTTP transaction
+    char *method;         // client: HTTP method (NULL for WebSocket)
+    uint8_t *body;        // client: request body
+    size_t body_len;
+    int body_pending;
+    int http_done;
+    char *req_method, *req_path, *req_query, *req_headers;  // server: the request until delivered
+    size_t req_query_len, req_headers_len;
+    int resp_ready;       // under mu
+    int resp_status;      // under mu
+    char *resp_headers;   // under mu
+    size_t resp_headers_len;
+    uint8_t *resp_body;   // under mu
+    size_t resp_body_len;
 
     // Connect parameters (client).
     char *address, *host, *path, *headers, *ca_pem;
@@ -188,6 +205,14 @@ static void conn_free(stt_conn *c) {
     free(c->path);
     free(c->headers);
     free(c->ca_pem);
+    free(c->method);
+    free(c->body);
+    free(c->req_method);
+    free(c->req_path);
+    free(c->req_query);
+    free(c->req_headers);
+    free(c->resp_headers);
+    free(c->resp_body);
     stt_loop *l = c->loop;
     free(c);
     loop_unref(l);
@@ -402,6 +427,9 @@ static void start_connect(stt_conn *c) {
     i.alpn = "http/1.1";
     i.opaque_user_data = c;
     i.pwsi = &c->wsi;
+    i.method = c->method;
+    // An HTTP client wsi must be bound to our protocol, or lws swallows the response body.
+    if (c->method) i.local_protocol_name = "stt-client";
     i.retry_and_idle_policy = &l->idle_policy;
     if (c->use_tls) {
         i.ssl_connection = LCCSCF_USE_SSL;
@@ -635,7 +663,10 @@ static void append_kv(char **buf, size_t *len, size_t *cap, const char *k, size_
     (*buf)[(*len)++] = 0;
 }
 
-static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
+/// Collects the request's headers ("name\0value\0") and query arguments ("k=v\0") from the
+/// header table. The caller frees both.
+static void collect_request(stt_loop *l, struct lws *wsi, char **hdrs_out, size_t *hlen_out, char **query_out,
+                            size_t *qlen_out) {
     char *hdrs = NULL, *query = NULL;
     size_t hlen = 0, hcap = 0, qlen = 0, qcap = 0;
     char val[8192];
@@ -663,7 +694,6 @@ static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
         if (n < 0) continue;
         append_kv(&hdrs, &hlen, &hcap, name, nl, val, (size_t)n);
     }
-    // Query arguments, one decoded "key=value" fragment each, as "frag\0frag\0".
     for (int f = 0;; f++) {
         int n = lws_hdr_copy_fragment(wsi, val, sizeof val, WSI_TOKEN_HTTP_URI_ARGS, f);
         if (n < 0) break;
@@ -679,6 +709,16 @@ static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
         qlen += (size_t)n;
         query[qlen++] = 0;
     }
+    *hdrs_out = hdrs;
+    *hlen_out = hlen;
+    *query_out = query;
+    *qlen_out = qlen;
+}
+
+static int on_confirm_upgrade(stt_loop *l, struct lws *wsi) {
+    char *hdrs = NULL, *query = NULL;
+    size_t hlen = 0, qlen = 0;
+    collect_request(l, wsi, &hdrs, &hlen, &query, &qlen);
     char path[2048] = "";
     lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
     stt_handshake hs;
@@ -718,6 +758,168 @@ static void on_server_established(stt_conn *c) {
     ev.status = 101;
     ev.conn = c;
     emit(c, &ev);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP, server side (service thread).
+
+static const struct {
+    enum lws_token_indexes token;
+    const char *method;
+} http_methods[] = {
+    {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},       {WSI_TOKEN_PUT_URI, "PUT"},
+    {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_PATCH_URI, "PATCH"},     {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    {WSI_TOKEN_HEAD_URI, "HEAD"},
+};
+
+static void deliver_http_request(stt_conn *c) {
+    stt_loop *l = c->loop;
+    stt_http_request req;
+    req.method = c->req_method ? c->req_method : "GET";
+    req.path = c->req_path ? c->req_path : "/";
+    req.query = c->req_query ? c->req_query : "";
+    req.query_len = c->req_query_len;
+    req.headers = c->req_headers ? c->req_headers : "";
+    req.headers_len = c->req_headers_len;
+    req.body = c->rx;
+    req.body_len = c->rx_len;
+    c->handed_over = 1;
+    l->opts.on_http(l->opts.server_user, c, &req);  // Swift now owns one reference
+}
+
+static int on_http_request(stt_loop *l, struct lws *wsi, const char *uri) {
+    if (!l->opts.on_http) {
+        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    stt_conn *c = conn_new(l, NULL, 2);  // one for the shim, one for Swift (given with the request)
+    if (!c) return -1;
+    c->wsi = wsi;
+    c->is_server = 1;
+    c->is_http = 1;
+    c->established = 1;
+    c->fail_reported = 1;
+    c->closed_reported = 1;
+    const char *method = "GET";
+    for (size_t i = 0; i < sizeof http_methods / sizeof http_methods[0]; i++)
+        if (lws_hdr_total_length(wsi, http_methods[i].token) > 0) {
+            method = http_methods[i].method;
+            break;
+        }
+    c->req_method = dup_bytes(method, strlen(method));
+    c->req_path = dup_bytes(uri ? uri : "/", uri ? strlen(uri) : 1);
+    collect_request(l, wsi, &c->req_headers, &c->req_headers_len, &c->req_query, &c->req_query_len);
+    pthread_mutex_lock(&l->mu);
+    c->state = S_OPEN;
+    pthread_mutex_unlock(&l->mu);
+    lws_set_opaque_user_data(wsi, c);
+    char length[32] = "";
+    int has_body = lws_hdr_copy(wsi, length, sizeof length, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(length) > 0;
+    if (!has_body) {
+        c->http_done = 1;
+        deliver_http_request(c);
+    }
+    return 0;
+}
+
+static int on_http_body(stt_conn *c, const uint8_t *in, size_t len) {
+    if (c->rx_len + len > (1u << 20)) {
+        lws_return_http_status(c->wsi, 413, NULL);
+        return -1;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < c->rx_len + len) cap *= 2;
+        uint8_t *n = realloc(c->rx, cap);
+        if (!n) return -1;
+        c->rx = n;
+        c->rx_cap = cap;
+    }
+    if (len) memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    return 0;
+}
+
+static int on_http_writeable(stt_conn *c) {
+    stt_loop *l = c->loop;
+    struct lws *wsi = c->wsi;
+    pthread_mutex_lock(&l->mu);
+    if (!c->resp_ready) {
+        pthread_mutex_unlock(&l->mu);
+        return 0;
+    }
+    int status = c->resp_status;
+    char *headers = c->resp_headers;
+    size_t headers_len = c->resp_headers_len;
+    uint8_t *body = c->resp_body;
+    size_t body_len = c->resp_body_len;
+    c->resp_headers = NULL;
+    c->resp_body = NULL;
+    c->resp_ready = 0;
+    pthread_mutex_unlock(&l->mu);
+
+    const char *content_type = "application/json";
+    for (size_t off = 0; headers && off < headers_len;) {
+        const char *name = headers + off;
+        const char *value = name + strlen(name) + 1;
+        off += strlen(name) + strlen(value) + 2;
+        if (!strcasecmp(name, "content-type")) content_type = value;
+    }
+    unsigned char buf[LWS_PRE + 4096];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    int bad = lws_add_http_common_headers(wsi, (unsigned int)status, content_type, body_len, &p, end);
+    for (size_t off = 0; !bad && headers && off < headers_len;) {
+        const char *name = headers + off;
+        const char *value = name + strlen(name) + 1;
+        off += strlen(name) + strlen(value) + 2;
+        if (!strcasecmp(name, "content-type")) continue;
+        char withcolon[256];
+        size_t nl = strlen(name);
+        if (nl + 2 > sizeof withcolon) continue;
+        memcpy(withcolon, name, nl);
+        withcolon[nl] = ':';
+        withcolon[nl + 1] = 0;
+        bad = lws_add_http_header_by_name(wsi, (const unsigned char *)withcolon, (const unsigned char *)value,
+                                          (int)strlen(value), &p, end);
+    }
+    if (!bad) bad = lws_finalize_write_http_header(wsi, start, &p, end);
+    if (!bad && body_len) {
+        uint8_t *out = malloc(LWS_PRE + body_len);
+        if (!out) bad = 1;
+        else {
+            memcpy(out + LWS_PRE, body, body_len);
+            bad = lws_write(wsi, out + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) < 0;
+            free(out);
+        }
+    }
+    free(headers);
+    free(body);
+    // The transaction is over: this conn is done; the wsi may serve another request.
+    lws_set_opaque_user_data(wsi, NULL);
+    conn_destroyed(c);
+    if (bad) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP, client side (service thread).
+
+static int on_client_http_read(stt_conn *c, const uint8_t *in, size_t len) {
+    if (c->rx_len + len > c->max_message) return -1;
+    return on_http_body(c, in, len);
+}
+
+static void on_client_http_completed(stt_conn *c) {
+    if (c->http_done) return;
+    c->http_done = 1;
+    c->fail_reported = 1;  // the outcome is this response, not a connect failure
+    stt_event ev = {0};
+    ev.kind = STT_EV_HTTP_RESPONSE;
+    ev.status = c->http_status;
+    ev.data = c->rx;
+    ev.len = c->rx_len;
+    emit(c, &ev);
+    kill_wsi(c);  // no keep-alive pool: one request per connection
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -777,9 +979,9 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     stt_conn *prev = tl_conn;
     tl_conn = c;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        unsigned char **p = (unsigned char **)in, *end = *p + len;
         if (c && c->headers) {
-            unsigned char **p = (unsigned char **)in, *end = *p + len;
             for (size_t off = 0; off < c->headers_len;) {
                 const char *name = c->headers + off;
                 size_t nl = strlen(name);
@@ -798,7 +1000,20 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
                 }
             }
         }
+        if (c && c->method && c->body && !ret) {
+            char length[32];
+            int n = snprintf(length, sizeof length, "%zu", c->body_len);
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-length:", (const unsigned char *)length,
+                                            n, p, end)) {
+                ret = -1;
+                break;
+            }
+            c->body_pending = 1;
+            lws_client_http_body_pending(wsi, 1);
+            lws_callback_on_writable(wsi);
+        }
         break;
+    }
 
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         if (c) c->http_status = (int)lws_http_client_http_response(wsi);
@@ -808,7 +1023,7 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (c) {
             const char *s = in ? (const char *)in : "";
             int kind = STT_FAIL_OTHER;
-            if (c->http_status && c->http_status != 101) kind = STT_FAIL_HTTP_STATUS;
+            if (!c->method && c->http_status && c->http_status != 101) kind = STT_FAIL_HTTP_STATUS;
             else if (c->tls_error || strstr(s, "SSL") || strstr(s, "ssl") || strstr(s, "tls")) kind = STT_FAIL_TLS;
             else if (strstr(s, "nable to connect") || strstr(s, "refused")) kind = STT_FAIL_REFUSED;
             emit_connect_failed(c, kind, s);
@@ -838,9 +1053,54 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         break;
 
     case LWS_CALLBACK_HTTP:
-        // Plain HTTP is not served (yet): answer 404.
-        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) ret = -1;
-        else ret = lws_http_transaction_completed(wsi) ? -1 : 0;
+        if (l) ret = on_http_request(l, wsi, (const char *)in);
+        break;
+
+    case LWS_CALLBACK_HTTP_BODY:
+        if (c && c->is_http) ret = on_http_body(c, (const uint8_t *)in, len);
+        break;
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c && c->is_http && !c->http_done) {
+            c->http_done = 1;
+            deliver_http_request(c);
+        }
+        break;
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c && c->is_http) ret = on_http_writeable(c);
+        break;
+
+    case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+        if (c && c->body_pending) {
+            c->body_pending = 0;
+            uint8_t *out = malloc(LWS_PRE + c->body_len + 1);
+            if (!out) {
+                ret = -1;
+                break;
+            }
+            if (c->body_len) memcpy(out + LWS_PRE, c->body, c->body_len);
+            int n = lws_write(wsi, out + LWS_PRE, c->body_len, LWS_WRITE_HTTP_FINAL);
+            free(out);
+            lws_client_http_body_pending(wsi, 0);
+            if (n < 0) ret = -1;
+        }
+        break;
+
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char buffer[LWS_PRE + 4096];
+        char *px = buffer + LWS_PRE;
+        int lenx = (int)sizeof buffer - LWS_PRE;
+        if (lws_http_client_read(wsi, &px, &lenx) < 0) ret = -1;
+        break;
+    }
+
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (c) ret = on_client_http_read(c, (const uint8_t *)in, len);
+        break;
+
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        if (c) on_client_http_completed(c);
         break;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -1081,6 +1341,14 @@ stt_conn *stt_conn_connect(stt_loop *l, const stt_connect_params *p, void *user)
     c->tls_insecure = p->tls_insecure;
     c->connect_timeout_ms = p->connect_timeout_ms;
     c->close_timeout_ms = p->close_timeout_ms;
+    if (p->method) {
+        c->method = dup_bytes(p->method, strlen(p->method));
+        if (p->body_len || !strcmp(p->method, "POST") || !strcmp(p->method, "PUT") || !strcmp(p->method, "PATCH")) {
+            c->body = malloc(p->body_len + 1);
+            if (c->body && p->body_len) memcpy(c->body, p->body, p->body_len);
+            c->body_len = p->body_len;
+        }
+    }
     c->ping_interval_ms = p->ping_interval_ms;
     c->pong_timeout_ms = p->pong_timeout_ms;
     if (p->max_message_size) c->max_message = p->max_message_size;
@@ -1243,3 +1511,28 @@ void stt_conn_set_max_message_size(stt_conn *c, size_t max) {
 }
 
 void stt_conn_release(stt_conn *c) { conn_unref(c); }
+
+int stt_http_respond(stt_conn *c, int status, const char *headers, size_t headers_len, const void *body,
+                     size_t body_len) {
+    stt_loop *l = c->loop;
+    char *h = headers_len ? dup_bytes(headers, headers_len) : NULL;
+    uint8_t *b = body_len ? malloc(body_len) : NULL;
+    if (b) memcpy(b, body, body_len);
+    pthread_mutex_lock(&l->mu);
+    if (!c->is_http || c->state == S_DONE || c->resp_ready || c->resp_status || l->dead) {
+        pthread_mutex_unlock(&l->mu);
+        free(h);
+        free(b);
+        return -1;
+    }
+    c->resp_ready = 1;
+    c->resp_status = status;
+    c->resp_headers = h;
+    c->resp_headers_len = headers_len;
+    c->resp_body = b;
+    c->resp_body_len = body_len;
+    int need = mark_dirty_locked(c, P_WRITE);
+    wake(l, need);
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}

@@ -136,6 +136,59 @@ public final class TestWebSocketServer: Sendable {
         }
     }
 
+    /// A plain HTTP request the server received (anything that is not a WebSocket upgrade).
+    public struct HTTPRequest: Sendable, Hashable {
+        /// `GET`, `POST`, …
+        public var method: String
+        /// The path without the query.
+        public var path: String
+        /// The query arguments in order, URL-decoded.
+        public var query: [Handshake.QueryItem]
+        /// The headers with lowercase names.
+        public var headers: [Handshake.Header]
+        /// The body.
+        public var body: [UInt8]
+
+        /// The value of the first header named `name` (case-insensitive).
+        public func header(_ name: String) -> String? {
+            let lower = name.lowercased()
+            return headers.first { $0.name == lower }?.value
+        }
+    }
+
+    /// The answer to an ``HTTPRequest``.
+    public struct HTTPResponse: Sendable {
+        /// The status code.
+        public var status: Int
+        /// Extra headers; a `content-type` here replaces the default `application/json`.
+        public var headers: [(name: String, value: String)]
+        /// The body.
+        public var body: [UInt8]
+
+        /// Creates a response.
+        public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// Answers plain HTTP requests; each request runs in its own task.
+    ///
+    /// ```swift
+    /// let server = try TestWebSocketServer(httpHandler: .init { request in
+    ///     .init(status: 200, body: Array("{}".utf8))
+    /// })
+    /// ```
+    public struct HTTPHandler: Sendable {
+        let respond: @Sendable (HTTPRequest) async -> HTTPResponse
+
+        /// Creates a handler from a closure.
+        public init(_ respond: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
+            self.respond = respond
+        }
+    }
+
     /// A handler that echoes every message back until the client closes.
     public static let echo: @Sendable (Connection) async -> Void = { connection in
         do {
@@ -158,6 +211,7 @@ public final class TestWebSocketServer: Sendable {
     ///   - maxQueuedOutboundBytes: the server's own send queue bound per connection.
     ///   - logger: receives libwebsockets' lines about the server.
     ///   - handshakePolicy: accepts or rejects each handshake.
+    ///   - httpHandler: answers plain HTTP requests (each in its own task); without one they get 404.
     ///   - handler: scripts each accepted connection; the connection is dropped when it returns
     ///     without having closed it.
     /// - Throws: ``TestServerError`` if the server cannot listen.
@@ -167,12 +221,13 @@ public final class TestWebSocketServer: Sendable {
         maxQueuedOutboundBytes: Int = 1 << 20,
         logger: Logger = WebSocketConnection.disabledLogger,
         handshakePolicy: HandshakePolicy = .acceptAll,
+        httpHandler: HTTPHandler? = nil,
         _ handler: @escaping @Sendable (Connection) async throws -> Void = TestWebSocketServer.echo
     ) throws(TestServerError) {
         let core = Unmanaged.passRetained(
             ServerCore(
                 logger: logger, maxQueuedOutboundBytes: maxQueuedOutboundBytes, decide: handshakePolicy.decide,
-                handler: handler))
+                httpHandler: httpHandler?.respond, handler: handler))
         var custom: [CChar] = []
         for name in recordedCustomHeaders { custom += Array(name.lowercased().utf8CString) }
         let created: Result<WebSocketEventLoop, WebSocketError> = "127.0.0.1".withCString { iface in
@@ -185,6 +240,7 @@ public final class TestWebSocketServer: Sendable {
                         options.server_cert_path = tls == nil ? nil : cert
                         options.server_key_path = tls == nil ? nil : key
                         options.on_handshake = handshakeThunk
+                        options.on_http = httpHandler == nil ? nil : httpThunk
                         options.server_user = core.toOpaque()
                         options.server_custom_headers = custom.baseAddress
                         options.server_custom_headers_len = custom.count
@@ -238,6 +294,7 @@ private final class ServerCore: Sendable {
     let maxQueuedOutboundBytes: Int
     let decide: @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision
     let handler: @Sendable (TestWebSocketServer.Connection) async throws -> Void
+    let httpHandler: (@Sendable (TestWebSocketServer.HTTPRequest) async -> TestWebSocketServer.HTTPResponse)?
     let recorded = LockedState<[TestWebSocketServer.Handshake]>([])
     let tasks = LockedState<(next: Int, running: [Int: Task<Void, Never>], stopped: Bool)>((0, [:], false))
 
@@ -245,8 +302,10 @@ private final class ServerCore: Sendable {
         logger: Logger,
         maxQueuedOutboundBytes: Int,
         decide: @escaping @Sendable (TestWebSocketServer.Handshake) -> TestWebSocketServer.Decision,
+        httpHandler: (@Sendable (TestWebSocketServer.HTTPRequest) async -> TestWebSocketServer.HTTPResponse)?,
         handler: @escaping @Sendable (TestWebSocketServer.Connection) async throws -> Void
     ) {
+        self.httpHandler = httpHandler
         self.logger = logger
         self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
         self.decide = decide
@@ -278,16 +337,59 @@ private final class ServerCore: Sendable {
 
     private func start(_ connection: TestWebSocketServer.Connection) {
         let handler = self.handler
+        spawn {
+            try? await handler(connection)
+            if connection.webSocket.closure == nil { connection.dropConnection() }
+        }
+    }
+
+    /// Runs `work` in a task that `cancelHandlers` cancels.
+    private func spawn(_ work: @escaping @Sendable () async -> Void) {
         tasks.withLock { tasks in
             guard !tasks.stopped else { return }
             let id = tasks.next
             tasks.next += 1
             tasks.running[id] = Task { [weak self] in
-                try? await handler(connection)
-                if connection.webSocket.closure == nil { connection.dropConnection() }
+                await work()
                 _ = self?.tasks.withLock { $0.running.removeValue(forKey: id) }
             }
         }
+    }
+
+    /// Runs on the service thread for each plain HTTP request; answers from a task.
+    func http(_ raw: stt_http_request, connection: ConnectionHandle) {
+        let request = TestWebSocketServer.HTTPRequest(
+            method: raw.method.map { String(cString: $0) } ?? "GET",
+            path: raw.path.map { String(cString: $0) } ?? "/",
+            query: Self.pairs(raw.query, raw.query_len, separator: UInt8(ascii: "=")).map {
+                .init(name: $0.0, value: $0.1)
+            },
+            headers: Self.headerPairs(raw.headers, raw.headers_len).map { .init(name: $0.0, value: $0.1) },
+            body: Array(UnsafeRawBufferPointer(start: raw.body, count: raw.body_len)))
+        guard let httpHandler else {
+            Self.respond(connection, TestWebSocketServer.HTTPResponse(status: 404))
+            return
+        }
+        let before = tasks.withLock { $0.stopped }
+        if before {
+            Self.respond(connection, TestWebSocketServer.HTTPResponse(status: 503))
+            return
+        }
+        spawn { Self.respond(connection, await httpHandler(request)) }
+    }
+
+    /// Sends `response` and gives up our reference to the transaction.
+    private static func respond(_ connection: ConnectionHandle, _ response: TestWebSocketServer.HTTPResponse) {
+        var headers: [CChar] = []
+        for (name, value) in response.headers { headers += name.lowercased().utf8CString + value.utf8CString }
+        _ = headers.withUnsafeBufferPointer { headers in
+            response.body.withUnsafeBufferPointer { body in
+                stt_http_respond(
+                    connection.raw, Int32(response.status), headers.baseAddress, headers.count, body.baseAddress,
+                    body.count)
+            }
+        }
+        stt_conn_release(connection.raw)
     }
 
     func cancelHandlers() {
@@ -322,6 +424,12 @@ private final class ServerCore: Sendable {
         let items = strings(base, length)
         return stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }
     }
+}
+
+private let httpThunk: stt_http_fn = { serverUser, connection, request in
+    guard let serverUser, let connection, let request else { return }
+    let core = Unmanaged<ServerCore>.fromOpaque(serverUser).takeUnretainedValue()
+    core.http(request.pointee, connection: ConnectionHandle(raw: connection))
 }
 
 private let handshakeThunk: stt_handshake_fn = { serverUser, handshake, connUser in

@@ -48,6 +48,8 @@ enum stt_event_kind {
     /// A line of libwebsockets' own log, emitted while this connection was being serviced.
     /// `code` is the lws log level bit, `data` the line.
     STT_EV_LOG = 7,
+    /// A client HTTP request completed: `status` is the HTTP status, `data`/`len` the body.
+    STT_EV_HTTP_RESPONSE = 8,
 };
 
 /// Why a client connection failed before it was established.
@@ -115,6 +117,24 @@ typedef struct stt_handshake {
 /// bound to the connection once it is established), or return an HTTP status to reject.
 typedef int (*stt_handshake_fn)(void *server_user, const stt_handshake *handshake, void **conn_user);
 
+/// A plain HTTP request the server received, given to `stt_http_fn`.
+typedef struct stt_http_request {
+    const char *method;
+    const char *path;
+    /// URL-decoded "k=v\0k=v\0" arguments.
+    const char *query;
+    size_t query_len;
+    /// "name\0value\0..." with lowercase names.
+    const char *headers;
+    size_t headers_len;
+    const uint8_t *body;
+    size_t body_len;
+} stt_http_request;
+
+/// Server only: a complete HTTP request arrived on `conn`. The receiver owns one reference to
+/// `conn`; it answers with `stt_http_respond` (from any thread, at any time) and then releases it.
+typedef void (*stt_http_fn)(void *server_user, stt_conn *conn, const stt_http_request *request);
+
 /// Options for `stt_loop_create`.
 typedef struct stt_loop_options {
     /// Receives connection events.
@@ -134,6 +154,8 @@ typedef struct stt_loop_options {
     const char *server_key_path;
     stt_handshake_fn on_handshake;
     void *server_user;
+    /// Server mode: plain HTTP requests (NULL: answer 404).
+    stt_http_fn on_http;
     /// Server mode: names of non-standard headers to record ("x-a\0x-b\0"), lowercase.
     const char *server_custom_headers;
     size_t server_custom_headers_len;
@@ -173,8 +195,13 @@ typedef struct stt_connect_params {
     uint32_t pong_timeout_ms;
     /// How long to wait for the peer's answer to our close frame before dropping TCP.
     uint32_t close_timeout_ms;
-    /// Largest inbound message before the connection fails with 1009.
+    /// Largest inbound message before the connection fails with 1009 (HTTP: largest body).
     size_t max_message_size;
+    /// NULL for a WebSocket upgrade; otherwise a plain HTTP request with this method ("GET",
+    /// "POST", ...), `body` sent after the headers, and the answer reported as STT_EV_HTTP_RESPONSE.
+    const char *method;
+    const uint8_t *body;
+    size_t body_len;
 } stt_connect_params;
 
 /// Creates a client connection bound to `user` and starts connecting; events report the outcome.
@@ -201,6 +228,12 @@ void stt_conn_pause_reading(stt_conn *conn, int paused);
 void stt_conn_set_max_message_size(stt_conn *conn, size_t max);
 /// Drops the caller's reference.
 void stt_conn_release(stt_conn *conn);
+
+/// Server only: answers the HTTP request on `conn` ("name\0value\0" headers; a
+/// "content-type" among them replaces the default application/json). Returns -1 if the request
+/// was already answered or its connection is gone.
+int stt_http_respond(stt_conn *conn, int status, const char *headers, size_t headers_len, const void *body,
+                     size_t body_len);
 
 /// Writes a new CA (`ca.pem`), and a server certificate and key signed by it
 /// (`server.pem`, `server.key`) valid for the given DNS names and IP addresses, into `directory`.

@@ -7,6 +7,8 @@ package struct ConnectionHandle: @unchecked Sendable {
     // are thread-safe (they take the loop's mutex); the shim keeps the memory alive while any
     // reference is held, and the owning channel releases its reference exactly once, in deinit.
     package let raw: OpaquePointer
+
+    package init(raw: OpaquePointer) { self.raw = raw }
 }
 
 /// The Swift side of one connection: receives the shim's events on the service thread and hands
@@ -31,6 +33,7 @@ package final class WebSocketChannel: Sendable {
         var destroyed = false
         var destroyWaiters: [UnsafeContinuation<Void, Never>] = []
         var blockedSenderWaiters: [UnsafeContinuation<Void, Never>] = []
+        var httpResponse: HTTPResponse?
     }
 
     private let state = LockedState(State())
@@ -102,6 +105,10 @@ package final class WebSocketChannel: Sendable {
             for waiter in waiters { waiter.resume() }
         case Int(STT_EV_LOG.rawValue):
             log(level: Int(event.code), line: Self.text(event))
+        case Int(STT_EV_HTTP_RESPONSE.rawValue):
+            let body = Array(UnsafeRawBufferPointer(start: event.data, count: event.len))
+            state.withLock { $0.httpResponse = HTTPResponse(status: Int(event.status), body: body) }
+            finish(.closedLocally(.normalClosure))
         default:
             break
         }
@@ -404,6 +411,18 @@ package final class WebSocketChannel: Sendable {
             }
             if done { continuation.resume() }
         }
+    }
+
+    /// Waits for the answer to a plain HTTP request, or the failure that prevented it.
+    package func waitForHTTPResponse() async -> Result<HTTPResponse, WebSocketError> {
+        let closure = await withTaskCancellationHandler {
+            await waitForClosure()
+        } onCancel: {
+            self.abort()
+        }
+        await waitUntilDestroyed()
+        if let response = state.withLock({ $0.httpResponse }) { return .success(response) }
+        return .failure(closure.error ?? WebSocketError(.handshakeFailed, detail: "no HTTP response"))
     }
 
     /// How the connection ended, or `nil` while it is open.

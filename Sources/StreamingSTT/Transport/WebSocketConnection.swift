@@ -83,43 +83,9 @@ public final class WebSocketConnection: Sendable {
         let connection = WebSocketConnection(
             channel: channel, maxQueuedOutboundBytes: configuration.maxQueuedOutboundBytes)
 
-        var headerBlob: [UInt8] = []
-        for (name, value) in configuration.additionalHeaders {
-            headerBlob += Array(name.utf8) + [0] + Array(value.utf8) + [0]
-        }
-        let handle: ConnectionHandle? = url.host.withCString { host in
-            address.withCString { address in
-                url.requestTarget.withCString { path in
-                    headerBlob.withUnsafeBufferPointer { headers in
-                        Array(trustPEM.utf8).withUnsafeBufferPointer { pem in
-                            var parameters = stt_connect_params()
-                            parameters.address = address
-                            parameters.port = Int32(url.port)
-                            parameters.host = host
-                            parameters.path = path
-                            parameters.headers =
-                                headers.count > 0
-                                ? UnsafeRawPointer(headers.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
-                            parameters.headers_len = headers.count
-                            parameters.use_tls = url.isSecure ? 1 : 0
-                            parameters.tls_insecure = configuration.tls.verifiesCertificates ? 0 : 1
-                            parameters.ca_pem =
-                                pem.count > 0
-                                ? UnsafeRawPointer(pem.baseAddress!).assumingMemoryBound(to: CChar.self) : nil
-                            parameters.ca_pem_len = pem.count
-                            parameters.connect_timeout_ms = remaining.milliseconds
-                            if let interval = configuration.keepalive.pingInterval {
-                                parameters.ping_interval_ms = interval.milliseconds
-                                parameters.pong_timeout_ms = max(1, configuration.keepalive.pongTimeout.milliseconds)
-                            }
-                            parameters.close_timeout_ms = 5000
-                            parameters.max_message_size = configuration.maxMessageSize
-                            return eventLoop.connect(&parameters, channel: channel)
-                        }
-                    }
-                }
-            }
-        }
+        let handle = configuration.withConnectParameters(
+            url: url, address: address, trustPEM: trustPEM, timeout: remaining, method: nil, body: nil
+        ) { eventLoop.connect(&$0, channel: channel) }
         guard let handle else { throw WebSocketError(.eventLoopShutDown) }
         channel.attach(handle)
         logger.debug("websocket connecting", metadata: ["stt.ws.url": "\(url)"])
@@ -311,6 +277,62 @@ extension Duration {
 }
 
 extension WebSocketConfiguration {
+    /// Fills the shim's connect parameters (C strings valid only inside `body`) and calls `body`.
+    func withConnectParameters<Result>(
+        url: WebSocketURL,
+        address: String,
+        trustPEM: String,
+        timeout: Duration,
+        method: String?,
+        body requestBody: [UInt8]?,
+        _ body: (inout stt_connect_params) -> Result
+    ) -> Result {
+        var headerBlob: [CChar] = []
+        for (name, value) in additionalHeaders {
+            headerBlob += name.utf8CString + value.utf8CString
+        }
+        let pem = Array(trustPEM.utf8CString)
+        let payload = requestBody ?? []
+        return url.host.withCString { host in
+            address.withCString { address in
+                url.requestTarget.withCString { path in
+                    (method ?? "").withCString { methodText in
+                        headerBlob.withUnsafeBufferPointer { headers in
+                            pem.withUnsafeBufferPointer { pem in
+                                payload.withUnsafeBufferPointer { payload in
+                                    var parameters = stt_connect_params()
+                                    parameters.address = address
+                                    parameters.port = Int32(url.port)
+                                    parameters.host = host
+                                    parameters.path = path
+                                    parameters.headers = headers.isEmpty ? nil : headers.baseAddress
+                                    parameters.headers_len = headers.count
+                                    parameters.use_tls = url.isSecure ? 1 : 0
+                                    parameters.tls_insecure = tls.verifiesCertificates ? 0 : 1
+                                    parameters.ca_pem = pem.count > 1 ? pem.baseAddress : nil
+                                    parameters.ca_pem_len = max(0, pem.count - 1)
+                                    parameters.connect_timeout_ms = timeout.milliseconds
+                                    if let interval = keepalive.pingInterval, method == nil {
+                                        parameters.ping_interval_ms = interval.milliseconds
+                                        parameters.pong_timeout_ms = max(1, keepalive.pongTimeout.milliseconds)
+                                    }
+                                    parameters.close_timeout_ms = 5000
+                                    parameters.max_message_size = maxMessageSize
+                                    if method != nil {
+                                        parameters.method = methodText
+                                        parameters.body = payload.isEmpty ? nil : payload.baseAddress
+                                        parameters.body_len = payload.count
+                                    }
+                                    return body(&parameters)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func validate() throws(WebSocketError) {
         for (name, value) in additionalHeaders {
             let badName = name.isEmpty || name.utf8.contains { $0 <= 32 || $0 == UInt8(ascii: ":") || $0 >= 127 }
