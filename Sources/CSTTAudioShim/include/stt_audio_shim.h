@@ -28,6 +28,13 @@ void stt_alsa_log_begin(stt_alsa_log_fn fn, void *user, stt_alsa_log_fn *previou
 /// Restores the sink that was active before the matching `stt_alsa_log_begin`.
 void stt_alsa_log_end(stt_alsa_log_fn previous_fn, void *previous_user);
 
+/// A non-blocking, close-on-exec eventfd (Glibc's <sys/eventfd.h> is not visible to Swift), or
+/// -1 with errno set.
+int stt_audio_eventfd(void);
+
+/// Names the calling thread (at most 15 bytes are kept); pthread_setname_np needs _GNU_SOURCE.
+void stt_audio_set_thread_name(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
