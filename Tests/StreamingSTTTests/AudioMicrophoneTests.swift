@@ -89,7 +89,8 @@ struct AudioMicrophoneTests {
         }
         await microphone.stop()
         #expect(!microphone.isDeviceOpen)
-        #expect(Array(received.prefix(bytes.count)) == bytes)
+        let same = Array(received.prefix(bytes.count)) == bytes
+        #expect(same, "the captured bytes differ from the file")
         #expect(microphone.statistics.capturedFrames >= 16_000)
     }
 
@@ -201,10 +202,19 @@ struct AudioMicrophoneTests {
         let first = try await iterator.next()
         #expect(first?.startFrame == 0)
         try await withTimeout(.seconds(10), "the whole script") { await device.scriptDone.value }
+        // The first buffer went either straight to the waiting reader or through the queue (then
+        // the queue was full one buffer less long).
+        let dropped = microphone.statistics.droppedBuffers
+        #expect(dropped == 100 - 1 - 4 || dropped == 100 - 4)
         var starts: [Int64] = []
-        for _ in 0..<4 { if let buffer = try await iterator.next() { starts.append(buffer.startFrame) } }
-        #expect(starts.count == 4)
-        #expect(microphone.statistics.droppedBuffers == 100 - 1 - 4)
+        for _ in 0..<(100 - 1 - dropped) {
+            if let buffer = try await iterator.next() { starts.append(buffer.startFrame) }
+        }
+        #expect(starts.count == 100 - 1 - dropped)
+        #expect(starts == starts.sorted())
+        // In order, each buffer's position kept (drops show as jumps, not as renumbering).
+        #expect(starts.first == 160)
+        #expect(starts.allSatisfy { $0 % 160 == 0 })
         await microphone.stop()
         #expect(try await iterator.next() == nil)
         #expect(device.isClosed)

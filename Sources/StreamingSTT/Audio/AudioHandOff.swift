@@ -67,31 +67,30 @@ final class AudioHandOff: @unchecked Sendable {
     /// Hands a buffer to the consumer.
     func push(_ buffer: AudioBuffer) -> PushResult {
         pthread_mutex_lock(mutex)
-        if stopped || end != nil {
-            pthread_mutex_unlock(mutex)
-            return .stopped
-        }
-        if let waiter {
-            self.waiter = nil
-            pthread_mutex_unlock(mutex)
-            waiter.resume(returning: .success(buffer))
-            return .queued
-        }
-        while queue.count - head >= capacity {
-            if overflow == .dropNewest || stopped {
-                dropped += stopped ? 0 : 1
-                pthread_mutex_unlock(mutex)
-                return stopped ? .stopped : .dropped
-            }
-            pthread_cond_wait(roomAvailable, mutex)
-            if stopped {
+        while true {
+            if stopped || end != nil {
                 pthread_mutex_unlock(mutex)
                 return .stopped
             }
+            // A waiting consumer means the queue is empty: hand over directly, in order.
+            if let waiter {
+                self.waiter = nil
+                pthread_mutex_unlock(mutex)
+                waiter.resume(returning: .success(buffer))
+                return .queued
+            }
+            if queue.count - head < capacity {
+                queue.append(buffer)
+                pthread_mutex_unlock(mutex)
+                return .queued
+            }
+            if overflow == .dropNewest {
+                dropped += 1
+                pthread_mutex_unlock(mutex)
+                return .dropped
+            }
+            pthread_cond_wait(roomAvailable, mutex)
         }
-        queue.append(buffer)
-        pthread_mutex_unlock(mutex)
-        return .queued
     }
 
     /// Ends the stream after the queued buffers: `nil` at the end, or the error.
