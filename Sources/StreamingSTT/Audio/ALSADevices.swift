@@ -1,4 +1,5 @@
 import CALSA
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -23,8 +24,15 @@ extension ALSAMicrophone {
     ///
     /// Devices that are output-only are left out; names with no direction (most virtual PCMs
     /// such as `default` and `null`) are kept.
+    /// - Parameter logger: receives ALSA's messages while listing, at debug level.
     /// - Throws: ``AudioError/Code/deviceOpenFailed`` if ALSA cannot list devices.
-    public static func captureDevices() throws(AudioError) -> [AudioDevice] {
+    public static func captureDevices(
+        logger: Logger = Logger(label: "stt.audio", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(AudioError) -> [AudioDevice] {
+        try ALSALogSink(logger: logger).route { () throws(AudioError) in try listCaptureDevices() }
+    }
+
+    private static func listCaptureDevices() throws(AudioError) -> [AudioDevice] {
         var hints: UnsafeMutablePointer<UnsafeMutableRawPointer?>? = nil
         let result = snd_device_name_hint(-1, "pcm", &hints)
         guard result == 0, let hints else {
