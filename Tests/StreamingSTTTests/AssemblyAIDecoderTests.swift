@@ -88,7 +88,11 @@ struct AssemblyAIDecoderTests {
         )
         let end = decoder.decode(#"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#)
         #expect(finals(end).map(\.text) == ["second turn"])
-        #expect(end.last == .finished(try! JSONValue(parsing: #"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#)))
+        #expect(
+            end.last
+                == .finished(
+                    try! JSONValue(
+                        parsing: #"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#)))
     }
 
     @Test("an end of turn without words is not delivered as an empty final")
@@ -115,7 +119,10 @@ struct AssemblyAIDecoderTests {
     @Test(
         "Error messages map to typed errors with the vendor code and retry advice",
         arguments: [
-            (1008, "Unauthorized Connection: Missing Authorization header", TranscriptionError.Code.authenticationFailed, false),
+            (
+                1008, "Unauthorized Connection: Missing Authorization header",
+                TranscriptionError.Code.authenticationFailed, false
+            ),
             (1008, "Unauthorized connection: Too many concurrent sessions", .vendorError, true),
             (3005, "Session Cancelled: An error occurred", .vendorError, true),
             (3006, "Invalid JSON: {", .vendorError, false),
@@ -156,9 +163,16 @@ struct AssemblyAIDecoderTests {
             return
         }
         #expect(warning.type == "malformed_message")
-        #expect(events(decoder.decode(#"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#)).first
-            == .speechStarted(SpeechStarted(time: 1.216, confidence: 0.98, raw: try! JSONValue(parsing: #"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#))))
-        guard case .warning(let vendorWarning) = events(decoder.decode(#"{"type":"Warning","warning_code":1234,"warning":"session ending soon"}"#)).first
+        #expect(
+            events(decoder.decode(#"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#)).first
+                == .speechStarted(
+                    SpeechStarted(
+                        time: 1.216, confidence: 0.98,
+                        raw: try! JSONValue(parsing: #"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#))))
+        guard
+            case .warning(let vendorWarning) = events(
+                decoder.decode(#"{"type":"Warning","warning_code":1234,"warning":"session ending soon"}"#)
+            ).first
         else {
             Issue.record("no vendor warning")
             return

@@ -133,7 +133,8 @@ struct ProviderConfigurationTests {
         speechmatics.enablePartials = false
         #expect(
             try speechmatics.speechmaticsMessage(language: "en").description
-                == #"{"message":"SetRecognitionConfig","transcription_config":{"language":"en","max_delay":2,"enable_partials":false}}"#)
+                == #"{"message":"SetRecognitionConfig","transcription_config":{"language":"en","max_delay":2,"enable_partials":false}}"#
+        )
     }
 
     @Test("the JSON parser is strict and round-trips")

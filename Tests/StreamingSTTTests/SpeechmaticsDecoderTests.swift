@@ -71,7 +71,9 @@ struct SpeechmaticsDecoderTests {
     @Test("EndOfUtterance is an event and starts the next turn")
     func endOfUtterance() {
         var decoder = SpeechmaticsDecoder()
-        let eou = events(decoder.decode(#"{"message":"EndOfUtterance","format":"2.9","metadata":{"end_time":2.44,"start_time":2.44}}"#))
+        let eou = events(
+            decoder.decode(
+                #"{"message":"EndOfUtterance","format":"2.9","metadata":{"end_time":2.44,"start_time":2.44}}"#))
         guard case .endOfUtterance(let mark) = eou.first else { Issue.record("no EOU"); return }
         #expect(mark.time == 2.44)
         #expect(!mark.isForced)
@@ -107,7 +109,9 @@ struct SpeechmaticsDecoderTests {
     func closeCodes() {
         let decoder = SpeechmaticsDecoder()
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1000)) == nil)
-        #expect(decoder.closeError(WebSocketCloseFrame(code: 4001, reason: "not_authorised"))?.code == .authenticationFailed)
+        #expect(
+            decoder.closeError(WebSocketCloseFrame(code: 4001, reason: "not_authorised"))?.code == .authenticationFailed
+        )
         #expect(decoder.closeError(WebSocketCloseFrame(code: 4005, reason: "quota_exceeded"))?.isRetryable == true)
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1011))?.vendorCode == "internal_error")
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1003))?.isRetryable == false)
@@ -127,14 +131,23 @@ struct SpeechmaticsDecoderTests {
             return
         }
         #expect(info.type == "concurrent_session_usage")
-        guard case .warning(let warning) = events(decoder.decode(#"{"message":"Warning","type":"idle_timeout","reason":"soon"}"#)).first
+        guard
+            case .warning(let warning) = events(
+                decoder.decode(#"{"message":"Warning","type":"idle_timeout","reason":"soon"}"#)
+            ).first
         else {
             Issue.record("no warning")
             return
         }
         #expect(warning.type == "idle_timeout")
-        #expect(decoder.decode(#"{"message":"EndOfTranscript"}"#) == [.finished(try JSONValue(parsing: #"{"message":"EndOfTranscript"}"#))])
-        guard case .raw(let raw) = events(decoder.decode(#"{"message":"AddTranslation","language":"es","results":[]}"#)).first else {
+        #expect(
+            decoder.decode(#"{"message":"EndOfTranscript"}"#) == [
+                .finished(try JSONValue(parsing: #"{"message":"EndOfTranscript"}"#))
+            ])
+        guard
+            case .raw(let raw) = events(decoder.decode(#"{"message":"AddTranslation","language":"es","results":[]}"#))
+                .first
+        else {
             Issue.record("not raw")
             return
         }

@@ -56,7 +56,9 @@ public struct SessionInfo: Sendable, Hashable {
     public var raw: JSONValue
 
     /// Creates a session description.
-    public init(provider: ProviderKind, id: String, expiresAt: Date? = nil, configuration: JSONValue? = nil, raw: JSONValue) {
+    public init(
+        provider: ProviderKind, id: String, expiresAt: Date? = nil, configuration: JSONValue? = nil, raw: JSONValue
+    ) {
         self.provider = provider
         self.id = id
         self.expiresAt = expiresAt

@@ -151,7 +151,8 @@ public struct AssemblyAI: Sendable, Hashable {
     /// The query parameters, in a fixed order (credentials excluded).
     var queryItems: [(name: String, value: String)] {
         var items: [(name: String, value: String)] = [
-            ("speech_model", speechModel.rawValue), ("sample_rate", String(sampleRate)), ("encoding", encoding.rawValue),
+            ("speech_model", speechModel.rawValue), ("sample_rate", String(sampleRate)),
+            ("encoding", encoding.rawValue),
         ]
         func add(_ name: String, _ value: Bool?) { if let value { items.append((name, value ? "true" : "false")) } }
         func add(_ name: String, _ value: Int?) { if let value { items.append((name, String(value))) } }
@@ -188,7 +189,9 @@ public struct AssemblyAI: Sendable, Hashable {
             TranscriptionError(.invalidConfiguration, provider: .assemblyAI, reason: reason)
         }
         if speechModel.rawValue.isEmpty { throw fail("speech_model must not be empty") }
-        if !(4000...192_000).contains(sampleRate) { throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)") }
+        if !(4000...192_000).contains(sampleRate) {
+            throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)")
+        }
         if let value = endOfTurnConfidenceThreshold, !(0...1).contains(value) {
             throw fail("end_of_turn_confidence_threshold must be 0…1")
         }
@@ -202,7 +205,9 @@ public struct AssemblyAI: Sendable, Hashable {
         if let long = keytermsPrompt.first(where: { $0.count > 50 || $0.isEmpty }) {
             throw fail("each key term must have 1…50 characters (\"\(long.prefix(60))\" does not)")
         }
-        if let text = agentContext, text.count > 1500 { throw fail("agent_context holds at most about 1500 characters") }
+        if let text = agentContext, text.count > 1500 {
+            throw fail("agent_context holds at most about 1500 characters")
+        }
         if let value = maxSpeakers, !(1...10).contains(value) { throw fail("max_speakers must be 1…10") }
         if maxSpeakers != nil && speakerLabels != true { throw fail("max_speakers needs speaker_labels = true") }
         if let value = inactivityTimeout, !(5...3600).contains(value) {
@@ -211,8 +216,12 @@ public struct AssemblyAI: Sendable, Hashable {
         if let value = mode, !["min_latency", "balanced", "max_accuracy"].contains(value) {
             throw fail("mode must be min_latency, balanced or max_accuracy")
         }
-        if let value = interruptionDelay, !(0...1000).contains(value) { throw fail("interruption_delay must be 0…1000 ms") }
-        if let codes = languageCodes, codes.contains(where: \.isEmpty) { throw fail("language codes must not be empty") }
+        if let value = interruptionDelay, !(0...1000).contains(value) {
+            throw fail("interruption_delay must be 0…1000 ms")
+        }
+        if let codes = languageCodes, codes.contains(where: \.isEmpty) {
+            throw fail("language codes must not be empty")
+        }
         let known = Set(["token"] + queryItems.dropLast(additionalQueryItems.count).map(\.name))
         for item in additionalQueryItems where known.contains(item.name) || item.name.isEmpty {
             throw fail("additional query item \"\(item.name)\" repeats or is empty; set the option itself")

@@ -26,7 +26,9 @@ struct AssemblyAIDecoder: SessionDecoder {
         }
         let type = json["type"]?.stringValue
         var outputs: [SessionOutput] = []
-        if deliversRawMessages { outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json)))) }
+        if deliversRawMessages {
+            outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+        }
         switch type {
         case "Begin":
             let expires = json["expires_at"]?.looseDouble.map { Date(timeIntervalSince1970: $0) }
@@ -38,20 +40,29 @@ struct AssemblyAIDecoder: SessionDecoder {
             outputs += turn(json)
         case "SpeechStarted":
             let time = (json["timestamp"]?.looseDouble ?? 0) / 1000
-            outputs.append(.event(.speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: json))))
+            outputs.append(
+                .event(
+                    .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: json))))
         case "Termination":
             outputs += flush()
             outputs.append(.finished(json))
         case "Error":
             outputs += flush()
-            outputs.append(.failed(Self.error(code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
         case "Warning":
             let code = json["warning_code"].map { $0.intValue.map(String.init) ?? $0.description } ?? "warning"
-            outputs.append(.event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: json))))
+            outputs.append(
+                .event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: json))))
         case nil where json["error"] != nil:
             // The legacy error shape: no type, an `error` member.
             outputs += flush()
-            outputs.append(.failed(Self.error(code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
         default:
             if !deliversRawMessages {
                 outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
@@ -78,7 +89,8 @@ struct AssemblyAIDecoder: SessionDecoder {
         let transcriptText = json["transcript"]?.stringValue ?? ""
         let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
         var transcript = Transcript(
-            text: endOfTurn ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
+            text: endOfTurn
+                ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
             turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue, raw: json)

@@ -34,7 +34,8 @@ extension SessionDecoder {
             return .malformed(
                 .warning(
                     VendorNotice(
-                        type: "malformed_message", reason: "the service sent a message that is not valid JSON (\(error))",
+                        type: "malformed_message",
+                        reason: "the service sent a message that is not valid JSON (\(error))",
                         raw: .string(String(text.prefix(1024))))))
         }
     }

@@ -243,7 +243,9 @@ public struct Speechmatics: Sendable, Hashable {
             TranscriptionError(.invalidConfiguration, provider: .speechmatics, reason: reason)
         }
         if language.isEmpty { throw fail("language must not be empty") }
-        if !(4000...192_000).contains(sampleRate) { throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)") }
+        if !(4000...192_000).contains(sampleRate) {
+            throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)")
+        }
         if operatingPoint != nil && model != nil { throw fail("set operating_point or model, not both") }
         if let value = maxDelay, !(0.7...4).contains(value) { throw fail("max_delay must be 0.7…4 seconds") }
         if let config = speakerDiarizationConfig {
@@ -340,13 +342,18 @@ public struct Speechmatics: Sendable, Hashable {
         }
         if let overrides = punctuationOverrides {
             var fields: [(key: String, value: JSONValue)] = []
-            if let marks = overrides.permittedMarks { fields.append(("permitted_marks", .array(marks.map(JSONValue.string)))) }
+            if let marks = overrides.permittedMarks {
+                fields.append(("permitted_marks", .array(marks.map(JSONValue.string))))
+            }
             if let value = overrides.sensitivity { fields.append(("sensitivity", .number(value))) }
             members.append(("punctuation_overrides", .object(fields)))
         }
         if let config = conversationConfig {
             members.append(
-                ("conversation_config", .object([("end_of_utterance_silence_trigger", .number(config.endOfUtteranceSilenceTrigger))]))
+                (
+                    "conversation_config",
+                    .object([("end_of_utterance_silence_trigger", .number(config.endOfUtteranceSilenceTrigger))])
+                )
             )
         }
         if let value = audioFilteringVolumeThreshold {
@@ -359,7 +366,8 @@ public struct Speechmatics: Sendable, Hashable {
                 fields.append(
                     (
                         "replacements",
-                        .array(config.replacements.map { .object([("from", .string($0.from)), ("to", .string($0.to))]) })
+                        .array(
+                            config.replacements.map { .object([("from", .string($0.from)), ("to", .string($0.to))]) })
                     ))
             }
             members.append(("transcript_filtering_config", .object(fields)))
@@ -390,7 +398,10 @@ public struct Speechmatics: Sendable, Hashable {
         }
         if let types = audioEventTypes {
             members.append(
-                ("audio_events_config", types.isEmpty ? .object([]) : .object([("types", .array(types.map(JSONValue.string)))])))
+                (
+                    "audio_events_config",
+                    types.isEmpty ? .object([]) : .object([("types", .array(types.map(JSONValue.string)))])
+                ))
         }
         return .object(members)
     }

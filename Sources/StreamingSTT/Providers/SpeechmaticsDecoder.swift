@@ -23,7 +23,8 @@ struct SpeechmaticsDecoder: SessionDecoder {
         case "RecognitionStarted":
             if let delimiter = json["language_pack_info"]?["word_delimiter"]?.stringValue { wordDelimiter = delimiter }
             let info = SessionInfo(
-                provider: .speechmatics, id: json["id"]?.stringValue ?? "", configuration: json["language_pack_info"], raw: json)
+                provider: .speechmatics, id: json["id"]?.stringValue ?? "", configuration: json["language_pack_info"],
+                raw: json)
             outputs += [.started(info), .event(.begin(info))]
         case "AudioAdded":
             if let sequence = json["seq_no"]?.intValue { outputs.append(.acknowledged(sequence)) }
@@ -34,14 +35,21 @@ struct SpeechmaticsDecoder: SessionDecoder {
             if !final.words.isEmpty { outputs.append(.event(.final(final))) }
         case "EndOfUtterance":
             let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
-            outputs.append(.event(.endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: json))))
+            outputs.append(
+                .event(
+                    .endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: json))
+                ))
             utterance += 1
         case "Info":
             outputs.append(.event(.info(notice(json))))
         case "Warning":
             outputs.append(.event(.warning(notice(json))))
         case "Error":
-            outputs.append(.failed(Self.error(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", closeCode: nil)))
+            outputs.append(
+                .failed(
+                    Self.error(
+                        type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", closeCode: nil
+                    )))
         case "EndOfTranscript":
             outputs.append(.finished(json))
         default:
@@ -143,7 +151,8 @@ struct SpeechmaticsDecoder: SessionDecoder {
             "unknown_error", "insufficient_funds", "data_error", "buffer_error",
         ]
         let vendorType = known.contains(type) ? type : (byClose ?? (type.isEmpty ? "unknown_error" : type))
-        let retryable = ["quota_exceeded", "job_error", "internal_error", "idle_timeout", "session_timeout"].contains(vendorType)
+        let retryable = ["quota_exceeded", "job_error", "internal_error", "idle_timeout", "session_timeout"].contains(
+            vendorType)
         let kind: TranscriptionError.Code = vendorType == "not_authorised" ? .authenticationFailed : .vendorError
         return TranscriptionError(
             kind, provider: .speechmatics, vendorCode: vendorType, reason: reason.isEmpty ? vendorType : reason,

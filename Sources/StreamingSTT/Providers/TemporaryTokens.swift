@@ -63,7 +63,8 @@ extension Speechmatics {
             throw TranscriptionError(.invalidConfiguration, provider: .speechmatics, reason: "the API key is empty")
         }
         if !(60...86400).contains(ttl) {
-            throw TranscriptionError(.invalidConfiguration, provider: .speechmatics, reason: "ttl must be 60…86400 seconds")
+            throw TranscriptionError(
+                .invalidConfiguration, provider: .speechmatics, reason: "ttl must be 60…86400 seconds")
         }
         let body = try await TokenRequest.send(
             "POST", url: url,
@@ -71,7 +72,8 @@ extension Speechmatics {
             body: Array(JSONValue.object([("ttl", .number(Double(ttl)))]).description.utf8), provider: .speechmatics,
             expectedStatus: 201, tls: tls, timeout: timeout, eventLoop: eventLoop)
         guard let key = body["key_value"]?.stringValue, !key.isEmpty else {
-            throw TranscriptionError(.tokenRequestFailed, provider: .speechmatics, reason: "the answer holds no key_value")
+            throw TranscriptionError(
+                .tokenRequestFailed, provider: .speechmatics, reason: "the answer holds no key_value")
         }
         return Secret(key)
     }
@@ -104,7 +106,8 @@ enum TokenRequest {
                 ?? "the token endpoint answered HTTP \(response.status)"
             let auth = response.status == 401 || response.status == 403
             throw TranscriptionError(
-                auth ? .authenticationFailed : .tokenRequestFailed, provider: provider, reason: String(message.prefix(300)),
+                auth ? .authenticationFailed : .tokenRequestFailed, provider: provider,
+                reason: String(message.prefix(300)),
                 httpStatus: response.status, isRetryable: response.status == 429 || response.status >= 500)
         }
         guard let json else {

@@ -44,7 +44,8 @@ public struct ConfigurationUpdate: Sendable, Hashable {
 
     private var hasAssemblyAIFields: Bool {
         endOfTurnConfidenceThreshold != nil || minTurnSilence != nil || maxTurnSilence != nil || vadThreshold != nil
-            || formatTurns != nil || keytermsPrompt != nil || prompt != nil || agentContext != nil || languageCodes != nil
+            || formatTurns != nil || keytermsPrompt != nil || prompt != nil || agentContext != nil
+            || languageCodes != nil
     }
 
     func assemblyAIMessage() throws(TranscriptionError) -> JSONValue {
@@ -61,7 +62,9 @@ public struct ConfigurationUpdate: Sendable, Hashable {
             throw fail("keyterms_prompt holds at most 100 terms of 1…50 characters")
         }
         var members: [(key: String, value: JSONValue)] = [("type", .string("UpdateConfiguration"))]
-        if let value = endOfTurnConfidenceThreshold { members.append(("end_of_turn_confidence_threshold", .number(value))) }
+        if let value = endOfTurnConfidenceThreshold {
+            members.append(("end_of_turn_confidence_threshold", .number(value)))
+        }
         if let value = minTurnSilence { members.append(("min_turn_silence", .number(Double(value)))) }
         if let value = maxTurnSilence { members.append(("max_turn_silence", .number(Double(value)))) }
         if let value = vadThreshold { members.append(("vad_threshold", .number(value))) }

@@ -76,7 +76,8 @@ public actor StreamingTranscriber {
             acknowledgementTimeout: Duration = .seconds(120),
             audioChunkDuration: Duration = .milliseconds(50),
             tls: TLSConfiguration = .init(),
-            keepalive: WebSocketConfiguration.Keepalive = .enabled(pingInterval: .seconds(30), pongTimeout: .seconds(60)),
+            keepalive: WebSocketConfiguration.Keepalive = .enabled(
+                pingInterval: .seconds(30), pongTimeout: .seconds(60)),
             maxQueuedOutboundBytes: Int = 256 << 10,
             maxMessageSize: Int = 4 << 20,
             deliversRawMessages: Bool = false,
@@ -117,6 +118,8 @@ public actor StreamingTranscriber {
     private var startWaiters: [CheckedContinuation<Void, Never>] = []
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
     private var ackWaiters: [CheckedContinuation<Void, Never>] = []
+    private var blockedObservers: [CheckedContinuation<Void, Never>] = []
+    private var blockedOnAcknowledgements = false
     private var sendLockHeld = false
     private var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
     private var chunker: WireChunker
@@ -297,10 +300,11 @@ public actor StreamingTranscriber {
                         try await sendRaw(.object([("type", .string("Terminate"))]))
                     case .speechmatics:
                         try await sendRaw(
-                            .object([("message", .string("EndOfStream")), ("last_seq_no", .number(Double(chunksSent)))]))
+                            .object([("message", .string("EndOfStream")), ("last_seq_no", .number(Double(chunksSent)))])
+                        )
                     }
                 } catch {
-                    fail(error)
+                    // The session ended while stopping; `phase` says how.
                 }
             }
         }
@@ -326,6 +330,12 @@ public actor StreamingTranscriber {
         case .ended: return
         default: fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the session was cancelled"))
         }
+    }
+
+    /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
+    package func waitUntilBlockedOnAcknowledgements() async {
+        if blockedOnAcknowledgements { return }
+        await withCheckedContinuation { blockedObservers.append($0) }
     }
 
     /// Seconds of audio sent so far.
@@ -356,7 +366,8 @@ public actor StreamingTranscriber {
             try options.validate()
             if configuration.audioChunkDuration <= .zero || configuration.audioChunkDuration > .seconds(5) {
                 throw TranscriptionError(
-                    .invalidConfiguration, provider: .speechmatics, reason: "audioChunkDuration must be above 0 and at most 5 s")
+                    .invalidConfiguration, provider: .speechmatics,
+                    reason: "audioChunkDuration must be above 0 and at most 5 s")
             }
         }
     }
@@ -382,11 +393,15 @@ public actor StreamingTranscriber {
         if case .speechmatics(let options) = provider {
             while chunksSent - chunksAcknowledged >= options.maxUnacknowledgedChunks {
                 if case .ended = phase { throw endedError() }
+                blockedOnAcknowledgements = true
+                resumeAll(&blockedObservers)
                 let acknowledged = await waitForAcknowledgement(within: configuration.acknowledgementTimeout)
+                blockedOnAcknowledgements = false
                 if !acknowledged {
                     let error = TranscriptionError(
                         .timeout, provider: .speechmatics,
-                        reason: "no AudioAdded acknowledgement within \(configuration.acknowledgementTimeout)", isRetryable: true)
+                        reason: "no AudioAdded acknowledgement within \(configuration.acknowledgementTimeout)",
+                        isRetryable: true)
                     fail(error)
                     throw error
                 }
@@ -396,9 +411,7 @@ public actor StreamingTranscriber {
         do {
             try await connection.send(binary: chunk)
         } catch {
-            let failure = mapSendError(error)
-            fail(failure)
-            throw failure
+            throw await sendFailed(error)
         }
         chunksSent += 1
         bytesSent += chunk.count
@@ -413,15 +426,19 @@ public actor StreamingTranscriber {
         do {
             try await connection.send(text: message.description)
         } catch {
-            let failure = mapSendError(error)
-            fail(failure)
-            throw failure
+            throw await sendFailed(error)
         }
     }
 
-    private func mapSendError(_ error: WebSocketError) -> TranscriptionError {
-        if case .ended(.failure(let failure)) = phase { return failure }
-        return TranscriptionError(transport: error, provider: provider.kind)
+    /// A send failed because the connection ended. The reader decides how the session ended (it
+    /// first delivers every message received before the end), so wait for it, then report that.
+    private func sendFailed(_ error: WebSocketError) async -> TranscriptionError {
+        if error.code == .cancelled {
+            fail(TranscriptionError(transport: error, provider: provider.kind))
+        } else if !isEnded, !(await waitForEnd(within: configuration.stopTimeout)) {
+            fail(TranscriptionError(transport: error, provider: provider.kind))
+        }
+        return endedError()
     }
 
     // MARK: Reading
