@@ -109,6 +109,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         output += "\""
     }
 
+    /// Structural equality; object members must be in the same order.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
@@ -122,6 +123,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Hashes the JSON text.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(description)
     }
