@@ -9,7 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 /// The C targets the audio sources need (ALSA, resampler, file decoder).
-let audioDependencies: [Target.Dependency] = []
+let audioDependencies: [Target.Dependency] = ["CALSA", "CSoxr", "CSndFile", "CSTTAudioShim"]
 
 let package = Package(
     name: "swift-streaming-stt",
@@ -38,6 +38,10 @@ let package = Package(
         ),
 
         // MARK: - Audio C libraries (owned by the audio work; add ALSA/soxr/sndfile targets here)
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .target(name: "CSTTAudioShim", dependencies: ["CALSA"]),
 
         // MARK: - Library
         .target(

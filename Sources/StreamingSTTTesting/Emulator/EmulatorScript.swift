@@ -1,0 +1,138 @@
+/// What is "said" in the audio a ``TranscriptionEmulator`` session receives.
+///
+/// The emulator does not listen to the audio: it counts the bytes it receives, turns them into
+/// seconds of audio (from the sample rate and encoding the session declared) and releases each
+/// scripted word once that much audio has arrived. So silent audio (zeros) gives the scripted
+/// transcript, and a test knows in advance exactly what text to expect:
+///
+/// ```swift
+/// let script = EmulatorScript(text: "Hello world. How are you?")
+/// // words every 0.4 s from 0.5 s; script.transcript == "Hello world. How are you?"
+/// ```
+///
+/// A word is transcribed only once the received audio reaches its ``Word/end``. Send at least
+/// ``duration`` seconds of audio (plus the vendor's end-of-turn silence to see turns end before
+/// you stop) to get every word.
+public struct EmulatorScript: Sendable, Hashable {
+    /// One scripted word.
+    public struct Word: Sendable, Hashable {
+        /// The word as spoken and written, without trailing punctuation (`"Hello"`).
+        public var text: String
+        /// When the word starts, in seconds from the start of the audio.
+        public var start: Double
+        /// When the word ends, in seconds from the start of the audio.
+        public var end: Double
+        /// The recognition confidence to report (0...1).
+        public var confidence: Double
+        /// A speaker name, or `nil`. Speakers are numbered by first appearance for each vendor:
+        /// AssemblyAI labels `A`, `B`…, Speechmatics labels `S1`, `S2`….
+        public var speaker: String?
+        /// Punctuation written right after the word (`"."`, `","`, `"?"`), or `nil`.
+        /// `.`, `?` and `!` end a sentence.
+        public var punctuation: String?
+
+        /// Creates a word.
+        public init(
+            text: String, start: Double, end: Double, confidence: Double = 0.98, speaker: String? = nil,
+            punctuation: String? = nil
+        ) {
+            self.text = text
+            self.start = start
+            self.end = end
+            self.confidence = confidence
+            self.speaker = speaker
+            self.punctuation = punctuation
+        }
+
+        /// The word with its punctuation attached (`"world."`).
+        public var written: String { text + (punctuation ?? "") }
+
+        /// `true` when the punctuation ends a sentence (`.`, `?`, `!`).
+        public var endsSentence: Bool {
+            guard let punctuation else { return false }
+            return punctuation.contains { ".?!".contains($0) }
+        }
+    }
+
+    /// The words, in time order.
+    public var words: [Word]
+    /// The language code of the speech (`"en"`); reported where the vendor reports a language.
+    public var language: String
+
+    /// Creates a script from explicit words.
+    public init(words: [Word], language: String = "en") {
+        self.words = words
+        self.language = language
+    }
+
+    /// Creates a script from text: words are split on white space, and punctuation at the end of
+    /// a word (`. , ? ! ; :`) becomes its ``Word/punctuation``.
+    ///
+    /// - Parameters:
+    ///   - text: what is said, such as `"Hello world. How are you?"`.
+    ///   - startingAt: when the first word starts, in seconds.
+    ///   - wordDuration: how long each word lasts, in seconds.
+    ///   - gap: the silence between two words of a sentence, in seconds.
+    ///   - sentenceGap: the silence after a word that ends a sentence, in seconds.
+    ///   - speaker: the speaker of every word, or `nil`.
+    ///   - language: the language code.
+    public init(
+        text: String,
+        startingAt: Double = 0.5,
+        wordDuration: Double = 0.3,
+        gap: Double = 0.1,
+        sentenceGap: Double = 1.2,
+        speaker: String? = nil,
+        language: String = "en"
+    ) {
+        var words: [Word] = []
+        var time = startingAt
+        for token in text.split(whereSeparator: { $0.isWhitespace }) {
+            var body = String(token)
+            var punctuation = ""
+            while let last = body.last, ".,?!;:".contains(last), body.count > 1 {
+                punctuation = String(last) + punctuation
+                body.removeLast()
+            }
+            let word = Word(
+                text: body, start: Self.round(time), end: Self.round(time + wordDuration), speaker: speaker,
+                punctuation: punctuation.isEmpty ? nil : punctuation)
+            words.append(word)
+            time += wordDuration + (word.endsSentence ? sentenceGap : gap)
+        }
+        self.init(words: words, language: language)
+    }
+
+    /// The full expected text: the words joined with spaces, punctuation attached
+    /// (`"Hello world. How are you?"`).
+    public var transcript: String { words.map(\.written).joined(separator: " ") }
+
+    /// The text as AssemblyAI's Universal-Streaming models write an unformatted turn: lower case,
+    /// without punctuation (`"hello world how are you"`).
+    public var unformattedTranscript: String { words.map { Self.unformatted($0.text) }.joined(separator: " ") }
+
+    /// When the last word ends, in seconds (0 for an empty script).
+    public var duration: Double { words.map(\.end).max() ?? 0 }
+
+    /// The sentences, each as written (`["Hello world.", "How are you?"]`).
+    public var sentences: [String] {
+        var result: [String] = []
+        var current: [String] = []
+        for word in words {
+            current.append(word.written)
+            if word.endsSentence {
+                result.append(current.joined(separator: " "))
+                current.removeAll()
+            }
+        }
+        if !current.isEmpty { result.append(current.joined(separator: " ")) }
+        return result
+    }
+
+    static func unformatted(_ text: String) -> String {
+        String(text.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "'" || $0 == "-" })
+    }
+
+    /// Rounds to whole milliseconds, so scripted times compare exactly with byte-count times.
+    static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+}

@@ -1,0 +1,266 @@
+import StreamingSTT
+
+/// Something that happened to a session, consumed in order by the session's loop.
+enum SessionEvent: Sendable {
+    /// A text message and when it was read.
+    case text(String, ContinuousClock.Instant)
+    /// A binary message and when it was read.
+    case binary([UInt8], ContinuousClock.Instant)
+    /// The connection ended (the message sequence finished).
+    case closed
+    /// A periodic wake-up for deadlines.
+    case tick
+}
+
+/// A bounded queue of session events: the reader suspends when it is full (so the emulator
+/// stops reading and the client sees backpressure), the session loop consumes one at a time.
+final class SessionEventQueue: Sendable {
+    private struct State {
+        var buffer: [SessionEvent] = []
+        var head = 0
+        var consumer: CheckedContinuation<SessionEvent?, Never>?
+        var producers: [CheckedContinuation<Void, Never>] = []
+        var tickPending = false
+        var finished = false
+        var count: Int { buffer.count - head }
+    }
+
+    private let state = LockedState(State())
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Adds a message event, waiting while the queue is full.
+    func put(_ event: SessionEvent) async {
+        while true {
+            let outcome: Bool? = state.withLock { state in
+                if state.finished { return true }
+                if state.count < capacity { return nil }
+                return false
+            }
+            if outcome == true { return }
+            if outcome == nil {
+                post(event)
+                return
+            }
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if state.finished || state.count < capacity { return true }
+                    state.producers.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    /// Adds an event now, ignoring the capacity (ticks and the end of the connection).
+    func post(_ event: SessionEvent) {
+        let consumer = state.withLock { state -> CheckedContinuation<SessionEvent?, Never>? in
+            if state.finished { return nil }
+            if case .tick = event {
+                if state.tickPending { return nil }
+                state.tickPending = true
+            }
+            if let consumer = state.consumer {
+                state.consumer = nil
+                if case .tick = event { state.tickPending = false }
+                return consumer
+            }
+            state.buffer.append(event)
+            return nil
+        }
+        consumer?.resume(returning: event)
+    }
+
+    /// The next event, or `nil` once the queue is finished.
+    func next() async -> SessionEvent? {
+        await withCheckedContinuation { continuation in
+            let (event, producer, done) = state.withLock {
+                state -> (SessionEvent?, CheckedContinuation<Void, Never>?, Bool) in
+                if state.count > 0 {
+                    let event = state.buffer[state.head]
+                    state.head += 1
+                    if state.head == state.buffer.count {
+                        state.buffer.removeAll(keepingCapacity: true)
+                        state.head = 0
+                    } else if state.head >= 256 {
+                        state.buffer.removeFirst(state.head)
+                        state.head = 0
+                    }
+                    if case .tick = event { state.tickPending = false }
+                    let producer = state.producers.isEmpty ? nil : state.producers.removeFirst()
+                    return (event, producer, false)
+                }
+                if state.finished { return (nil, nil, true) }
+                state.consumer = continuation
+                return (nil, nil, false)
+            }
+            producer?.resume()
+            if let event {
+                continuation.resume(returning: event)
+            } else if done {
+                continuation.resume(returning: nil)
+            }
+        }
+    }
+
+    /// Ends the queue: waiting producers return, later events are dropped.
+    func finish() {
+        let (producers, consumer) = state.withLock { state in
+            state.finished = true
+            defer {
+                state.producers.removeAll()
+                state.consumer = nil
+            }
+            return (state.producers, state.consumer)
+        }
+        for producer in producers { producer.resume() }
+        consumer?.resume(returning: nil)
+    }
+}
+
+/// Records one session; shared between the emulator (which lists it) and the session.
+final class SessionRecorder: Sendable {
+    private let state: LockedState<EmulatorSessionRecord>
+    private let maxAudioBytes: Int
+    private let maxMessages: Int
+
+    init(record: EmulatorSessionRecord, maxAudioBytes: Int, maxMessages: Int) {
+        state = LockedState(record)
+        self.maxAudioBytes = maxAudioBytes
+        self.maxMessages = maxMessages
+    }
+
+    var snapshot: EmulatorSessionRecord { state.withLock { $0 } }
+    var ended: Bool { state.withLock { $0.ended } }
+
+    func update(_ body: (inout EmulatorSessionRecord) -> Void) { state.withLock { body(&$0) } }
+
+    func received(text: String) {
+        state.withLock { record in
+            if record.textMessagesReceived.count < maxMessages { record.textMessagesReceived.append(text) }
+        }
+    }
+
+    func received(audio: [UInt8]) {
+        state.withLock { record in
+            record.audioByteCount += audio.count
+            if record.audio.count + audio.count <= maxAudioBytes { record.audio += audio }
+            if record.audioChunkSizes.count < maxMessages { record.audioChunkSizes.append(audio.count) }
+        }
+    }
+
+    func sent(_ text: String, final: String?) {
+        state.withLock { record in
+            if record.messagesSent.count < maxMessages { record.messagesSent.append(text) }
+            if let final, record.finalTranscripts.count < maxMessages { record.finalTranscripts.append(final) }
+        }
+    }
+
+    func violation(_ text: String) { state.withLock { $0.violations.append(text) } }
+    func note(_ text: String) {
+        state.withLock { record in if record.notes.count < 1000 { record.notes.append(text) } }
+    }
+}
+
+/// What every vendor session shares: the connection, the recorder, the fault list, sending
+/// with the `delayReplies` fault, and closing.
+final class SessionIO: Sendable {
+    let connection: TestWebSocketServer.Connection
+    let recorder: SessionRecorder
+    let faults: [EmulatorFault]
+    let replyDelay: Duration?
+    private let closing = LockedState(false)
+
+    init(connection: TestWebSocketServer.Connection, recorder: SessionRecorder, faults: [EmulatorFault]) {
+        self.connection = connection
+        self.recorder = recorder
+        self.faults = faults
+        var delay: Duration?
+        for case .delayReplies(let duration) in faults { delay = (delay ?? .zero) + duration }
+        replyDelay = delay
+    }
+
+    /// `true` once the emulator has closed or dropped the connection.
+    var isClosing: Bool { closing.withLock { $0 } }
+
+    /// Sends a JSON message (recorded first); `final` is the transcript text of a final.
+    func send(_ json: EmulatorJSON, final: String? = nil) async {
+        await send(raw: json.text, final: final)
+    }
+
+    /// Sends a raw text frame (recorded).
+    func send(raw text: String, final: String? = nil) async {
+        guard !isClosing else { return }
+        if let replyDelay { try? await Task.sleep(for: replyDelay) }
+        recorder.sent(text, final: final)
+        try? await connection.send(.text(text))
+    }
+
+    /// Closes with `code` and `reason` (cut to what a close frame holds) after everything sent.
+    func close(code: Int, reason: String) async {
+        guard
+            closing.withLock({ closing in
+                defer { closing = true }
+                return !closing
+            })
+        else { return }
+        if let replyDelay { try? await Task.sleep(for: replyDelay) }
+        _ = await connection.close(WebSocketCloseFrame(code: UInt16(clamping: code), reason: reason))
+    }
+
+    /// Drops TCP without a close frame.
+    func drop() {
+        closing.withLock { $0 = true }
+        connection.dropConnection()
+    }
+
+    /// Marks the session as closing without touching the connection (the client closed).
+    func markClosing() { closing.withLock { $0 = true } }
+
+    func violation(_ text: String) { recorder.violation(text) }
+    func note(_ text: String) { recorder.note(text) }
+}
+
+/// Runs a session: a reader task feeding the event queue, a ticker, and `body` consuming events.
+/// Returns when `body` has returned and the connection has ended.
+func runSession(
+    connection: TestWebSocketServer.Connection,
+    queueCapacity: Int = 64,
+    tick: Duration = .milliseconds(50),
+    body: @escaping @Sendable (SessionEventQueue) async -> Void
+) async {
+    let queue = SessionEventQueue(capacity: queueCapacity)
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+            do {
+                for try await message in connection.messages {
+                    let now = ContinuousClock.now
+                    switch message {
+                    case .text(let text): await queue.put(.text(text, now))
+                    case .binary(let bytes): await queue.put(.binary(bytes, now))
+                    }
+                }
+            } catch {}
+            queue.post(.closed)
+        }
+        group.addTask {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tick)
+                queue.post(.tick)
+            }
+        }
+        await body(queue)
+        queue.finish()
+        if connection.webSocket.closure == nil { connection.dropConnection() }
+        _ = await connection.closed()
+        group.cancelAll()
+    }
+}
+
+/// The close frame reason for an error text: the text itself, or "See Error message for details"
+/// when it does not fit the 123 bytes a close frame allows (AssemblyAI's documented rule).
+func closeReason(for text: String) -> String {
+    text.utf8.count <= 123 ? text : "See Error message for details"
+}

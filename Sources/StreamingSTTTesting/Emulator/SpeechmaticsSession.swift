@@ -1,0 +1,354 @@
+import Foundation
+
+/// One emulated Speechmatics Real-Time v2 session on an accepted WebSocket.
+struct SpeechmaticsSession: Sendable {
+    let io: SessionIO
+    let handshake: TestWebSocketServer.Handshake
+    let configuration: TranscriptionEmulator.Configuration
+    let tokens: TokenStore
+    let concurrentSessions: Int
+
+    private var behaviour: SpeechmaticsBehaviour { configuration.speechmatics }
+
+    func run() async {
+        await runSession(connection: io.connection) { queue in
+            await body(queue)
+        }
+    }
+
+    /// Sends `Error` then closes with the error type's code; the close reason is the type.
+    private func fail(_ error: SpeechmaticsError, recordOnly: String? = nil) async {
+        io.violation("\(error.type)/\(error.closeCode): \(recordOnly ?? error.reason)")
+        await io.send(
+            .obj(["message": .string("Error"), "type": .string(error.type), "reason": .string(error.reason)]))
+        await io.close(code: error.closeCode, reason: error.type)
+    }
+
+    private func drain(_ queue: SessionEventQueue) async {
+        while let event = await queue.next() {
+            if case .closed = event { return }
+        }
+    }
+
+    /// Checks and uses the credentials: a Bearer API key, or a temporary key (Bearer or `jwt=`).
+    private func authenticate() -> String? {
+        if let key = EmulatorCore.bearer(handshake) {
+            if configuration.apiKeys.contains(key) { return nil }
+            switch tokens.consume(key, vendor: .speechmatics) {
+            case .success: return nil
+            case .failure(let reason): return "the Bearer key is \(reason)"
+            }
+        }
+        if let jwt = handshake.queryValues("jwt").last {
+            switch tokens.consume(jwt, vendor: .speechmatics) {
+            case .success: return nil
+            case .failure(let reason): return "the jwt query parameter is \(reason)"
+            }
+        }
+        return handshake.header("authorization") == nil ? "no credentials" : "the Authorization header is not Bearer"
+    }
+
+    private var pathLanguage: String? {
+        let path = handshake.path
+        guard path.hasPrefix("/v2/"), path.count > 4 else { return nil }
+        return String(path.dropFirst(4))
+    }
+
+    private func body(_ queue: SessionEventQueue) async {
+        let faults = io.faults
+        let clock = ContinuousClock()
+
+        if let problem = authenticate() {
+            await fail(
+                .init(type: "not_authorised", reason: "Not Authorized"), recordOnly: "Not Authorized: \(problem)")
+            return await drain(queue)
+        }
+        if behaviour.sendInfoBeforeStart {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            let quota = behaviour.concurrentSessionQuota
+            await io.send(
+                .obj([
+                    "message": .string("Info"), "type": .string("concurrent_session_usage"),
+                    "reason": .string("\(concurrentSessions) concurrent sessions active out of quota \(quota)"),
+                    "usage": .int(concurrentSessions), "quota": .int(quota),
+                    "last_updated": .string(formatter.string(from: Date())),
+                ]))
+        }
+
+        enum Phase { case awaitingStart, started, ending(ContinuousClock.Instant?) }
+        var phase = Phase.awaitingStart
+        var startedAt: ContinuousClock.Instant?
+        var config = SpeechmaticsConfig()
+        var transcripts: SpeechmaticsTranscripts?
+        var seqNo = 0
+        var audioBytes = 0
+        let neverStart = faults.contains(.neverStart)
+        let neverFinal = faults.contains(.neverSendFinalMessage)
+        var audioMilliseconds: Int {
+            guard let bytesPerSample = config.bytesPerSample, let rate = config.sampleRate else { return 0 }
+            return Int(Int64(audioBytes) * 1000 / Int64(bytesPerSample * rate))
+        }
+
+        func send(_ messages: [SpeechmaticsTranscripts.Message]) async {
+            for message in messages { await io.send(message.json, final: message.final) }
+        }
+
+        func applyFaults(afterChunks count: Int) async -> Bool {
+            for fault in faults {
+                switch fault {
+                case .dropConnection(let n) where n == count:
+                    io.note("fault: dropConnection after \(count) chunks")
+                    io.drop()
+                    return true
+                case .close(let code, let reason, let n) where n == count:
+                    io.note("fault: close(\(code)) after \(count) chunks")
+                    await io.close(code: code, reason: reason)
+                    return true
+                case .sendMalformedJSON(let n) where n == count:
+                    io.note("fault: malformed JSON after \(count) chunks")
+                    await io.send(raw: #"{"message":"AddTranscript","results":["#)
+                case .sendUnknownMessage(let n) where n == count:
+                    io.note("fault: unknown message after \(count) chunks")
+                    await io.send(.obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]))
+                case .sendHugeFrame(let bytes, let n) where n == count:
+                    io.note("fault: huge frame of \(bytes) bytes after \(count) chunks")
+                    await io.send(raw: hugeFrame(bytes: bytes, discriminator: "message"))
+                case .stopReading(let n) where n == count:
+                    io.note("fault: stop reading after \(count) chunks")
+                    io.connection.stopReading()
+                case .vendorError(let n) where n == count:
+                    io.note("fault: vendor error after \(count) chunks")
+                    await fail(
+                        .init(type: "job_error", reason: "Unable to process the audio: the job failed"),
+                        recordOnly: "injected job_error")
+                    return true
+                default: break
+                }
+            }
+            return false
+        }
+
+        /// `EndOfStream`: every final, then `EndOfTranscript` (unless withheld).
+        func finish() async {
+            if var engine = transcripts {
+                await send(engine.flush(audio: audioMilliseconds))
+                if config.getSpeakersAtEnd { await io.send(speakersResult(engine.speakersSeen)) }
+                transcripts = engine
+            }
+            if neverFinal {
+                io.note("fault: EndOfTranscript withheld")
+                phase = .ending(nil)
+                return
+            }
+            await io.send(.obj(["message": .string("EndOfTranscript")]))
+            phase = .ending(clock.now + behaviour.closeGrace)
+        }
+
+        while let event = await queue.next() {
+            switch event {
+            case .closed:
+                io.markClosing()
+                return
+            case .tick:
+                if case .ending(let deadline?) = phase, clock.now >= deadline {
+                    io.note("the client did not close after EndOfTranscript; closing with 1000")
+                    await io.close(code: 1000, reason: "")
+                    return await drain(queue)
+                }
+            case .binary(let bytes, let arrival):
+                io.recorder.received(audio: bytes)
+                switch phase {
+                case .awaitingStart:
+                    await fail(.protocolError("Received audio before RecognitionStarted"))
+                    return await drain(queue)
+                case .ending:
+                    io.violation("recorded only: audio after EndOfStream (answered with Warning add_audio_after_eos)")
+                    await io.send(
+                        .obj([
+                            "message": .string("Warning"), "type": .string("add_audio_after_eos"),
+                            "reason": .string("Audio received after EndOfStream is ignored"),
+                        ]))
+                    continue
+                case .started:
+                    break
+                }
+                if let startedAt, arrival < startedAt {
+                    await fail(.protocolError("Received audio before RecognitionStarted"))
+                    return await drain(queue)
+                }
+                seqNo += 1
+                audioBytes += bytes.count
+                if let rate = behaviour.processingRate, rate > 0, let startedAt {
+                    let due = startedAt + .milliseconds(Int(Double(audioMilliseconds) / rate))
+                    if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
+                }
+                await io.send(.obj(["message": .string("AudioAdded"), "seq_no": .int(seqNo)]))
+                if var engine = transcripts {
+                    await send(engine.advance(to: audioMilliseconds))
+                    transcripts = engine
+                }
+                if await applyFaults(afterChunks: seqNo) { return await drain(queue) }
+            case .text(let text, _):
+                io.recorder.received(text: text)
+                guard case .success(let json) = EmulatorJSON.parse(text), json.isObject else {
+                    await fail(.init(type: "invalid_message", reason: "The message is not a JSON object"))
+                    return await drain(queue)
+                }
+                guard let name = json["message"]?.stringValue else {
+                    await fail(.init(type: "invalid_message", reason: "The message has no \"message\" field"))
+                    return await drain(queue)
+                }
+                if case .awaitingStart = phase, name != "StartRecognition" {
+                    await fail(.protocolError("Expected StartRecognition first, received \(name)"))
+                    return await drain(queue)
+                }
+                if case .ending = phase {
+                    // After EndOfStream nothing more is expected; tolerate and record.
+                    io.violation("recorded only: \(name) after EndOfStream")
+                    continue
+                }
+                switch name {
+                case "StartRecognition":
+                    guard case .awaitingStart = phase else {
+                        await fail(.protocolError("StartRecognition may only be sent once"))
+                        return await drain(queue)
+                    }
+                    if let code = faults.lazy.compactMap({ fault -> Int? in
+                        if case .closeBeforeStart(let code) = fault { return code }
+                        return nil
+                    }).first {
+                        io.note("fault: closeBeforeStart(\(code))")
+                        await io.close(code: code, reason: "")
+                        return await drain(queue)
+                    }
+                    switch SpeechmaticsConfig.parse(json, pathLanguage: pathLanguage) {
+                    case .failure(let error):
+                        await fail(error)
+                        return await drain(queue)
+                    case .success(let (parsed, notes)):
+                        config = parsed
+                        for note in notes { io.note(note) }
+                    }
+                    phase = .started
+                    transcripts = SpeechmaticsTranscripts(
+                        script: configuration.script, config: config, behaviour: behaviour)
+                    if neverStart {
+                        io.note("fault: neverStart")
+                        continue
+                    }
+                    let language = SpeechmaticsConfig.languages[config.language]
+                    await io.send(
+                        .obj([
+                            "message": .string("RecognitionStarted"),
+                            "orchestrator_version": .string(behaviour.orchestratorVersion),
+                            "id": .string(UUID().uuidString.lowercased()),
+                            "language_pack_info": .obj([
+                                "adapted": .bool(false), "itn": .bool(true),
+                                "language_description": .string(language?.description ?? config.language),
+                                "word_delimiter": .string(language?.delimiter ?? " "),
+                                "writing_direction": .string(language?.rtl == true ? "right-to-left" : "left-to-right"),
+                            ]),
+                        ]))
+                    startedAt = clock.now
+                    if await applyFaults(afterChunks: 0) { return await drain(queue) }
+                case "EndOfStream":
+                    guard let last = json["last_seq_no"]?.intValue, last >= 0 else {
+                        await fail(
+                            .init(type: "invalid_message", reason: "EndOfStream requires an integer last_seq_no"))
+                        return await drain(queue)
+                    }
+                    if last > seqNo {
+                        await fail(
+                            .protocolError("last_seq_no \(last) is greater than the \(seqNo) audio chunks received"))
+                        return await drain(queue)
+                    }
+                    if last != seqNo {
+                        io.violation(
+                            "recorded only: EndOfStream last_seq_no \(last) but \(seqNo) audio chunks were received")
+                    }
+                    await finish()
+                case "SetRecognitionConfig":
+                    guard let update = json["transcription_config"], update.isObject else {
+                        await fail(.config("SetRecognitionConfig requires a transcription_config object"))
+                        return await drain(queue)
+                    }
+                    var updated = config
+                    var notes: [String] = []
+                    if let error = setRecognitionConfig(update, into: &updated, notes: &notes) {
+                        await fail(error)
+                        return await drain(queue)
+                    }
+                    for note in notes { io.note(note) }
+                    config = updated
+                    transcripts?.config = updated
+                case "ForceEndOfUtterance":
+                    if let timestamp = json["timestamp"], !(timestamp.numberValue.map { $0 >= 0 } ?? false) {
+                        await fail(.init(type: "invalid_message", reason: "timestamp must be a number of at least 0"))
+                        return await drain(queue)
+                    }
+                    if let channel = json["channel"], channel.stringValue == nil {
+                        await fail(.init(type: "invalid_message", reason: "channel must be a string"))
+                        return await drain(queue)
+                    }
+                    if var engine = transcripts {
+                        let timestamp = json["timestamp"]?.numberValue.map { Int(($0 * 1000).rounded()) }
+                        await send(engine.forceEndOfUtterance(audio: audioMilliseconds, timestamp: timestamp))
+                        transcripts = engine
+                    }
+                case "GetSpeakers":
+                    if let final = json["final"], final.boolValue == nil {
+                        await fail(.init(type: "invalid_message", reason: "final must be a boolean"))
+                        return await drain(queue)
+                    }
+                    if json["final"]?.boolValue == true {
+                        config.getSpeakersAtEnd = true
+                    } else {
+                        await io.send(speakersResult(transcripts?.speakersSeen ?? []))
+                    }
+                case "AddChannelAudio", "EndOfChannel":
+                    await fail(
+                        .init(type: "not_allowed", reason: "Multichannel audio is not supported by the emulator"),
+                        recordOnly: "emulator limitation: \(name)")
+                    return await drain(queue)
+                default:
+                    await fail(.init(type: "invalid_message", reason: "Unknown message type: \(name)"))
+                    return await drain(queue)
+                }
+            }
+        }
+    }
+
+    /// Validates `SetRecognitionConfig`: only the mid-session fields may change, the language
+    /// must stay; other fields are accepted only with their original value.
+    private func setRecognitionConfig(
+        _ update: EmulatorJSON, into config: inout SpeechmaticsConfig, notes: inout [String]
+    ) -> SpeechmaticsError? {
+        for member in update.members ?? [] where !SpeechmaticsConfig.midSessionFields.contains(member.key) {
+            let original = config.transcriptionConfig.last { $0.key == member.key }?.value
+            if original != member.value {
+                return .config("transcription_config.\(member.key) cannot be changed during a session")
+            }
+            notes.append("SetRecognitionConfig: unchanged field '\(member.key)' accepted")
+        }
+        var mid = update
+        if update["language"] == nil, case .object(var members) = update {
+            members.insert(.init(key: "language", value: .string(config.language)), at: 0)
+            mid = .object(members)
+        }
+        return SpeechmaticsConfig.validateTranscription(mid, into: &config, notes: &notes, midSession: true)
+    }
+
+    private func speakersResult(_ speakers: [String]) -> EmulatorJSON {
+        .obj([
+            "message": .string("SpeakersResult"),
+            "speakers": .array(
+                speakers.map { label in
+                    .obj([
+                        "label": .string(label),
+                        "speaker_identifiers": .array([.string("emulator-speaker-\(label.lowercased())")]),
+                    ])
+                }),
+        ])
+    }
+}
