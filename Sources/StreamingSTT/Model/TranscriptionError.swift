@@ -10,7 +10,7 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
         private enum Base: String, Hashable, Sendable {
             case invalidConfiguration, authenticationFailed, handshakeRejected, vendorError, serverClosed
             case protocolViolation, connectionFailed, connectionLost, timeout, cancelled, notStarted
-            case alreadyStarted, sessionEnded, tokenRequestFailed
+            case alreadyStarted, sessionEnded, tokenRequestFailed, audioFailed
         }
 
         private let base: Base
@@ -46,6 +46,8 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
         public static let sessionEnded = Code(.sessionEnded)
         /// A temporary token could not be obtained (see ``httpStatus`` and ``reason``).
         public static let tokenRequestFailed = Code(.tokenRequestFailed)
+        /// The audio could not be read or converted (see ``audioError``).
+        public static let audioFailed = Code(.audioFailed)
 
         /// The code's name.
         public var description: String { base.rawValue }
@@ -68,6 +70,8 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
     public var isRetryable: Bool
     /// The transport error behind this one, if any.
     public var transportError: WebSocketError?
+    /// The audio error behind this one, if any.
+    public var audioError: AudioError?
 
     /// Creates an error.
     public init(
@@ -78,7 +82,8 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
         closeCode: UInt16? = nil,
         httpStatus: Int? = nil,
         isRetryable: Bool = false,
-        transportError: WebSocketError? = nil
+        transportError: WebSocketError? = nil,
+        audioError: AudioError? = nil
     ) {
         self.code = code
         self.provider = provider
@@ -88,6 +93,7 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
         self.httpStatus = httpStatus
         self.isRetryable = isRetryable
         self.transportError = transportError
+        self.audioError = audioError
     }
 
     /// One line, such as `TranscriptionError.vendorError (assemblyai 3006, close 3006): Invalid JSON`.

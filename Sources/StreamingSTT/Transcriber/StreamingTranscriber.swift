@@ -129,6 +129,7 @@ public actor StreamingTranscriber {
     private var finalCount = 0
     private let clock = ContinuousClock()
     private var connectedAt: ContinuousClock.Instant?
+    private var converter: AudioConverter?
 
     /// Creates a session; nothing happens until ``start()``.
     /// - Parameters:
@@ -240,6 +241,70 @@ public actor StreamingTranscriber {
         for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
     }
 
+    /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
+    public nonisolated var wireFormat: AudioFormat {
+        switch provider {
+        case .assemblyAI(let options):
+            AudioFormat(encoding: options.encoding == .pcmMulaw ? .mulaw : .int16, sampleRate: options.sampleRate)
+        case .speechmatics(let options):
+            AudioFormat(
+                encoding: options.encoding == .pcmF32LE ? .float32 : (options.encoding == .mulaw ? .mulaw : .int16),
+                sampleRate: options.sampleRate)
+        }
+    }
+
+    /// Sends audio in any format: it is converted to ``wireFormat`` (channels mixed down,
+    /// resampled with a band-limited filter, re-encoded), then sent as ``send(audio:)`` does.
+    /// Every buffer of a session must have the same format.
+    /// - Throws: ``TranscriptionError`` as ``send(audio:)``, or `audioFailed` when the buffer
+    ///   cannot be converted.
+    public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
+        try checkRunning()
+        let wire = wireFormat
+        if buffer.format == wire && converter == nil {
+            try await send(audio: buffer.bytes)
+            return
+        }
+        do {
+            if converter == nil { converter = try AudioConverter(from: buffer.format, to: wire) }
+            guard let converter, converter.inputFormat == buffer.format else {
+                throw AudioError(.invalidFormat, detail: "every buffer of a session must have the same format")
+            }
+            let converted = try converter.convert(buffer)
+            if !converted.bytes.isEmpty { try await send(audio: converted.bytes) }
+        } catch let error as AudioError {
+            throw TranscriptionError(
+                .audioFailed, provider: provider.kind, reason: error.description, audioError: error)
+        } catch let error as TranscriptionError {
+            throw error
+        } catch {
+            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
+        }
+    }
+
+    /// Sends every buffer of `source` until it ends, paced in real time (the hosted AssemblyAI
+    /// service rejects audio sent faster than real time) or as fast as the transport allows.
+    /// It does not stop the session: call ``stop()`` after it returns.
+    /// - Throws: ``TranscriptionError``: `audioFailed` when the source fails (the session goes on),
+    ///   or whatever ended the session.
+    public func stream(from source: some AudioSource, pacing: AudioPacing = .realTime) async throws(TranscriptionError)
+    {
+        var pacer = AudioPacer(pacing)
+        do {
+            for try await buffer in source {
+                try await pacer.wait(for: buffer)
+                try await send(buffer)
+            }
+        } catch let error as TranscriptionError {
+            throw error
+        } catch let error as AudioError {
+            throw TranscriptionError(
+                .audioFailed, provider: provider.kind, reason: error.description, audioError: error)
+        } catch {
+            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
+        }
+    }
+
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics
     /// `ForceEndOfUtterance` with the audio time sent so far.
     public func forceEndOfTurn() async throws(TranscriptionError) {
@@ -291,6 +356,9 @@ public actor StreamingTranscriber {
             defer { releaseSendLock() }
             if case .running = phase {
                 do {
+                    if let converter, let tail = try? converter.flush(), !tail.bytes.isEmpty {
+                        for chunk in chunker.append(tail.bytes) { try await sendChunk(chunk) }
+                    }
                     let merge: Bool
                     if case .assemblyAI = provider { merge = true } else { merge = false }
                     for chunk in chunker.finish(mergeTail: merge) { try await sendChunk(chunk) }
