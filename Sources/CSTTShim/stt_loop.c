@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 _Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
 
@@ -547,8 +548,28 @@ static int on_writeable(stt_conn *c) {
             pthread_mutex_unlock(&l->mu);
             return 0;
         }
+        if (m->is_close && m->close_code < 0 && lws_partial_buffered(wsi)) {
+            // lws still holds part of an earlier frame: let it drain before the drop.
+            pthread_mutex_unlock(&l->mu);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
         c->head = m->next;
         if (!c->head) c->tail = NULL;
+        if (m->is_close && m->close_code < 0) {
+            // stt_conn_drop: everything before it is written; now end TCP without a close frame.
+            // A half-close (FIN) rather than close(): closing with unread input would send a RST,
+            // and a RST makes the peer's kernel discard data it has not read yet. The wsi is
+            // killed shortly after, or when the peer closes its side.
+            pthread_mutex_unlock(&l->mu);
+            free(m);
+            c->aborted = 1;
+            c->local_close_code = -1;  // no more writes from on_writeable
+            int fd = (int)lws_get_socket_fd(wsi);
+            if (fd >= 0) shutdown(fd, SHUT_WR);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 2);
+            return 0;
+        }
         if (m->is_close) {
             pthread_mutex_unlock(&l->mu);
             c->local_close_code = m->close_code;
@@ -1478,6 +1499,8 @@ int stt_conn_close(stt_conn *c, int code, const char *reason, size_t reason_len)
     pthread_mutex_unlock(&l->mu);
     return 0;
 }
+
+int stt_conn_drop(stt_conn *c) { return stt_conn_close(c, -1, NULL, 0); }
 
 void stt_conn_abort(stt_conn *c) {
     stt_loop *l = c->loop;

@@ -115,8 +115,13 @@ public final class TestWebSocketServer: Sendable {
             await webSocket.close(frame)
         }
 
-        /// Drops TCP without a close frame.
+        /// Drops TCP without a close frame, after the messages already sent have been written.
         public func dropConnection() {
+            webSocket.channel.dropAfterQueued()
+        }
+
+        /// Drops TCP at once, discarding anything not yet written.
+        public func abort() {
             webSocket.cancel()
         }
 

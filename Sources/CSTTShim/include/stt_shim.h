@@ -220,6 +220,8 @@ int stt_conn_wait_drain(stt_conn *conn, size_t limit);
 size_t stt_conn_queued_bytes(stt_conn *conn);
 /// Queues a close frame after every queued message. Returns -1 if already closing.
 int stt_conn_close(stt_conn *conn, int code, const char *reason, size_t reason_len);
+/// Drops TCP without a close frame once every message queued before has been written.
+int stt_conn_drop(stt_conn *conn);
 /// Drops the connection at once, without a close frame.
 void stt_conn_abort(stt_conn *conn);
 /// Stops (1) or resumes (0) reading from the socket.

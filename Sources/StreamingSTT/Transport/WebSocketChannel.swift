@@ -365,6 +365,11 @@ package final class WebSocketChannel: Sendable {
         return Array(bytes[..<end])
     }
 
+    /// Drops TCP without a close frame after everything queued has been written.
+    package func dropAfterQueued() {
+        if let handle { _ = stt_conn_drop(handle.raw) }
+    }
+
     /// Drops the connection without a close frame.
     package func abort() {
         if let handle { stt_conn_abort(handle.raw) }

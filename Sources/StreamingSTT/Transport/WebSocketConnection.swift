@@ -19,7 +19,8 @@ import Logging
 /// ```
 ///
 /// Cancelling a task that is connecting, sending or reading drops the connection at once.
-/// Releasing the last reference to an open connection drops it too.
+/// Releasing the last reference to an open connection drops it once the messages already queued
+/// have been written.
 public final class WebSocketConnection: Sendable {
     package let channel: WebSocketChannel
     private let maxQueuedOutboundBytes: Int
@@ -30,7 +31,8 @@ public final class WebSocketConnection: Sendable {
     }
 
     deinit {
-        if channel.closure == nil { channel.abort() }
+        // Nobody can use the connection any more: write what was queued, then drop TCP.
+        if channel.closure == nil { channel.dropAfterQueued() }
     }
 
     /// The library's logger when none is given: logs nothing.

@@ -1,0 +1,155 @@
+import struct Foundation.Date
+
+/// AssemblyAI v3 server messages → neutral outputs.
+///
+/// Finals: a `Turn` with `end_of_turn == true` is final, except that with `format_turns` on a
+/// Universal-Streaming model the unformatted end-of-turn message is followed by a formatted one with
+/// the same `turn_order`: only that one is final (the unformatted one is delivered as a partial).
+/// If the formatted message never comes (a new turn starts, or the session ends), the unformatted
+/// text is delivered as the final instead, so nothing is lost. A final is never delivered twice for
+/// one `turn_order`, and an end of turn with no words is not delivered.
+struct AssemblyAIDecoder: SessionDecoder {
+    let waitsForFormattedFinal: Bool
+    var deliversRawMessages = false
+    private var lastFinalTurn = -1
+    private var pendingUnformatted: Transcript?
+
+    init(configuration: AssemblyAI) {
+        waitsForFormattedFinal = configuration.formatTurns == true && !configuration.speechModel.isU3ProFamily
+    }
+
+    mutating func decode(_ text: String) -> [SessionOutput] {
+        let json: JSONValue
+        switch Self.parse(text, provider: .assemblyAI) {
+        case .json(let value): json = value
+        case .malformed(let warning): return [.event(warning)]
+        }
+        let type = json["type"]?.stringValue
+        var outputs: [SessionOutput] = []
+        if deliversRawMessages {
+            outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+        }
+        switch type {
+        case "Begin":
+            let expires = json["expires_at"]?.looseDouble.map { Date(timeIntervalSince1970: $0) }
+            let info = SessionInfo(
+                provider: .assemblyAI, id: json["id"]?.stringValue ?? "", expiresAt: expires,
+                configuration: json["configuration"], raw: json)
+            outputs += [.started(info), .event(.begin(info))]
+        case "Turn":
+            outputs += turn(json)
+        case "SpeechStarted":
+            let time = (json["timestamp"]?.looseDouble ?? 0) / 1000
+            outputs.append(
+                .event(
+                    .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: json))))
+        case "Termination":
+            outputs += flush()
+            outputs.append(.finished(json))
+        case "Error":
+            outputs += flush()
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+        case "Warning":
+            let code = json["warning_code"].map { $0.intValue.map(String.init) ?? $0.description } ?? "warning"
+            outputs.append(
+                .event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: json))))
+        case nil where json["error"] != nil:
+            // The legacy error shape: no type, an `error` member.
+            outputs += flush()
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+        default:
+            if !deliversRawMessages {
+                outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+            }
+        }
+        return outputs
+    }
+
+    private mutating func turn(_ json: JSONValue) -> [SessionOutput] {
+        let order = json["turn_order"]?.intValue ?? 0
+        guard order > lastFinalTurn else { return [] }  // a late or repeated message of a finished turn
+        var outputs: [SessionOutput] = []
+        if let pending = pendingUnformatted, pending.turnOrder != order {
+            outputs += flush()  // a new turn began without the formatted final of the previous one
+        }
+        let endOfTurn = json["end_of_turn"]?.boolValue ?? false
+        let formatted = json["turn_is_formatted"]?.boolValue ?? false
+        let words = (json["words"]?.arrayValue ?? []).map { word in
+            Word(
+                text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
+                end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
+                speaker: word["speaker"]?.stringValue)
+        }
+        let transcriptText = json["transcript"]?.stringValue ?? ""
+        let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
+        var transcript = Transcript(
+            text: endOfTurn
+                ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
+            start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
+            turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
+            endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue, raw: json)
+        if !endOfTurn {
+            transcript.isEndOfTurn = false
+            outputs.append(.event(.partial(transcript)))
+        } else if waitsForFormattedFinal && !formatted {
+            pendingUnformatted = transcript
+            outputs.append(.event(.partial(transcript)))
+        } else {
+            pendingUnformatted = nil
+            lastFinalTurn = order
+            if !transcript.text.trimmingCharacters(in: .whitespaces).isEmpty {
+                outputs.append(.event(.final(transcript)))
+            }
+        }
+        return outputs
+    }
+
+    mutating func flush() -> [SessionOutput] {
+        guard let pending = pendingUnformatted else { return [] }
+        pendingUnformatted = nil
+        lastFinalTurn = max(lastFinalTurn, pending.turnOrder)
+        return pending.text.trimmingCharacters(in: .whitespaces).isEmpty ? [] : [.event(.final(pending))]
+    }
+
+    func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
+        if frame.code == 1000 { return nil }
+        var error = Self.error(code: Int(frame.code), text: frame.reason, closeCode: frame.code)
+        if error.code == .vendorError { error.code = .serverClosed }
+        return error
+    }
+
+    /// Maps an AssemblyAI error or close code, following the SDKs' table and the docs' guidance.
+    static func error(code: Int?, text: String, closeCode: UInt16?) -> TranscriptionError {
+        let vendorCode = code.map(String.init)
+        let close = closeCode ?? code.flatMap { UInt16(exactly: $0) }
+        func make(_ kind: TranscriptionError.Code, retryable: Bool, _ fallback: String) -> TranscriptionError {
+            TranscriptionError(
+                kind, provider: .assemblyAI, vendorCode: vendorCode, reason: text.isEmpty ? fallback : text,
+                closeCode: close, isRetryable: retryable)
+        }
+        switch code {
+        case 1008:
+            let lower = text.lowercased()
+            if lower.contains("concurrent") || lower.contains("too many") {
+                return make(.vendorError, retryable: true, "too many concurrent sessions")
+            }
+            return make(.authenticationFailed, retryable: false, "unauthorized connection")
+        case 3005: return make(.vendorError, retryable: true, "server error")
+        case 3006: return make(.vendorError, retryable: false, "input validation error")
+        case 3007: return make(.vendorError, retryable: false, "audio chunk duration or rate violation")
+        case 3008: return make(.vendorError, retryable: true, "session expired: maximum session duration exceeded")
+        case 3009: return make(.vendorError, retryable: true, "too many concurrent sessions")
+        case 1011, 1013: return make(.vendorError, retryable: true, "temporary server condition")
+        case 1001: return make(.connectionLost, retryable: true, "the service went away")
+        case 4001, 4002, 4003: return make(.authenticationFailed, retryable: false, "not authorized or no funds")
+        case 4008, 4031: return make(.vendorError, retryable: true, "session expired or idle")
+        default: return make(.vendorError, retryable: false, "error \(vendorCode ?? "without a code")")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+/// Speechmatics RT v2 server messages → neutral outputs.
+///
+/// `AddTranscript` is final and never changes; `AddPartialTranscript` replaces the previous
+/// partial (an empty partial clears it). Finals without words (silence) are not delivered as
+/// events. Punctuation is attached to words following `attaches_to`.
+struct SpeechmaticsDecoder: SessionDecoder {
+    var deliversRawMessages = false
+    private var wordDelimiter = " "
+    private var utterance = 0
+
+    mutating func decode(_ text: String) -> [SessionOutput] {
+        let json: JSONValue
+        switch Self.parse(text, provider: .speechmatics) {
+        case .json(let value): json = value
+        case .malformed(let warning): return [.event(warning)]
+        }
+        let type = json["message"]?.stringValue
+        var outputs: [SessionOutput] = []
+        if deliversRawMessages {
+            outputs.append(.event(.raw(RawMessage(provider: .speechmatics, type: type ?? "", json: json))))
+        }
+        switch type {
+        case "RecognitionStarted":
+            if let delimiter = json["language_pack_info"]?["word_delimiter"]?.stringValue { wordDelimiter = delimiter }
+            let info = SessionInfo(
+                provider: .speechmatics, id: json["id"]?.stringValue ?? "", configuration: json["language_pack_info"],
+                raw: json)
+            outputs += [.started(info), .event(.begin(info))]
+        case "AudioAdded":
+            if let sequence = json["seq_no"]?.intValue { outputs.append(.acknowledged(sequence)) }
+        case "AddPartialTranscript":
+            outputs.append(.event(.partial(transcript(json))))
+        case "AddTranscript":
+            let final = transcript(json)
+            if !final.words.isEmpty { outputs.append(.event(.final(final))) }
+        case "EndOfUtterance":
+            let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
+            outputs.append(
+                .event(
+                    .endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: json))
+                ))
+            utterance += 1
+        case "Info":
+            outputs.append(.event(.info(notice(json))))
+        case "Warning":
+            outputs.append(.event(.warning(notice(json))))
+        case "Error":
+            outputs.append(
+                .failed(
+                    Self.error(
+                        type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", closeCode: nil
+                    )))
+        case "EndOfTranscript":
+            outputs.append(.finished(json))
+        default:
+            if !deliversRawMessages {
+                outputs.append(.event(.raw(RawMessage(provider: .speechmatics, type: type ?? "", json: json))))
+            }
+        }
+        return outputs
+    }
+
+    mutating func flush() -> [SessionOutput] { [] }
+
+    private func notice(_ json: JSONValue) -> VendorNotice {
+        VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: json)
+    }
+
+    private func transcript(_ json: JSONValue) -> Transcript {
+        var words: [Word] = []
+        var prefix = ""
+        var joinNext = false
+        var language: String?
+        var endsSentence = false
+        for result in json["results"]?.arrayValue ?? [] {
+            let alternative = result["alternatives"]?.arrayValue?.first
+            let content = alternative?["content"]?.stringValue ?? ""
+            let start = result["start_time"]?.looseDouble ?? 0
+            let end = result["end_time"]?.looseDouble ?? start
+            let confidence = alternative?["confidence"]?.doubleValue ?? 0
+            let speaker = alternative?["speaker"]?.stringValue
+            language = language ?? alternative?["language"]?.stringValue
+            if result["type"]?.stringValue == "punctuation" {
+                endsSentence = result["is_eos"]?.boolValue ?? false
+                switch result["attaches_to"]?.stringValue ?? "previous" {
+                case "next":
+                    prefix += content
+                case "none":
+                    words.append(Word(text: content, start: start, end: end, confidence: confidence, speaker: speaker))
+                case "both":
+                    if words.isEmpty { prefix += content } else { words[words.count - 1].text += content }
+                    joinNext = true
+                default:  // "previous"
+                    if words.isEmpty { prefix += content } else { words[words.count - 1].text += content }
+                }
+                continue
+            }
+            endsSentence = false
+            let text = prefix + content
+            prefix = ""
+            if joinNext, !words.isEmpty {
+                words[words.count - 1].text += text
+                words[words.count - 1].end = end
+            } else {
+                words.append(Word(text: text, start: start, end: end, confidence: confidence, speaker: speaker))
+            }
+            joinNext = false
+        }
+        if !prefix.isEmpty, !words.isEmpty { words[words.count - 1].text += prefix }
+        let metadata = json["metadata"]
+        var text = metadata?["transcript"]?.stringValue ?? ""
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        if text.isEmpty { text = words.map(\.text).joined(separator: wordDelimiter) }
+        let speakers = Set(words.compactMap(\.speaker))
+        let forced = json["forced"]?.boolValue ?? false
+        return Transcript(
+            text: text, start: metadata?["start_time"]?.looseDouble ?? words.first?.start ?? 0,
+            end: metadata?["end_time"]?.looseDouble ?? words.last?.end ?? 0, words: words,
+            isEndOfTurn: endsSentence || forced, turnOrder: utterance, language: language,
+            speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: json)
+    }
+
+    func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
+        if frame.code == 1000 { return nil }
+        var error = Self.error(type: frame.reason, reason: frame.reason, closeCode: frame.code)
+        if error.code == .vendorError { error.code = .serverClosed }
+        return error
+    }
+
+    /// Maps a Speechmatics error type (or close code), following the API reference's retry advice
+    /// (`quota_exceeded`, `job_error`, `internal_error`), plus idle and session timeouts, after which
+    /// a new session works.
+    static func error(type: String, reason: String, closeCode: UInt16?) -> TranscriptionError {
+        let byClose: String? =
+            switch closeCode {
+            case 4001: "not_authorised"
+            case 4003: "not_allowed"
+            case 4004: "invalid_model"
+            case 4005: "quota_exceeded"
+            case 4006: "timelimit_exceeded"
+            case 4013: "job_error"
+            case 1011: "internal_error"
+            case 1003: "protocol_error"
+            case 1008: "policy_violation"
+            default: nil
+            }
+        let known = [
+            "not_authorised", "not_allowed", "invalid_model", "quota_exceeded", "timelimit_exceeded", "job_error",
+            "internal_error", "protocol_error", "policy_violation", "idle_timeout", "session_timeout",
+            "invalid_config", "invalid_message", "invalid_language", "invalid_audio_type", "invalid_output_format",
+            "unknown_error", "insufficient_funds", "data_error", "buffer_error",
+        ]
+        let vendorType = known.contains(type) ? type : (byClose ?? (type.isEmpty ? "unknown_error" : type))
+        let retryable = ["quota_exceeded", "job_error", "internal_error", "idle_timeout", "session_timeout"].contains(
+            vendorType)
+        let kind: TranscriptionError.Code = vendorType == "not_authorised" ? .authenticationFailed : .vendorError
+        return TranscriptionError(
+            kind, provider: .speechmatics, vendorCode: vendorType, reason: reason.isEmpty ? vendorType : reason,
+            closeCode: closeCode, isRetryable: retryable)
+    }
+}

@@ -1,0 +1,373 @@
+import StreamingSTT
+import StreamingSTTTesting
+import Testing
+
+/// Sessions against small hand-scripted servers (independent of the emulator and of the client's
+/// decoders): ordering, stop, timeouts, failures, flow control.
+@Suite("StreamingTranscriber over scripted servers")
+struct TranscriberSessionTests {
+    static let begin = #"{"type":"Begin","id":"session-1","expires_at":1772570132}"#
+
+    static func turn(_ order: Int, _ text: String, final: Bool) -> String {
+        #"{"type":"Turn","turn_order":\#(order),"turn_is_formatted":\#(final),"end_of_turn":\#(final),"transcript":"\#(text)","end_of_turn_confidence":\#(final ? 1 : 0),"words":[{"start":100,"end":400,"text":"\#(text)","confidence":0.9,"word_is_final":\#(final)}]}"#
+    }
+
+    static func assemblyAI(_ server: TestWebSocketServer, key: String = "test-key") -> StreamingTranscriber.Provider {
+        .assemblyAI(
+            AssemblyAI(
+                credentials: .apiKey(Secret(key)), speechModel: .u3RealtimePro,
+                endpoint: .custom(server.url(path: "/v3/ws"))))
+    }
+
+    /// Collects every event until the sequence ends.
+    static func collect(_ transcriber: StreamingTranscriber) -> Task<[TranscriptEvent], Never> {
+        Task {
+            var all: [TranscriptEvent] = []
+            for await event in transcriber.events { all.append(event) }
+            return all
+        }
+    }
+
+    @Test("AssemblyAI: begin, partial, finals (including those after Terminate), terminated — in order")
+    func assemblyAIHappyPath() async throws {
+        let chunkSizes = LockedBox<[Int]>([])
+        let texts = LockedBox<[String]>([])
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            var audio = 0
+            var sentFirst = false
+            for try await message in connection.messages {
+                switch message {
+                case .binary(let bytes):
+                    chunkSizes.mutate { $0.append(bytes.count) }
+                    audio += bytes.count
+                    if audio >= 16000, !sentFirst {
+                        sentFirst = true
+                        try await connection.send(.text(Self.turn(0, "hello", final: false)))
+                        try await connection.send(.text(Self.turn(0, "Hello.", final: true)))
+                    }
+                case .text(let text):
+                    texts.mutate { $0.append(text) }
+                    if text.contains("Terminate") {
+                        try await connection.send(.text(Self.turn(1, "Goodbye.", final: true)))
+                        try await connection.send(
+                            .text(#"{"type":"Termination","audio_duration_seconds":1,"session_duration_seconds":2}"#))
+                        await connection.close()
+                    }
+                }
+            }
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        let events = Self.collect(transcriber)
+        let summary = try await withTimeout {
+            let info = try await transcriber.start()
+            #expect(info.id == "session-1")
+            // One second of 16 kHz s16le audio, in 100 ms pieces, plus a 10 ms tail.
+            for _ in 0..<10 { try await transcriber.send(audio: [UInt8](repeating: 1, count: 3200)) }
+            try await transcriber.send(audio: [UInt8](repeating: 1, count: 320))
+            return try await transcriber.stop()
+        }
+        let all = await events.value
+        let kinds = all.map { event -> String in
+            switch event {
+            case .begin: "begin"
+            case .partial(let t): "partial:\(t.text)"
+            case .final(let t): "final:\(t.text)"
+            case .terminated: "terminated"
+            default: "other"
+            }
+        }
+        #expect(kinds == ["begin", "partial:hello", "final:Hello.", "final:Goodbye.", "terminated"])
+        #expect(summary.audioDuration == 1 && summary.sessionDuration == 2 && summary.finalCount == 2)
+        let sizes = chunkSizes.value
+        #expect(sizes.dropLast().allSatisfy { $0 == 1600 })  // 50 ms chunks
+        #expect(sizes.last == 1600 + 320)  // the 10 ms tail merged into the last chunk, never padded
+        #expect(sizes.reduce(0, +) == 32320)
+        #expect(texts.value == [#"{"type":"Terminate"}"#])
+        let handshake = try #require(server.handshakes.first)
+        #expect(handshake.header("authorization") == "test-key")
+        #expect(handshake.queryValues("speech_model") == ["u3-rt-pro"])
+    }
+
+    @Test("AssemblyAI: Error then close before Begin fails start with the vendor's auth error, once")
+    func closedBeforeBegin() async throws {
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(
+                .text(
+                    #"{"type":"Error","error_code":1008,"error":"Unauthorized Connection: Missing Authorization header"}"#
+                ))
+            await connection.close(WebSocketCloseFrame(code: 1008, reason: "Unauthorized Connection"))
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        let events = Self.collect(transcriber)
+        let error = await transcriptionFailure { _ = try await transcriber.start() }
+        #expect(error?.code == .authenticationFailed)
+        #expect(error?.vendorCode == "1008")
+        #expect(!(error?.isRetryable ?? true))
+        let all = try await withTimeout { await events.value }
+        #expect(all.count == 1)
+        #expect(all.first == .error(error!))
+    }
+
+    @Test("a server that never sends Begin: start times out, bounded")
+    func neverBegins() async throws {
+        let server = try TestWebSocketServer { connection in _ = await connection.closed() }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(
+            provider: Self.assemblyAI(server), configuration: .init(startTimeout: .milliseconds(300)))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try await withTimeout { await transcriptionFailure { _ = try await transcriber.start() } }
+        #expect(error?.code == .timeout)
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test("a server that never sends Termination: stop times out, and finals sent before are delivered")
+    func neverTerminates() async throws {
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            for try await message in connection.messages {
+                if case .text = message { try await connection.send(.text(Self.turn(0, "Last words.", final: true))) }
+            }
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(
+            provider: Self.assemblyAI(server), configuration: .init(stopTimeout: .seconds(2)))
+        let events = Self.collect(transcriber)
+        let error = try await withTimeout { () async throws -> TranscriptionError? in
+            try await transcriber.start()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200))
+            return await transcriptionFailure { _ = try await transcriber.stop() }
+        }
+        #expect(error?.code == .timeout)
+        let all = await events.value
+        #expect(all.contains { if case .final(let t) = $0 { t.text == "Last words." } else { false } })
+        #expect(all.last == .error(error!))
+    }
+
+    @Test("a vendor error mid-stream arrives after every final sent before it")
+    func errorMidStream() async throws {
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            for try await message in connection.messages {
+                guard case .binary = message else { continue }
+                try await connection.send(.text(Self.turn(0, "One.", final: true)))
+                try await connection.send(.text(Self.turn(1, "Two.", final: true)))
+                try await connection.send(
+                    .text(#"{"type":"Error","error_code":3005,"error":"Session Cancelled: An error occurred"}"#))
+                await connection.close(WebSocketCloseFrame(code: 3005, reason: "Session Cancelled"))
+                return
+            }
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        let events = Self.collect(transcriber)
+        try await withTimeout {
+            try await transcriber.start()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 6400))
+        }
+        let all = try await withTimeout { await events.value }
+        let finals = all.compactMap { if case .final(let t) = $0 { t.text } else { nil } }
+        #expect(finals == ["One.", "Two."])
+        guard case .error(let error) = all.last else { Issue.record("no error last"); return }
+        #expect(error.code == .vendorError && error.vendorCode == "3005" && error.isRetryable)
+        #expect(all.filter { if case .error = $0 { true } else { false } }.count == 1)
+        let later = await transcriptionFailure { try await transcriber.send(audio: [0, 0]) }
+        #expect(later == error)
+    }
+
+    @Test("handshake rejections map to authentication and retryable server errors", arguments: [401, 403, 429, 500])
+    func handshakeStatus(status: Int) async throws {
+        let server = try TestWebSocketServer(handshakePolicy: .rejectAll(status: status))
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        let error = try await withTimeout { await transcriptionFailure { _ = try await transcriber.start() } }
+        #expect(error?.httpStatus == status)
+        #expect(error?.code == (status == 401 || status == 403 ? .authenticationFailed : .handshakeRejected))
+        #expect(error?.isRetryable == (status == 429 || status == 500))
+    }
+
+    @Test("TCP loss mid-stream: finals first, then connectionLost (retryable)")
+    func connectionDrop() async throws {
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            for try await message in connection.messages {
+                guard case .binary = message else { continue }
+                try await connection.send(.text(Self.turn(0, "Before the drop.", final: true)))
+                connection.dropConnection()
+                return
+            }
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        let events = Self.collect(transcriber)
+        try await withTimeout {
+            try await transcriber.start()
+            // The server drops the connection after the first chunk: later sends may fail.
+            try? await transcriber.send(audio: [UInt8](repeating: 0, count: 6400))
+        }
+        let all = try await withTimeout { await events.value }
+        #expect(all.contains { if case .final(let t) = $0 { t.text == "Before the drop." } else { false } }, "\(all)")
+        guard case .error(let error) = all.last else { Issue.record("no error"); return }
+        #expect(error.code == .connectionLost && error.isRetryable)
+    }
+
+    @Test("cancel ends the session at once with a cancelled error; misuse is a typed error")
+    func cancelAndMisuse() async throws {
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            _ = await connection.closed()
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        #expect(await transcriptionFailure { try await transcriber.send(audio: [0, 0]) }?.code == .notStarted)
+        let events = Self.collect(transcriber)
+        try await withTimeout { try await transcriber.start() }
+        #expect(await transcriptionFailure { try await transcriber.start() }?.code == .alreadyStarted)
+        await transcriber.cancel()
+        let all = try await withTimeout { await events.value }
+        guard case .error(let error) = all.last else { Issue.record("no error"); return }
+        #expect(error.code == .cancelled)
+    }
+
+    @Test("invalid configuration is rejected before anything is sent")
+    func invalidConfiguration() async throws {
+        let server = try TestWebSocketServer()
+        defer { server.shutdown() }
+        var options = AssemblyAI(
+            credentials: .apiKey("k"), speechModel: .u3RealtimePro, endpoint: .custom(server.url()))
+        options.vadThreshold = 7
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options))
+        #expect(await transcriptionFailure { _ = try await transcriber.start() }?.code == .invalidConfiguration)
+        #expect(server.handshakes.isEmpty)
+    }
+
+    @Test("Speechmatics: StartRecognition first, no audio before RecognitionStarted, last_seq_no = chunks sent")
+    func speechmaticsOrder() async throws {
+        let log = LockedBox<[String]>([])
+        let server = try TestWebSocketServer { connection in
+            var started = false
+            var sequence = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text):
+                    log.mutate { $0.append(text) }
+                    if text.contains("StartRecognition") {
+                        try await connection.send(
+                            .text(#"{"message":"Info","type":"concurrent_session_usage","reason":"1 of 2"}"#))
+                        started = true
+                        try await connection.send(
+                            .text(
+                                #"{"message":"RecognitionStarted","id":"sm-1","language_pack_info":{"word_delimiter":" "}}"#
+                            ))
+                    } else if text.contains("EndOfStream") {
+                        try await connection.send(
+                            .text(
+                                #"{"message":"AddTranscript","results":[{"type":"word","start_time":0.1,"end_time":0.4,"alternatives":[{"content":"Hello","confidence":0.9}]},{"type":"punctuation","attaches_to":"previous","is_eos":true,"start_time":0.4,"end_time":0.4,"alternatives":[{"content":".","confidence":1}]}],"metadata":{"start_time":0.1,"end_time":0.4,"transcript":"Hello. "}}"#
+                            ))
+                        try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+                    }
+                case .binary:
+                    log.mutate { $0.append(started ? "audio" : "audio-too-early") }
+                    sequence += 1
+                    try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
+                }
+            }
+        }
+        defer { server.shutdown() }
+        let options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
+        let transcriber = StreamingTranscriber(provider: .speechmatics(options))
+        let events = Self.collect(transcriber)
+        let summary = try await withTimeout {
+            try await transcriber.start()
+            for _ in 0..<5 { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) }
+            return try await transcriber.stop()
+        }
+        let entries = log.value
+        #expect(entries.first?.hasPrefix(#"{"message":"StartRecognition""#) == true)
+        #expect(!entries.contains("audio-too-early"))
+        #expect(entries.filter { $0 == "audio" }.count == 10)
+        #expect(entries.last == #"{"message":"EndOfStream","last_seq_no":10}"#)
+        #expect(summary.finalCount == 1 && summary.sessionID == "sm-1")
+        #expect(abs(summary.audioDuration - 0.5) < 1e-9)
+        let all = await events.value
+        #expect(all.contains { if case .final(let t) = $0 { t.text == "Hello." } else { false } })
+        #expect(all.contains { if case .info(let n) = $0 { n.type == "concurrent_session_usage" } else { false } })
+        #expect(server.handshakes.first?.header("authorization") == "Bearer sm-key")
+    }
+
+    @Test("Speechmatics: the sender waits when the window of unacknowledged chunks is full")
+    func speechmaticsWindow() async throws {
+        let release = Promise<Void>()
+        let received = LockedBox(0)
+        let atWindow = Promise<Int>()
+        let server = try TestWebSocketServer { connection in
+            var pending = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text) where text.contains("StartRecognition"):
+                    try await connection.send(.text(#"{"message":"RecognitionStarted","id":"w"}"#))
+                case .text(let text) where text.contains("EndOfStream"):
+                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+                case .binary:
+                    let count = received.mutate { value -> Int in
+                        value += 1
+                        return value
+                    }
+                    pending += 1
+                    if count == 4 {
+                        atWindow.fulfill(count)
+                        await release.value
+                    }
+                    if count >= 4 {
+                        for _ in 0..<pending {
+                            try await connection.send(
+                                .text(#"{"message":"AudioAdded","seq_no":\#(count - pending + 1)}"#))
+                            pending -= 1
+                        }
+                    }
+                default: break
+                }
+            }
+        }
+        defer { server.shutdown() }
+        var options = Speechmatics(credentials: .apiKey("k"), endpoint: .custom(server.url(path: "/v2")))
+        options.maxUnacknowledgedChunks = 4
+        let transcriber = StreamingTranscriber(provider: .speechmatics(options))
+        try await withTimeout { try await transcriber.start() }
+        let sender = Task {
+            for _ in 0..<4 { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) }
+        }
+        _ = try await withTimeout { await atWindow.value }
+        // Four chunks are out and unacknowledged: the sender must now be waiting, not sending.
+        try await withTimeout { await transcriber.waitUntilBlockedOnAcknowledgements() }
+        #expect(received.value == 4)
+        release.fulfill(())
+        try await withTimeout { try await sender.value }
+        _ = try await withTimeout { try await transcriber.stop() }
+        #expect(received.value == 8)
+    }
+}
+
+/// The error `body` throws, as a TranscriptionError.
+func transcriptionFailure(_ body: () async throws -> Void) async -> TranscriptionError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as TranscriptionError {
+        return error
+    } catch {
+        return TranscriptionError(.protocolViolation, reason: "unexpected \(error)")
+    }
+}
+
+/// A value behind a lock, for test servers.
+final class LockedBox<Value: Sendable>: Sendable {
+    private let state: LockedState<Value>
+    init(_ value: Value) { state = LockedState(value) }
+    var value: Value { state.withLock { $0 } }
+    @discardableResult
+    func mutate<Result>(_ body: (inout Value) -> Result) -> Result { state.withLock { body(&$0) } }
+}
