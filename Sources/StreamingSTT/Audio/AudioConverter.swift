@@ -154,10 +154,11 @@ public final class AudioConverter: Sendable {
         let output: [UInt8]
         if inputFormat == outputFormat {
             output = buffer.bytes
-        } else if inputFormat.encoding == .int16, outputFormat.encoding == .int16, state.resampler == nil,
-            inputFormat.channelCount == outputFormat.channelCount
+        } else if state.resampler == nil, inputFormat.channelCount == outputFormat.channelCount,
+            let direct = SampleCoding.directlyConverted(
+                buffer.bytes, from: inputFormat.encoding, to: outputFormat.encoding)
         {
-            output = buffer.bytes
+            output = direct
         } else {
             var samples = mapChannels(SampleCoding.floats(from: buffer.bytes, encoding: inputFormat.encoding))
             if let resampler = state.resampler {
