@@ -3,12 +3,13 @@ import StreamingSTT
 
 /// Interleaved sine samples: the same tone on every channel.
 func sine(
-    frequency: Double, sampleRate: Int, seconds: Double, amplitude: Double = 0.5, channels: Int = 1
+    frequency: Double, sampleRate: Int, seconds: Double, amplitude: Double = 0.5, channels: Int = 1,
+    phase: Double = 0
 ) -> [Float] {
     let frames = Int(Double(sampleRate) * seconds)
     var samples = [Float](repeating: 0, count: frames * channels)
     for frame in 0..<frames {
-        let value = Float(amplitude * sin(2 * Double.pi * frequency * Double(frame) / Double(sampleRate)))
+        let value = Float(amplitude * sin(2 * Double.pi * frequency * Double(frame) / Double(sampleRate) + phase))
         for channel in 0..<channels { samples[frame * channels + channel] = value }
     }
     return samples
