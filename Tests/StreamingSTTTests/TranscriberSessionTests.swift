@@ -121,7 +121,7 @@ struct TranscriberSessionTests {
         let start = clock.now
         let error = try await withTimeout { await transcriptionFailure { _ = try await transcriber.start() } }
         #expect(error?.code == .timeout)
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(30))  // bounded, with room for a loaded machine
     }
 
     @Test("a server that never sends Termination: stop times out, and finals sent before are delivered")

@@ -39,7 +39,7 @@ struct WebSocketFailureTests {
         let elapsed = clock.now - start
         #expect(error?.code == .connectTimeout)
         #expect(elapsed >= .milliseconds(250))
-        #expect(elapsed < .seconds(10))  // generous: sanitizer runs are slow
+        #expect(elapsed < .seconds(30))  // generous: sanitizer runs and loaded machines are slow
         #expect(loop.connectionCount == 0)
     }
 

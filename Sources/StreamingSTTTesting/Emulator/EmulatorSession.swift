@@ -186,16 +186,22 @@ final class SessionIO: Sendable {
     var isClosing: Bool { closing.withLock { $0 } }
 
     /// Sends a JSON message (recorded first); `final` is the transcript text of a final.
-    func send(_ json: EmulatorJSON, final: String? = nil) async {
+    /// Returns the moment just before the frame was handed to the connection.
+    @discardableResult
+    func send(_ json: EmulatorJSON, final: String? = nil) async -> ContinuousClock.Instant {
         await send(raw: json.text, final: final)
     }
 
-    /// Sends a raw text frame (recorded).
-    func send(raw text: String, final: String? = nil) async {
-        guard !isClosing else { return }
+    /// Sends a raw text frame (recorded). Returns the moment just before the frame was handed to
+    /// the connection (after any `delayReplies` delay).
+    @discardableResult
+    func send(raw text: String, final: String? = nil) async -> ContinuousClock.Instant {
+        guard !isClosing else { return .now }
         if let replyDelay { try? await Task.sleep(for: replyDelay) }
         recorder.sent(text, final: final)
+        let writtenAt = ContinuousClock.now
         try? await connection.send(.text(text))
+        return writtenAt
     }
 
     /// Closes with `code` and `reason` (cut to what a close frame holds) after everything sent.

@@ -238,7 +238,8 @@ struct SpeechmaticsSession: Sendable {
                         continue
                     }
                     let language = SpeechmaticsConfig.languages[config.language]
-                    await io.send(
+                    // The moment RecognitionStarted is written: audio can only follow it.
+                    startedAt = await io.send(
                         .obj([
                             "message": .string("RecognitionStarted"),
                             "orchestrator_version": .string(behaviour.orchestratorVersion),
@@ -250,7 +251,6 @@ struct SpeechmaticsSession: Sendable {
                                 "writing_direction": .string(language?.rtl == true ? "right-to-left" : "left-to-right"),
                             ]),
                         ]))
-                    startedAt = clock.now
                     if await applyFaults(afterChunks: 0) { return await drain(queue) }
                 case "EndOfStream":
                     guard let last = json["last_seq_no"]?.intValue, last >= 0 else {

@@ -1,0 +1,194 @@
+import StreamingSTT
+import StreamingSTTTesting
+import Testing
+
+/// Every emulator fault gives the documented outcome within a bounded time, for both vendors, and
+/// every final sent before the fault reaches the caller.
+@Suite("StreamingTranscriber fault matrix against the emulator")
+struct TranscriberFaultTests {
+    enum Vendor: String, CaseIterable, Sendable { case assemblyAI, speechmatics }
+
+    /// Speech starts at once and a sentence ends every 0.6 s, so finals are flowing when faults hit.
+    static let script = EmulatorScript(
+        text: "One. Two. Three. Four. Five. Six. Seven. Eight.", startingAt: 0.05, wordDuration: 0.2, gap: 0.05,
+        sentenceGap: 0.4)
+
+    struct Outcome {
+        var events: [TranscriptEvent]
+        var startError: TranscriptionError?
+        var stopError: TranscriptionError?
+        var record: EmulatorSessionRecord?
+        var finals: [String] {
+            events.compactMap { if case .final(let transcript) = $0 { transcript.text } else { nil } }
+        }
+        var lastError: TranscriptionError? {
+            if case .error(let error) = events.last { return error }
+            return nil
+        }
+    }
+
+    /// Runs one session with `faults`, sending `seconds` of audio in 100 ms pieces, then stopping.
+    static func run(
+        _ vendor: Vendor,
+        faults: [EmulatorFault],
+        seconds: Double = 3,
+        configure: (inout StreamingTranscriber.Configuration) -> Void = { _ in }
+    ) async throws -> Outcome {
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(
+                script: script, assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)),
+                speechmatics: .init(closeGrace: .milliseconds(100)), faults: { _ in faults }))
+        defer { emulator.shutdown() }
+        let provider: StreamingTranscriber.Provider =
+            switch vendor {
+            case .assemblyAI:
+                .assemblyAI(
+                    AssemblyAI(
+                        credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
+                        endpoint: .custom(emulator.assemblyAIURL)))
+            case .speechmatics:
+                .speechmatics(
+                    Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
+            }
+        var configuration = StreamingTranscriber.Configuration(
+            startTimeout: .seconds(2), stopTimeout: .seconds(2),
+            keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(1000)))
+        configure(&configuration)
+        let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
+        let collector = Task {
+            var all: [TranscriptEvent] = []
+            for await event in transcriber.events { all.append(event) }
+            return all
+        }
+        var outcome = Outcome(events: [])
+        try await withTimeout(.seconds(30), "the session under a fault") {
+            do {
+                try await transcriber.start()
+            } catch {
+                return
+            }
+            for _ in 0..<Int(seconds * 10) {
+                do { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) } catch { return }
+            }
+            _ = try? await transcriber.stop()
+        }
+        outcome.events = try await withTimeout { await collector.value }
+        outcome.startError = nil
+        outcome.record = emulator.sessions.first
+        return outcome
+    }
+
+    @Test("TCP dropped mid-stream: finals first, then connectionLost", arguments: Vendor.allCases)
+    func drop(vendor: Vendor) async throws {
+        let outcome = try await Self.run(vendor, faults: [.dropConnection(afterAudioChunks: 30)])
+        #expect(!outcome.finals.isEmpty)
+        #expect(outcome.lastError?.code == .connectionLost)
+        #expect(outcome.lastError?.isRetryable == true)
+        let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
+        #expect(outcome.finals.count == sent.count, "every final the emulator sent reaches the caller")
+    }
+
+    @Test("the vendor's mid-stream error: finals first, then a retryable vendor error", arguments: Vendor.allCases)
+    func vendorError(vendor: Vendor) async throws {
+        let outcome = try await Self.run(vendor, faults: [.vendorError(afterAudioChunks: 30)])
+        #expect(!outcome.finals.isEmpty)
+        let error = try #require(outcome.lastError)
+        #expect(error.code == .vendorError)
+        #expect(error.vendorCode == (vendor == .assemblyAI ? "3005" : "job_error"))
+        #expect(error.isRetryable)
+        let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
+        #expect(outcome.finals.count == sent.count)
+    }
+
+    @Test(
+        "closed with each vendor code and no Error message",
+        arguments: [
+            (Vendor.assemblyAI, 3008, true), (.assemblyAI, 3006, false), (.assemblyAI, 1008, false),
+            (.speechmatics, 4005, true), (.speechmatics, 1003, false), (.speechmatics, 4001, false),
+            (.speechmatics, 1011, true),
+        ])
+    func closeCodes(vendor: Vendor, code: Int, retryable: Bool) async throws {
+        let outcome = try await Self.run(
+            vendor, faults: [.close(code: code, reason: "closed by test", afterAudioChunks: 10)])
+        let error = try #require(outcome.lastError)
+        #expect(error.closeCode == UInt16(code))
+        #expect(error.isRetryable == retryable)
+        let auth = (vendor == .assemblyAI && code == 1008) || (vendor == .speechmatics && code == 4001)
+        #expect(error.code == (auth ? .authenticationFailed : .serverClosed))
+    }
+
+    @Test("malformed JSON and unknown messages are tolerated; the session ends normally", arguments: Vendor.allCases)
+    func tolerated(vendor: Vendor) async throws {
+        let outcome = try await Self.run(
+            vendor, faults: [.sendMalformedJSON(afterAudioChunks: 5), .sendUnknownMessage(afterAudioChunks: 6)],
+            seconds: Self.script.duration + 1)
+        #expect(
+            outcome.events.contains {
+                if case .warning(let notice) = $0 { notice.type == "malformed_message" } else { false }
+            })
+        #expect(outcome.events.contains { if case .raw = $0 { true } else { false } })
+        if case .terminated = outcome.events.last {
+        } else {
+            Issue.record("not terminated: \(String(describing: outcome.events.last))")
+        }
+        #expect(outcome.finals.joined(separator: " ") == Self.script.transcript)
+    }
+
+    @Test("an oversized frame is a protocol violation", arguments: Vendor.allCases)
+    func hugeFrame(vendor: Vendor) async throws {
+        let outcome = try await Self.run(vendor, faults: [.sendHugeFrame(bytes: 2 << 20, afterAudioChunks: 10)]) {
+            $0.maxMessageSize = 1 << 20
+        }
+        #expect(outcome.lastError?.code == .protocolViolation)
+        #expect(outcome.lastError?.closeCode == 1009)
+    }
+
+    @Test("a slow server (every reply delayed): the session still completes", arguments: Vendor.allCases)
+    func slowServer(vendor: Vendor) async throws {
+        // The emulator delays each reply in turn, so delays add up over a session's messages.
+        let outcome = try await Self.run(vendor, faults: [.delayReplies(.milliseconds(40))], seconds: 1) {
+            $0.stopTimeout = .seconds(20)
+            $0.startTimeout = .seconds(10)
+        }
+        if case .terminated = outcome.events.last {
+        } else {
+            Issue.record("not terminated: \(String(describing: outcome.events.last))")
+        }
+    }
+
+    @Test("a server that stops reading: the sender waits, then the dead peer is detected", arguments: Vendor.allCases)
+    func stopsReading(vendor: Vendor) async throws {
+        let outcome = try await Self.run(vendor, faults: [.stopReading(afterAudioChunks: 5)], seconds: 60) {
+            $0.maxQueuedOutboundBytes = 64 << 10
+        }
+        #expect(outcome.lastError?.code == .connectionLost || outcome.lastError?.code == .timeout)
+        #expect((outcome.record?.audioByteCount ?? 0) < 60 * 32000, "the sender was held back")
+    }
+
+    @Test("the handshake refused with an HTTP status", arguments: Vendor.allCases, [401, 403, 429, 500])
+    func handshake(vendor: Vendor, status: Int) async throws {
+        let outcome = try await Self.run(vendor, faults: [.rejectHandshake(status: status)])
+        let error = try #require(outcome.lastError)
+        #expect(error.httpStatus == status)
+        #expect(error.code == (status == 401 || status == 403 ? .authenticationFailed : .handshakeRejected))
+        #expect(error.isRetryable == (status >= 429))
+    }
+
+    @Test("the final message never comes: stop times out, every final before it delivered", arguments: Vendor.allCases)
+    func neverFinishes(vendor: Vendor) async throws {
+        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage])
+        #expect(outcome.lastError?.code == .timeout)
+        let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
+        #expect(outcome.finals.count == sent.count)
+        #expect(!outcome.finals.isEmpty)
+    }
+
+    @Test("closed before the session starts, or never started: start fails in bounded time", arguments: Vendor.allCases)
+    func neverStarts(vendor: Vendor) async throws {
+        let closed = try await Self.run(vendor, faults: [.closeBeforeStart(code: 1011)])
+        #expect(closed.lastError?.closeCode == 1011)
+        let silent = try await Self.run(vendor, faults: [.neverStart])
+        #expect(silent.lastError?.code == .timeout)
+        #expect(!silent.events.contains { if case .begin = $0 { true } else { false } })
+    }
+}
