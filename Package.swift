@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/transcribe",
+            exclude: ["Resources"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

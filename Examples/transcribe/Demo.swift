@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import StreamingSTT
 import StreamingSTTTesting
 
@@ -6,102 +7,174 @@ import StreamingSTTTesting
     import Glibc
 #endif
 
-/// `transcribe demo`: a session against a local server, with nothing from the network.
+/// `transcribe demo`: real transcription sessions against the bundled emulator, offline.
 ///
-/// Until the bundled emulator of both vendors exists, the demo exercises the transport that every
-/// session rides on: it starts the local test server over TLS with a certificate it generates,
-/// streams one minute's worth of 16 kHz audio frames (50 ms, 1600 bytes each) plus JSON control
-/// messages through the real client, and reports what it measured.
+/// Starts the emulator of both services on 127.0.0.1 over TLS (with a certificate authority it
+/// generates), then streams a bundled speech recording through the real library in real time,
+/// once to the AssemblyAI emulator and once to the Speechmatics emulator, showing the live
+/// transcript as it would with the real services, and what it measured.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run an offline session against the bundled local server (no API key, no network)."
+        abstract:
+            "Transcribe a bundled recording with both providers, against the bundled emulator (no key, no network)."
     )
 
-    @Option(help: "Seconds of audio frames to stream.")
-    var seconds: Int = 60
+    @Flag(help: "Send the audio as fast as the transport allows instead of in real time.")
+    var fast = false
 
-    @Flag(help: "Pace the frames in real time (50 ms apart) instead of as fast as the transport allows.")
-    var realtime = false
+    /// The bundled recording (espeak-ng, 16 kHz mono, 12.6 s) and what it says, sentence by
+    /// sentence, with where each sentence is in the audio (seconds).
+    static let recording = "Resources/demo-speech.flac"
+    static let sentences: [(text: String, start: Double, duration: Double)] = [
+        ("Hello, and welcome to Swift streaming STT.", 0.60, 3.165),
+        ("This sentence is streamed live to the emulator.", 4.365, 3.164),
+        ("Every final transcript arrives before the session ends.", 8.129, 3.854),
+    ]
 
     func run() async throws {
-        print("swift-streaming-stt offline demo")
-        print("Service: the bundled LOCAL test server on 127.0.0.1 over TLS (not AssemblyAI or Speechmatics).")
-        print("The vendor emulators are not part of this build yet; this run proves the transport every")
-        print("transcription session uses: TLS with certificate verification, ordered binary audio frames")
-        print("and JSON control messages, backpressure, and a clean close.\n")
+        let terminal = isatty(STDOUT_FILENO) == 1
+        print("swift-streaming-stt demo")
+        print("The service here is the LOCAL EMULATOR bundled with this package (127.0.0.1, TLS),")
+        print("not AssemblyAI or Speechmatics: no API key and no network are used. The emulator")
+        print("speaks both vendors' real protocols and transcribes from a script of this recording.\n")
 
+        let path = try Self.recordingPath()
         let authority = try TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
         defer { authority.remove() }
-        let server = try TestWebSocketServer(tls: authority)
-        defer { server.shutdown() }
-        var configuration = WebSocketConfiguration()
-        configuration.tls.additionalTrustRoots = [.file(authority.caCertificatePath)]
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(
+                tls: authority, apiKeys: ["demo-key"], script: Self.script(),
+                assemblyAI: .init(enforceRealTime: !fast)))
+        defer { emulator.shutdown() }
+        let tls = TLSConfiguration(additionalTrustRoots: [.file(authority.caCertificatePath)])
 
-        let clock = ContinuousClock()
-        let connectStart = clock.now
-        let connection = try await WebSocketConnection.connect(
-            to: server.url(path: "/v3/ws?sample_rate=16000", host: "localhost"), configuration: configuration)
-        let connectTime = clock.now - connectStart
-        print(
-            "Connected to \(server.url(host: "localhost")) in \(format(connectTime)) (TLS verified against the demo CA)"
-        )
+        var assemblyAI = AssemblyAI(
+            credentials: .apiKey("demo-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL))
+        assemblyAI.sampleRate = 16000
+        var speechmatics = Speechmatics(credentials: .apiKey("demo-key"), endpoint: .custom(emulator.speechmaticsURL))
+        speechmatics.enablePartials = true
+        speechmatics.maxDelay = 1.0
 
-        let frames = seconds * 20
-        let frame = [UInt8](repeating: 0, count: 1600)
-        let start = clock.now
-        let receiver = Task { () -> (frames: Int, bytes: Int, ended: WebSocketClosure?) in
-            var count = 0
-            var bytes = 0
-            var iterator = connection.messages.makeAsyncIterator()
+        var failed = false
+        for (name, provider) in [
+            ("AssemblyAI", StreamingTranscriber.Provider.assemblyAI(assemblyAI)),
+            ("Speechmatics", .speechmatics(speechmatics)),
+        ] {
+            print(
+                "── \(name) (emulated at \(name == "AssemblyAI" ? emulator.assemblyAIURL : emulator.speechmaticsURL)) ──"
+            )
             do {
-                while let message = try await iterator.next() {
-                    switch message {
-                    case .binary(let payload):
-                        count += 1
-                        bytes += payload.count
-                    case .text(let text):
-                        // Messages come back in order: the end marker follows every frame.
-                        if text.contains("Terminate") { return (count, bytes, nil) }
-                    }
-                }
-            } catch let error as WebSocketError {
-                return (count, bytes, .failed(error))
+                try await session(provider, path: path, tls: tls, terminal: terminal)
             } catch {
-                return (count, bytes, nil)
+                failed = true
+                print("\(name) session failed: \(error)")
             }
-            return (count, bytes, connection.closure)
+            print("")
         }
-        try await connection.send(text: #"{"type":"UpdateConfiguration","end_of_turn_confidence_threshold":0.7}"#)
-        for index in 0..<frames {
-            if realtime { try await clock.sleep(until: start + .milliseconds(50 * index)) }
-            try await connection.send(binary: frame)
-        }
-        try await connection.send(text: #"{"type":"Terminate"}"#)
-        let sendTime = clock.now - start
-        let received = await receiver.value
-        let closure = await connection.close()
-        let total = clock.now - start
-
-        print("Streamed \(frames) audio frames (\(seconds) s of 16 kHz mono s16) in \(format(sendTime))")
-        print("Echoed back: \(received.frames) frames, \(received.bytes) bytes; session \(format(total))")
-        print("Closed: \(describe(received.ended ?? closure))")
-        let ok = received.frames == frames && received.bytes == frames * frame.count
-        print(ok ? "\nResult: OK, every frame made the round trip intact." : "\nResult: FAILED, frames were lost.")
-        print("\nTo use a real service, the providers of this library take an API key; see README.md.")
-        if !ok { throw ExitCode(4) }
+        print("To transcribe with the real services, create the provider with your API key instead:")
+        print(
+            "  StreamingTranscriber(provider: .assemblyAI(AssemblyAI(credentials: .apiKey(Secret(key)), speechModel: .u3RealtimePro)))"
+        )
+        print("  StreamingTranscriber(provider: .speechmatics(Speechmatics(credentials: .apiKey(Secret(key)))))")
+        print("(see README.md; the emulator is in the StreamingSTTTesting product for your own tests).")
+        if failed { throw ExitCode(4) }
     }
 
-    private func format(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-        return milliseconds < 1000 ? "\(Int(milliseconds)) ms" : "\(Double(Int(milliseconds / 10)) / 100) s"
+    private func session(
+        _ provider: StreamingTranscriber.Provider, path: String, tls: TLSConfiguration, terminal: Bool
+    )
+        async throws
+    {
+        let source = try AudioFileSource(path: path)
+        let transcriber = StreamingTranscriber(provider: provider, configuration: .init(tls: tls))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let display = Task { () -> (firstPartial: Duration?, finals: Int) in
+            var firstPartial: Duration?
+            var finals = 0
+            var turn = ""  // finals of the turn so far (Speechmatics sends several per sentence)
+            var turnStart = 0.0
+            func show(_ partial: String) {
+                guard terminal else { return }
+                let line = [turn, partial].filter { !$0.isEmpty }.joined(separator: " ")
+                print("\r\u{1B}[2K  … \(line)", terminator: "")
+            }
+            func endTurn(at end: Double) {
+                guard !turn.isEmpty else { return }
+                if terminal { print("\r\u{1B}[2K", terminator: "") }
+                print(String(format: "  [%5.2f–%5.2f s] %@", turnStart, end, turn))
+                turn = ""
+            }
+            for await event in transcriber.events {
+                switch event {
+                case .partial(let transcript):
+                    if firstPartial == nil, !transcript.text.isEmpty { firstPartial = clock.now - started }
+                    show(transcript.text)
+                case .final(let transcript):
+                    finals += 1
+                    if turn.isEmpty { turnStart = transcript.start }
+                    turn += (turn.isEmpty ? "" : " ") + transcript.text
+                    if transcript.isEndOfTurn { endTurn(at: transcript.end) } else { show("") }
+                case .endOfUtterance(let mark):
+                    endTurn(at: mark.time)
+                case .error(let error):
+                    if terminal { print("\r\u{1B}[2K", terminator: "") }
+                    print("  error: \(error)")
+                case .terminated(let summary):
+                    endTurn(at: summary.audioDuration)
+                default:
+                    break
+                }
+            }
+            return (firstPartial, finals)
+        }
+        try await transcriber.start()
+        try await transcriber.stream(from: source, pacing: fast ? .asFastAsPossible : .realTime)
+        let summary = try await transcriber.stop()
+        let shown = await display.value
+        let firstPartial = shown.firstPartial.map { String(format: "%.2f s", Self.seconds($0)) } ?? "none"
+        print(
+            String(
+                format: "  time to first partial %@ · %d finals · %.1f s of audio · session %.1f s", firstPartial,
+                shown.finals, summary.audioDuration, Self.seconds(clock.now - started)))
     }
 
-    private func describe(_ closure: WebSocketClosure) -> String {
-        switch closure {
-        case .closedLocally(let frame): "we closed with \(frame), the server answered"
-        case .closedByPeer(let frame): "the server closed with \(frame)"
-        case .failed(let error): "failed: \(error)"
+    /// The emulator's script: each sentence's words spread over its span, in proportion to length.
+    static func script() -> EmulatorScript {
+        var words: [EmulatorScript.Word] = []
+        for sentence in sentences {
+            let tokens = sentence.text.split(separator: " ").map(String.init)
+            let letters = Double(tokens.map(\.count).reduce(0, +))
+            var time = sentence.start + 0.1
+            let usable = sentence.duration - 0.2
+            for token in tokens {
+                var text = token
+                var punctuation: String?
+                if let last = text.last, ".,?!".contains(last) {
+                    punctuation = String(last)
+                    text.removeLast()
+                }
+                let length = usable * Double(token.count) / letters
+                words.append(.init(text: text, start: time, end: time + length * 0.85, punctuation: punctuation))
+                time += length
+            }
         }
+        return EmulatorScript(words: words)
+    }
+
+    static func recordingPath() throws -> String {
+        var directory = #filePath
+        while let last = directory.last, last != "/" { directory.removeLast() }
+        let path = directory + recording
+        guard access(path, R_OK) == 0 else {
+            throw ValidationError(
+                "The demo recording is missing: \(path). Run the demo from a checkout of the package.")
+        }
+        return path
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
     }
 }
