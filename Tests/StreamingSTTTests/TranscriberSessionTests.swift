@@ -347,7 +347,7 @@ struct TranscriberSessionTests {
         release.fulfill(())
         try await withTimeout { try await sender.value }
         _ = try await withTimeout { try await transcriber.stop() }
-        #expect(received.value == 8)
+        #expect(received.value == 8)  // 4 × 100 ms of audio in 50 ms chunks
     }
 }
 

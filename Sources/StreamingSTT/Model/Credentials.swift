@@ -20,6 +20,10 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// No children: reflection shows nothing of the value.
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 
+    /// The secret itself, for where it must go (for example a temporary token handed to a
+    /// browser). Never log or print it.
+    public var revealedValue: String { value }
+
     /// Whether the secret is empty.
     public var isEmpty: Bool { value.isEmpty }
 }

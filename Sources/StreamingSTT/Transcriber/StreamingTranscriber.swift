@@ -152,20 +152,24 @@ public actor StreamingTranscriber {
         var decoder: any SessionDecoder
         let bytesPerFrame: Int
         let sampleRate: Int
+        let holdBack: Bool
         switch provider {
         case .assemblyAI(let options):
             decoder = AssemblyAIDecoder(configuration: options)
             bytesPerFrame = options.encoding.bytesPerSample
             sampleRate = options.sampleRate
+            holdBack = true
         case .speechmatics(let options):
             decoder = SpeechmaticsDecoder()
             bytesPerFrame = options.encoding.bytesPerSample
             sampleRate = options.sampleRate
+            holdBack = false
         }
         decoder.deliversRawMessages = configuration.deliversRawMessages
         self.decoder = decoder
         let frames = max(1, Int(Double(sampleRate) * Self.seconds(configuration.audioChunkDuration)))
-        self.chunker = WireChunker(chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame)
+        self.chunker = WireChunker(
+            chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame, holdsBackLastChunk: holdBack)
     }
 
     // MARK: - Public API

@@ -1,18 +1,21 @@
 /// Cuts wire-format audio into chunks of a fixed size.
 ///
-/// The last full chunk is held back until more audio arrives or the stream ends, so that a tail
-/// shorter than a chunk can be merged into it: every chunk stays within the vendor's allowed
-/// duration (AssemblyAI: 50–1000 ms) and exactly the audio given is sent, never padded.
+/// With `holdsBackLastChunk` (AssemblyAI), the last full chunk is held back until more audio
+/// arrives or the stream ends, so that a tail shorter than a chunk can be merged into it: every
+/// chunk stays within the vendor's allowed duration (50–1000 ms) and exactly the audio given is
+/// sent, never padded. Without it (Speechmatics, where any size goes), full chunks leave at once.
 struct WireChunker: Sendable {
     let chunkBytes: Int
     let alignment: Int
+    let holdsBackLastChunk: Bool
     private var buffer: [UInt8] = []
     private var start = 0
 
-    init(chunkBytes: Int, alignment: Int) {
+    init(chunkBytes: Int, alignment: Int, holdsBackLastChunk: Bool = true) {
         precondition(chunkBytes > 0 && alignment > 0 && chunkBytes % alignment == 0)
         self.chunkBytes = chunkBytes
         self.alignment = alignment
+        self.holdsBackLastChunk = holdsBackLastChunk
     }
 
     /// Bytes waiting.
@@ -23,7 +26,8 @@ struct WireChunker: Sendable {
         buffer.append(contentsOf: bytes)
         var chunks: [[UInt8]] = []
         // Keep one full chunk back while more may come (see the type's note).
-        while buffer.count - start >= 2 * chunkBytes {
+        let keep = holdsBackLastChunk ? chunkBytes : 0
+        while buffer.count - start >= chunkBytes + keep {
             chunks.append(Array(buffer[start..<start + chunkBytes]))
             start += chunkBytes
         }
