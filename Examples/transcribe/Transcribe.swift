@@ -1,14 +1,166 @@
 import ArgumentParser
+import Logging
+import StreamingSTT
 
-/// The `transcribe` command.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `transcribe`: live transcription from the microphone, a file or stdin, with AssemblyAI or
+/// Speechmatics. Its options, exit codes and JSON-lines output are a stable interface.
 ///
-/// Live transcription from the microphone, files and stdin arrives with the providers; today the
-/// command offers the offline demo.
-@main
+/// Exit codes: 0 success, 2 usage error (missing key included), 3 authentication rejected,
+/// 4 connection, TLS, protocol, vendor error or timeout, 130 interrupted twice.
 struct Transcribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
-        abstract: "Stream audio to a real-time speech-to-text service.",
+        abstract: "Stream audio to AssemblyAI or Speechmatics and print the live transcript.",
+        discussion: """
+            The API key comes from --api-key or the environment (ASSEMBLYAI_API_KEY, SPEECHMATICS_API_KEY).
+            Exit codes: 0 success, 2 usage error, 3 authentication rejected, 4 connection, TLS, protocol,
+            vendor error or timeout, 130 interrupted twice. Ctrl-C stops gracefully; a second Ctrl-C aborts.
+            """,
         subcommands: [Demo.self]
     )
+
+    enum ProviderName: String, ExpressibleByArgument, CaseIterable {
+        case assemblyai, speechmatics
+    }
+
+    enum InputFormat: String, ExpressibleByArgument, CaseIterable {
+        case s16le, f32le, mulaw
+    }
+
+    enum Pace: String, ExpressibleByArgument, CaseIterable {
+        case realtime, none
+    }
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, jsonl
+    }
+
+    @Option(help: "The service: assemblyai or speechmatics.")
+    var provider: ProviderName?
+
+    @Option(help: "mic (default), a file path (WAV, FLAC, Ogg, MP3), or - for raw PCM on stdin.")
+    var input: String = "mic"
+
+    @Option(help: "Raw PCM on stdin: s16le, f32le or mulaw.")
+    var inputFormat: InputFormat = .s16le
+
+    @Option(help: "Raw PCM on stdin: sample rate in Hz.")
+    var inputRate: Int = 16000
+
+    @Option(help: "Raw PCM on stdin: channel count.")
+    var inputChannels: Int = 1
+
+    @Option(help: "ALSA capture device for --input mic (default, hw:1,0, plughw:…).")
+    var device: String = "default"
+
+    @Flag(help: "List the capture devices and exit.")
+    var listDevices = false
+
+    @Option(
+        help:
+            "realtime (default) or none: send files and stdin as fast as the transport allows (the hosted AssemblyAI service rejects faster than real-time audio)."
+    )
+    var pace: Pace = .realtime
+
+    @Option(help: "The API key (default: ASSEMBLYAI_API_KEY or SPEECHMATICS_API_KEY).")
+    var apiKey: String?
+
+    @Flag(help: "Mint a temporary token with the key, then connect with the token only.")
+    var temporaryToken = false
+
+    @Option(help: "Override the vendor's token endpoint.")
+    var tokenURL: String?
+
+    @Option(help: "The full WebSocket URL of the service (regional, on-premises ws://host:9000/v2, or an emulator).")
+    var endpoint: String?
+
+    @Option(help: "Trust this extra CA certificate (PEM).")
+    var caFile: String?
+
+    @Option(
+        help:
+            "Model: AssemblyAI speech_model (default u3-rt-pro); Speechmatics operating point (standard, enhanced) or model."
+    )
+    var model: String?
+
+    @Option(help: "Language (Speechmatics: default en; AssemblyAI: language codes to steer toward).")
+    var language: String?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Partial transcripts (Speechmatics enable_partials; AssemblyAI always sends them).")
+    var partials = true
+
+    @Option(help: "Speechmatics max_delay in seconds (0.7–4).")
+    var maxDelay: Double?
+
+    @Flag(help: "AssemblyAI format_turns (punctuation and casing on Universal-Streaming models).")
+    var formatTurns = false
+
+    @Option(help: "A key term (AssemblyAI keyterms_prompt, Speechmatics additional_vocab); repeatable.")
+    var keyterm: [String] = []
+
+    @Flag(help: "Label speakers (AssemblyAI speaker_labels, Speechmatics diarization=speaker).")
+    var diarization = false
+
+    @Option(
+        help:
+            "Seconds of silence that end an utterance (Speechmatics end_of_utterance_silence_trigger; AssemblyAI max_turn_silence)."
+    )
+    var endOfUtterance: Double?
+
+    @Option(help: "text (default) or jsonl.")
+    var format: OutputFormat = .text
+
+    @Flag(help: "Text output: show timestamps and speakers.")
+    var timestamps = false
+
+    @Option(help: "Also write the finals to PATH.srt, .vtt, .txt or .jsonl.")
+    var output: String?
+
+    func validate() throws {
+        if listDevices { return }
+        guard provider != nil else {
+            throw ValidationError("Choose a service with --provider assemblyai or --provider speechmatics.")
+        }
+        if let output, TranscriptFile.Kind(path: output) == nil {
+            throw ValidationError("--output must end in .srt, .vtt, .txt or .jsonl.")
+        }
+        if inputRate < 4000 || inputRate > 192_000 { throw ValidationError("--input-rate must be 4000…192000.") }
+        if inputChannels < 1 || inputChannels > 8 { throw ValidationError("--input-channels must be 1…8.") }
+    }
+
+    func run() async throws {
+        if listDevices {
+            try listCaptureDevices()
+            return
+        }
+        let session = try SessionRunner(options: self)
+        throw ExitCode(await session.run())
+    }
+
+    private func listCaptureDevices() throws {
+        do {
+            for device in try ALSAMicrophone.captureDevices() {
+                let description = device.description.split(separator: "\n").joined(separator: " — ")
+                print(description.isEmpty ? device.name : "\(device.name)\t\(description)")
+            }
+        } catch {
+            printError("transcribe: cannot list capture devices: \(error.detail)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// The API key: the option, else the provider's environment variable.
+    func resolvedKey() -> String? {
+        if let apiKey, !apiKey.isEmpty { return apiKey }
+        let variable = provider == .speechmatics ? "SPEECHMATICS_API_KEY" : "ASSEMBLYAI_API_KEY"
+        guard let value = getenv(variable) else { return nil }
+        let key = String(cString: value)
+        return key.isEmpty ? nil : key
+    }
 }

@@ -51,8 +51,8 @@ struct TranscriberFaultTests {
                     Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
             }
         var configuration = StreamingTranscriber.Configuration(
-            startTimeout: .seconds(2), stopTimeout: .seconds(2),
-            keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(1000)))
+            startTimeout: .seconds(10), stopTimeout: .seconds(10),
+            keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(2000)))
         configure(&configuration)
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
         let collector = Task {
@@ -176,7 +176,7 @@ struct TranscriberFaultTests {
 
     @Test("the final message never comes: stop times out, every final before it delivered", arguments: Vendor.allCases)
     func neverFinishes(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage])
+        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage]) { $0.stopTimeout = .seconds(2) }
         #expect(outcome.lastError?.code == .timeout)
         let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
         #expect(outcome.finals.count == sent.count)
@@ -187,7 +187,7 @@ struct TranscriberFaultTests {
     func neverStarts(vendor: Vendor) async throws {
         let closed = try await Self.run(vendor, faults: [.closeBeforeStart(code: 1011)])
         #expect(closed.lastError?.closeCode == 1011)
-        let silent = try await Self.run(vendor, faults: [.neverStart])
+        let silent = try await Self.run(vendor, faults: [.neverStart]) { $0.startTimeout = .seconds(2) }
         #expect(silent.lastError?.code == .timeout)
         #expect(!silent.events.contains { if case .begin = $0 { true } else { false } })
     }

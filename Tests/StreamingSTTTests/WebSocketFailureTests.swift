@@ -64,13 +64,13 @@ struct WebSocketFailureTests {
     func pingAnswered() async throws {
         let server = try TestWebSocketServer { connection in
             // Say something only after several ping intervals have passed.
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(1200))
             try await connection.send(.text("still here"))
             _ = await connection.closed()
         }
         defer { server.shutdown() }
         let configuration = WebSocketConfiguration(
-            keepalive: .enabled(pingInterval: .milliseconds(100), pongTimeout: .milliseconds(200)))
+            keepalive: .enabled(pingInterval: .milliseconds(200), pongTimeout: .seconds(2)))
         let message = try await withTimeout {
             let connection = try await WebSocketConnection.connect(to: server.url(), configuration: configuration)
             var iterator = connection.messages.makeAsyncIterator()

@@ -1,0 +1,193 @@
+import Foundation
+import StreamingSTT
+
+/// Prints the session: text (finals on their own lines; on a terminal the partial is rewritten in
+/// place) or JSON lines (one object per event), a status line on a terminal, and the output file.
+final class Display: @unchecked Sendable {
+    // @unchecked: every mutable field is behind `lock`; the class is shared between the event
+    // consumer, the audio meter and the signal handler.
+    private let lock = NSLock()
+    private let format: Transcribe.OutputFormat
+    private let timestamps: Bool
+    private let showsLevel: Bool
+    private let file: TranscriptFile?
+    private let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
+    private let stderrIsTerminal = isatty(STDERR_FILENO) == 1
+    private var partial = ""
+    private var state = ""
+    private var audioSeconds = 0.0
+    private var level = 0.0
+    private var lastStatus = ContinuousClock.now
+    private(set) var summary: SessionSummary?
+
+    init(format: Transcribe.OutputFormat, timestamps: Bool, showsLevel: Bool, file: TranscriptFile?) {
+        self.format = format
+        self.timestamps = timestamps
+        self.showsLevel = showsLevel
+        self.file = file
+    }
+
+    /// Prints every event until the session ends.
+    func consume(_ events: TranscriptEvents) async {
+        for await event in events { handle(event) }
+    }
+
+    private func handle(_ event: TranscriptEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if case .final(let transcript) = event { file?.append(transcript) }
+        if case .terminated(let value) = event { summary = value }
+        if format == .jsonl {
+            if let line = JSONLines.line(for: event) { write(line + "\n") }
+            return
+        }
+        switch event {
+        case .partial(let transcript):
+            partial = transcript.text
+            redrawLocked()
+        case .final(let transcript):
+            partial = ""
+            clearLineLocked()
+            write(render(transcript) + "\n")
+            redrawLocked()
+        case .error(let error):
+            clearLineLocked()
+            printError("transcribe: \(error)")
+        default:
+            break
+        }
+    }
+
+    private func render(_ transcript: Transcript) -> String {
+        guard timestamps else { return transcript.text }
+        let speaker = transcript.speaker ?? transcript.words.first?.speaker
+        let label = speaker.map { "\($0): " } ?? ""
+        return "[\(Self.clock(transcript.start)) → \(Self.clock(transcript.end))] \(label)\(transcript.text)"
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let total = max(0, seconds)
+        let minutes = Int(total) / 60
+        return String(format: "%02d:%05.2f", minutes, total - Double(minutes * 60))
+    }
+
+    /// Records audio that was sent (for the status line).
+    func audio(seconds: Double, level: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        audioSeconds += seconds
+        self.level = max(level, self.level * 0.6)
+        let now = ContinuousClock.now
+        if now - lastStatus > .milliseconds(250) {
+            lastStatus = now
+            redrawLocked()
+        }
+    }
+
+    /// Sets the connection state shown on the status line.
+    func status(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        state = text
+        redrawLocked()
+    }
+
+    /// Clears the in-place line at the end.
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        clearLineLocked()
+    }
+
+    private var statusText: String {
+        var parts = [state, String(format: "%.1f s audio", audioSeconds)]
+        if showsLevel {
+            let bars = min(10, Int((level * 40).rounded()))
+            parts.append("level " + String(repeating: "▮", count: bars) + String(repeating: "▯", count: 10 - bars))
+        }
+        return parts.filter { !$0.isEmpty }.joined(separator: " · ")
+    }
+
+    private func redrawLocked() {
+        if format == .text && stdoutIsTerminal {
+            let status = stderrIsTerminal ? "  \u{1B}[2m[\(statusText)]\u{1B}[0m" : ""
+            write("\r\u{1B}[2K" + (partial.isEmpty ? "" : "… " + partial) + status)
+        } else if stderrIsTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K[\(statusText)]").utf8))
+        }
+    }
+
+    private func clearLineLocked() {
+        if format == .text && stdoutIsTerminal {
+            write("\r\u{1B}[2K")
+        } else if stderrIsTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        }
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// The JSON-lines output: one object per event, with the documented names.
+enum JSONLines {
+    static func line(for event: TranscriptEvent) -> String? {
+        let object: [(key: String, value: JSONValue)]
+        switch event {
+        case .begin(let info):
+            object = [
+                ("type", .string("begin")), ("id", .string(info.id)), ("provider", .string(info.provider.rawValue)),
+            ]
+        case .partial(let transcript):
+            object = transcriptObject("partial", transcript)
+        case .final(let transcript):
+            object = transcriptObject("final", transcript)
+        case .endOfUtterance(let mark):
+            object = [
+                ("type", .string("endOfUtterance")), ("time", .number(mark.time)), ("forced", .bool(mark.isForced)),
+            ]
+        case .speechStarted(let mark):
+            object = [("type", .string("speechStarted")), ("time", .number(mark.time))]
+        case .info(let notice):
+            object = [("type", .string("info")), ("code", .string(notice.type)), ("message", .string(notice.reason))]
+        case .warning(let notice):
+            object = [
+                ("type", .string("warning")), ("code", .string(notice.type)), ("message", .string(notice.reason)),
+            ]
+        case .raw:
+            return nil
+        case .terminated(let summary):
+            object = [
+                ("type", .string("terminated")), ("audioDuration", .number(summary.audioDuration)),
+                ("sessionDuration", .number(summary.sessionDuration)),
+            ]
+        case .error(let error):
+            var fields: [(key: String, value: JSONValue)] = [
+                ("type", .string("error")), ("code", .string(error.code.description)),
+                ("message", .string(error.reason)),
+                ("retryable", .bool(error.isRetryable)),
+            ]
+            if let vendorCode = error.vendorCode { fields.append(("vendorCode", .string(vendorCode))) }
+            if let closeCode = error.closeCode { fields.append(("closeCode", .number(Double(closeCode)))) }
+            if let status = error.httpStatus { fields.append(("httpStatus", .number(Double(status)))) }
+            object = fields
+        }
+        return JSONValue.object(object).description
+    }
+
+    static func transcriptObject(_ type: String, _ transcript: Transcript) -> [(key: String, value: JSONValue)] {
+        let words: [JSONValue] = transcript.words.map { word in
+            var fields: [(key: String, value: JSONValue)] = [
+                ("text", .string(word.text)), ("start", .number(word.start)), ("end", .number(word.end)),
+                ("confidence", .number(word.confidence)),
+            ]
+            if let speaker = word.speaker { fields.append(("speaker", .string(speaker))) }
+            return .object(fields)
+        }
+        return [
+            ("type", .string(type)), ("text", .string(transcript.text)), ("start", .number(transcript.start)),
+            ("end", .number(transcript.end)), ("words", .array(words)), ("endOfTurn", .bool(transcript.isEndOfTurn)),
+        ]
+    }
+}

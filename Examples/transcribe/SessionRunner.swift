@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import StreamingSTT
+
+/// Runs one `transcribe` session: resolves the key, opens the audio, streams it, prints the
+/// events, and turns the outcome into an exit code.
+struct SessionRunner {
+    let options: Transcribe
+
+    init(options: Transcribe) throws {
+        self.options = options
+    }
+
+    func run() async -> Int32 {
+        // Key and TLS.
+        let key = options.resolvedKey()
+        let onPremises = options.provider == .speechmatics && (options.endpoint?.hasPrefix("ws://") ?? false)
+        if key == nil && !onPremises {
+            let variable = options.provider == .speechmatics ? "SPEECHMATICS_API_KEY" : "ASSEMBLYAI_API_KEY"
+            printError("transcribe: no API key. Pass --api-key KEY or set \(variable).")
+            return 2
+        }
+        var tls = TLSConfiguration()
+        if let caFile = options.caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                printError("transcribe: cannot read the CA file \(caFile).")
+                return 2
+            }
+            tls.additionalTrustRoots = [.file(caFile)]
+        }
+
+        // The provider, with a temporary token when asked.
+        var credentials: Credentials = key.map { .apiKey(Secret($0)) } ?? .none
+        if options.temporaryToken, let key {
+            do {
+                credentials = .temporaryToken(try await mintToken(key: Secret(key), tls: tls))
+            } catch {
+                return report(error)
+            }
+        }
+        let provider: StreamingTranscriber.Provider
+        do {
+            provider = try makeProvider(credentials: credentials)
+        } catch {
+            return report(error)
+        }
+
+        // The audio.
+        let source: any AudioSource
+        let isMicrophone = options.input == "mic"
+        do {
+            source = try openSource()
+        } catch let error as AudioError {
+            printError("transcribe: \(describe(error))")
+            return 2
+        } catch {
+            printError("transcribe: \(error)")
+            return 2
+        }
+
+        // Output file.
+        var file: TranscriptFile?
+        if let path = options.output {
+            do {
+                file = try TranscriptFile(path: path)
+            } catch {
+                printError("transcribe: cannot write \(path): \(error.localizedDescription)")
+                return 2
+            }
+        }
+
+        let transcriber = StreamingTranscriber(provider: provider, configuration: .init(tls: tls))
+        let display = Display(
+            format: options.format, timestamps: options.timestamps, showsLevel: isMicrophone, file: file)
+        let printer = Task { await display.consume(transcriber.events) }
+        let metered = MeteredSource(base: source, display: display)
+        let interrupts = Interrupts {
+            display.status("stopping…")
+            metered.requestStop()
+            Task { await stopSource(source) }
+        }
+        interrupts.install()
+
+        var outcome: Int32 = 0
+        do {
+            display.status("connecting")
+            try await transcriber.start()
+            display.status("connected")
+            let pacing: AudioPacing = isMicrophone || options.pace == .none ? .asFastAsPossible : .realTime
+            do {
+                try await transcriber.stream(from: metered, pacing: pacing)
+            } catch  where error.code == .audioFailed {
+                printError("transcribe: the audio failed: \(error.reason); stopping.")
+                outcome = 4
+            }
+            display.status("finishing")
+            _ = try await transcriber.stop()
+        } catch {
+            outcome = report(error, alreadyShown: true)
+        }
+        await printer.value
+        display.finish()
+        interrupts.uninstall()
+        file?.close()
+        if let summary = display.summary {
+            printError(
+                String(
+                    format: "transcribe: %d finals, %.1f s of audio, session %.1f s", summary.finalCount,
+                    summary.audioDuration, summary.sessionDuration))
+        }
+        return outcome
+    }
+
+    private func mintToken(key: Secret, tls: TLSConfiguration) async throws(TranscriptionError) -> Secret {
+        switch options.provider {
+        case .speechmatics:
+            try await Speechmatics.createTemporaryKey(
+                apiKey: key, url: options.tokenURL ?? "https://mp.speechmatics.com/v1/api_keys?type=rt", tls: tls)
+        default:
+            try await AssemblyAI.createTemporaryToken(
+                apiKey: key, url: options.tokenURL ?? "https://streaming.assemblyai.com/v3/token", tls: tls)
+        }
+    }
+
+    private func makeProvider(credentials: Credentials) throws(TranscriptionError) -> StreamingTranscriber.Provider {
+        switch options.provider {
+        case .speechmatics:
+            var configuration = Speechmatics(
+                credentials: credentials, language: options.language ?? "en",
+                endpoint: options.endpoint.map { .custom($0) } ?? .eu)
+            if let model = options.model {
+                if let point = Speechmatics.OperatingPoint(rawValue: model) {
+                    configuration.operatingPoint = point
+                } else {
+                    configuration.model = model
+                }
+            }
+            configuration.enablePartials = options.partials
+            configuration.maxDelay = options.maxDelay
+            configuration.additionalVocab = options.keyterm.map { .init($0) }
+            if options.diarization { configuration.diarization = .speaker }
+            if let seconds = options.endOfUtterance {
+                configuration.conversationConfig = .init(endOfUtteranceSilenceTrigger: seconds)
+            }
+            try configuration.validate()
+            return .speechmatics(configuration)
+        default:
+            var configuration = AssemblyAI(
+                credentials: credentials, speechModel: .init(rawValue: options.model ?? "u3-rt-pro"),
+                endpoint: options.endpoint.map { .custom($0) } ?? .global)
+            if options.formatTurns { configuration.formatTurns = true }
+            configuration.keytermsPrompt = options.keyterm
+            if let language = options.language { configuration.languageCodes = [language] }
+            if options.diarization { configuration.speakerLabels = true }
+            if let seconds = options.endOfUtterance { configuration.maxTurnSilence = Int(seconds * 1000) }
+            try configuration.validate()
+            return .assemblyAI(configuration)
+        }
+    }
+
+    private func openSource() throws -> any AudioSource {
+        switch options.input {
+        case "mic":
+            return try ALSAMicrophone(device: options.device)
+        case "-":
+            let encoding: AudioFormat.Encoding =
+                switch options.inputFormat {
+                case .s16le: .int16
+                case .f32le: .float32
+                case .mulaw: .mulaw
+                }
+            return try RawPCMSource.standardInput(
+                format: AudioFormat(
+                    encoding: encoding, sampleRate: options.inputRate, channelCount: options.inputChannels))
+        default:
+            return try AudioFileSource(path: options.input)
+        }
+    }
+
+    private func describe(_ error: AudioError) -> String {
+        switch error.code {
+        case .deviceNotFound:
+            "no capture device \"\(options.device)\". List them with --list-devices. (\(error.detail))"
+        case .fileNotFound, .fileUnreadable:
+            "cannot read \(options.input): \(error.detail)"
+        case .unsupportedFile, .corruptFile:
+            "cannot decode \(options.input): \(error.detail)"
+        default:
+            error.description
+        }
+    }
+
+    /// Prints an error (unless the event stream already showed it) and returns its exit code.
+    private func report(_ error: any Error, alreadyShown: Bool = false) -> Int32 {
+        guard let error = error as? TranscriptionError else {
+            printError("transcribe: \(error)")
+            return 4
+        }
+        if !alreadyShown { printError("transcribe: \(error)") }
+        switch error.code {
+        case .invalidConfiguration: return 2
+        case .authenticationFailed: return 3
+        case .cancelled: return 130
+        default: return 4
+        }
+    }
+}
+
+/// Stops a source that may be blocked in a read (microphone, stdin).
+private func stopSource(_ source: any AudioSource) async {
+    if let microphone = source as? ALSAMicrophone { await microphone.stop() }
+    if let raw = source as? RawPCMSource { await raw.stop() }
+}

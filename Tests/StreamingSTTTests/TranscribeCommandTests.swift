@@ -1,0 +1,241 @@
+import Foundation
+import StreamingSTT
+import StreamingSTTTesting
+import Testing
+
+/// The `transcribe` command as scripts use it: flags, exit codes and JSON-lines output, run as a
+/// real process against the emulator.
+@Suite("transcribe command")
+struct TranscribeCommandTests {
+    static let recording: String = {
+        var directory = #filePath
+        for _ in 0..<3 { directory = (directory as NSString).deletingLastPathComponent }
+        return directory + "/Examples/transcribe/Resources/demo-speech.flac"
+    }()
+
+    static var binary: String {
+        let directory = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+        let candidates = [directory + "/transcribe", (directory as NSString).deletingLastPathComponent + "/transcribe"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [JSONValue] { stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) } }
+    }
+
+    /// Runs the command with `arguments`, feeding `stdin`, and waits for it (bounded).
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
+        interruptions: Int = 0
+    ) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["ASSEMBLYAI_API_KEY"] = nil
+        env["SPEECHMATICS_API_KEY"] = nil
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        let writer = DispatchQueue.global()
+        let wrote = DispatchSemaphore(value: 0)
+        writer.async {
+            if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
+            if interruptions == 0 { try? input.fileHandleForWriting.close() }
+            wrote.signal()
+        }
+        // Blocking reads run on Dispatch threads, never on the cooperative pool the emulator needs.
+        // With `interruptions`, SIGINT is sent that many times once the session has begun (the
+        // `begin` line is out): an event, not a guess about timing.
+        let pid = process.processIdentifier
+        let (stdoutData, stderrData) = try await withTimeout(.seconds(60), "the transcribe process") {
+            async let o = Self.readAll(out.fileHandleForReading) { text in
+                guard interruptions > 0, text.contains(#""type":"begin""#) else { return false }
+                kill(pid, SIGINT)
+                return true
+            }
+            // The second Ctrl-C once the first has been handled (signals sent together coalesce).
+            async let e = Self.readAll(err.fileHandleForReading) { text in
+                guard interruptions > 1, text.contains("stopping") else { return false }
+                kill(pid, SIGINT)
+                return true
+            }
+            return await (o, e)
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                wrote.wait()
+                continuation.resume()
+            }
+        }
+        try? input.fileHandleForWriting.close()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// Reads to the end on a Dispatch thread; `onText` sees the text so far until it returns true.
+    static func readAll(_ handle: FileHandle, onText: (@Sendable (String) -> Bool)? = nil) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var data = Data()
+                var watching = onText != nil
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    data += chunk
+                    if watching, let onText, onText(String(decoding: data, as: UTF8.self)) { watching = false }
+                }
+                continuation.resume(returning: data)
+            }
+        }
+    }
+
+    static func emulator() throws -> TranscriptionEmulator {
+        try TranscriptionEmulator(
+            configuration: .init(
+                tls: sharedAuthority, apiKeys: ["cli-key-0123456789"],
+                script: EmulatorScript(text: "Scripts depend on this output. Keep it stable."),
+                assemblyAI: .init(enforceRealTime: false, terminationDelay: .zero)))
+    }
+
+    @Test("jsonl: begin first, finals with words in seconds, terminated last; exit 0")
+    func jsonLines() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let result = try await Self.run(
+            [
+                "--provider", "assemblyai", "--input", Self.recording, "--pace", "none", "--format", "jsonl",
+                "--endpoint",
+                emulator.assemblyAIURL, "--ca-file", sharedAuthority.caCertificatePath,
+            ], environment: ["ASSEMBLYAI_API_KEY": "cli-key-0123456789"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.lines
+        #expect(lines.first?["type"]?.stringValue == "begin")
+        #expect(lines.first?["id"]?.stringValue?.isEmpty == false)
+        #expect(lines.last?["type"]?.stringValue == "terminated")
+        #expect(lines.last?["audioDuration"]?.doubleValue != nil)
+        #expect(lines.last?["sessionDuration"]?.doubleValue != nil)
+        let finals = lines.filter { $0["type"]?.stringValue == "final" }
+        #expect(finals.compactMap { $0["text"]?.stringValue } == ["Scripts depend on this output.", "Keep it stable."])
+        let word = try #require(finals.first?["words"]?.arrayValue?.first)
+        #expect(word["text"]?.stringValue == "Scripts")
+        #expect(word["start"]?.doubleValue.map { $0 < 60 } == true)
+        #expect(word["confidence"]?.doubleValue != nil)
+        #expect(finals.allSatisfy { $0["endOfTurn"]?.boolValue == true })
+        #expect(!result.stdout.contains("cli-key-0123456789") && !result.stderr.contains("cli-key-0123456789"))
+    }
+
+    @Test("text output of raw PCM on stdin to Speechmatics, with an SRT file")
+    func stdinToSpeechmatics() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let srt = NSTemporaryDirectory() + "transcribe-\(UUID().uuidString).srt"
+        defer { try? FileManager.default.removeItem(atPath: srt) }
+        let audio = Data(count: 6 * 32000)  // 6 s of 16 kHz s16le silence; the emulator reads its script
+        let result = try await Self.run(
+            [
+                "--provider", "speechmatics", "--input", "-", "--input-format", "s16le", "--input-rate", "16000",
+                "--pace", "none", "--endpoint", emulator.speechmaticsURL, "--ca-file",
+                sharedAuthority.caCertificatePath,
+                "--output", srt, "--api-key", "cli-key-0123456789",
+            ], stdin: audio)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stdout.split(separator: "\n").joined(separator: " ")
+                == "Scripts depend on this output. Keep it stable.")
+        let subtitles = try String(contentsOfFile: srt, encoding: .utf8)
+        #expect(subtitles.hasPrefix("1\n00:00:0"))
+        #expect(subtitles.contains(" --> "))
+        #expect(result.stderr.contains("finals"))
+    }
+
+    @Test("usage errors exit 2 with a clear line: no provider, no key, unreadable file, bad output")
+    func usageErrors() async throws {
+        let noProvider = try await Self.run(["--input", Self.recording])
+        #expect(noProvider.status == 2)
+        #expect(noProvider.stderr.contains("--provider"))
+        let noKey = try await Self.run(["--provider", "assemblyai", "--input", Self.recording])
+        #expect(noKey.status == 2)
+        #expect(noKey.stderr.contains("ASSEMBLYAI_API_KEY"))
+        #expect(noKey.stderr.split(separator: "\n").count <= 3)
+        let missing = try await Self.run(
+            ["--provider", "assemblyai", "--input", "/nonexistent.wav"], environment: ["ASSEMBLYAI_API_KEY": "k"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent.wav"))
+        #expect(!missing.stderr.contains("Fatal error"))
+        let badOutput = try await Self.run(["--provider", "assemblyai", "--output", "x.doc"])
+        #expect(badOutput.status == 2)
+    }
+
+    @Test("a refused key exits 3; an unreachable service exits 4; the key is never printed")
+    func failures() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let secret = "wrong-key-abcdefghijklmnop"
+        let refused = try await Self.run(
+            [
+                "--provider", "assemblyai", "--input", Self.recording, "--pace", "none", "--format", "jsonl",
+                "--endpoint",
+                emulator.assemblyAIURL, "--ca-file", sharedAuthority.caCertificatePath,
+            ], environment: ["ASSEMBLYAI_API_KEY": secret])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.lines.last?["type"]?.stringValue == "error")
+        #expect(refused.lines.last?["retryable"]?.boolValue == false)
+        let port = try unusedPort()
+        let unreachable = try await Self.run(
+            ["--provider", "speechmatics", "--input", Self.recording, "--endpoint", "ws://127.0.0.1:\(port)/v2"],
+            environment: ["SPEECHMATICS_API_KEY": secret])
+        #expect(unreachable.status == 4)
+        let untrusted = try await Self.run(
+            ["--provider", "assemblyai", "--input", Self.recording, "--endpoint", emulator.assemblyAIURL],
+            environment: ["ASSEMBLYAI_API_KEY": secret])
+        #expect(untrusted.status == 4)
+        for result in [refused, unreachable, untrusted] {
+            #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
+        }
+    }
+
+    @Test("--temporary-token mints a token with the key and connects with the token only")
+    func temporaryToken() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let result = try await Self.run(
+            [
+                "--provider", "assemblyai", "--input", Self.recording, "--pace", "none", "--temporary-token",
+                "--token-url",
+                emulator.assemblyAITokenURL, "--endpoint", emulator.assemblyAIURL, "--ca-file",
+                sharedAuthority.caCertificatePath,
+            ], environment: ["ASSEMBLYAI_API_KEY": "cli-key-0123456789"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.headers.first { $0.name == "authorization" } == nil)
+        #expect(record.query.contains { $0.name == "token" })
+    }
+
+    @Test("Ctrl-C stops gracefully (remaining finals, exit 0); a second Ctrl-C aborts with 130")
+    func interrupts() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let arguments = [
+            "--provider", "speechmatics", "--input", "-", "--format", "jsonl", "--endpoint", emulator.speechmaticsURL,
+            "--ca-file", sharedAuthority.caCertificatePath, "--api-key", "cli-key-0123456789",
+        ]
+        // stdin stays open (no end of audio): only the signal ends the session.
+        let graceful = try await Self.run(arguments, stdin: Data(count: 32000), interruptions: 1)
+        #expect(graceful.status == 0, "\(graceful.stderr)")
+        #expect(graceful.lines.last?["type"]?.stringValue == "terminated")
+        let aborted = try await Self.run(arguments, stdin: Data(count: 32000), interruptions: 2)
+        #expect(aborted.status == 130)
+    }
+}
