@@ -20,6 +20,13 @@ struct AudioFormatTests {
         #expect(buffer.endFrame == 16_800)
     }
 
+    @Test func buffersEncodeSamplesInTheirFormat() {
+        #expect(AudioBuffer(format: .mulaw(), int16Samples: [0, -1]).bytes == [0xFF, 0x7F])
+        #expect(AudioBuffer(format: .pcm16(sampleRate: 8000), floatSamples: [0.5]).bytes == [0, 0x40])
+        #expect(AudioBuffer(format: .float32(sampleRate: 8000), int16Samples: [-32768]).floatSamples == [-1])
+        #expect(AudioBuffer(format: .mulaw(), floatSamples: [0]).bytes == [0xFF])
+    }
+
     @Test func muLawReferenceValues() {
         // G.711 / G.191 reference: extremes, zero and the negative-zero code.
         #expect(MuLaw.decode(0xFF) == 0)

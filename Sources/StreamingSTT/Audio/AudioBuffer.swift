@@ -22,16 +22,23 @@ public struct AudioBuffer: Sendable, Hashable {
         self.startFrame = startFrame
     }
 
-    /// Creates a float32 buffer from interleaved samples.
+    /// Creates a buffer from interleaved float samples (nominally -1...1), encoded in the
+    /// format's encoding (floats clip to the int16 range for int16 and mu-law).
     public init(format: AudioFormat, floatSamples samples: [Float], startFrame: Int64 = 0) {
-        precondition(format.encoding == .float32, "floatSamples needs a float32 format")
-        self.init(format: format, bytes: SampleCoding.bytes(fromFloat: samples), startFrame: startFrame)
+        self.init(
+            format: format, bytes: SampleCoding.bytes(fromFloat: samples, encoding: format.encoding),
+            startFrame: startFrame)
     }
 
-    /// Creates an int16 buffer from interleaved samples.
+    /// Creates a buffer from interleaved 16-bit samples, encoded in the format's encoding.
     public init(format: AudioFormat, int16Samples samples: [Int16], startFrame: Int64 = 0) {
-        precondition(format.encoding == .int16, "int16Samples needs an int16 format")
-        self.init(format: format, bytes: SampleCoding.bytes(fromInt16: samples), startFrame: startFrame)
+        let bytes =
+            switch format.encoding {
+            case .int16: SampleCoding.bytes(fromInt16: samples)
+            case .mulaw: samples.map(MuLaw.encode)
+            case .float32: SampleCoding.bytes(fromFloat: samples.map { Float($0) / 32768 })
+            }
+        self.init(format: format, bytes: bytes, startFrame: startFrame)
     }
 
     /// Whole frames in ``bytes``.
