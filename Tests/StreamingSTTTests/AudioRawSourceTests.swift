@@ -32,18 +32,20 @@ struct AudioRawSourceTests {
         let (readEnd, writeEnd) = try Self.pipePair()
         let source = try RawPCMSource(fileDescriptor: readEnd, format: format, queueCapacity: 2, closesDescriptor: true)
         Self.feed(writeEnd, bytes, piece: 333)
-        let received = try await withTimeout(.seconds(30), "the pipe's bytes") {
-            var received: [UInt8] = []
-            var expected: Int64 = 0
-            for try await buffer in source {
-                #expect(buffer.startFrame == expected)
-                #expect(buffer.bytes.count % 4 == 0)
-                #expect(buffer.duration <= .milliseconds(100))
-                expected = buffer.endFrame
-                received += buffer.bytes
-            }
-            return received
+        let buffers = try await withTimeout(.seconds(30), "the pipe's bytes") {
+            var buffers: [AudioBuffer] = []
+            for try await buffer in source { buffers.append(buffer) }
+            return buffers
         }
+        var expected: Int64 = 0
+        for buffer in buffers {
+            #expect(buffer.startFrame == expected)
+            expected = buffer.endFrame
+        }
+        // Fixed 100 ms buffers whatever the writer's piece size; the rest in the last one.
+        for buffer in buffers.dropLast() { #expect(buffer.duration == .milliseconds(100)) }
+        #expect(buffers.last.map { $0.duration <= .milliseconds(100) } == true)
+        let received = buffers.flatMap(\.bytes)
         #expect(received.count == bytes.count)
         let same = received == bytes
         #expect(same, "the bytes differ")

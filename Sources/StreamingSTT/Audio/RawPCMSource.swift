@@ -8,10 +8,10 @@
 /// Reads happen on a dedicated thread (a pipe can block indefinitely), waiting in `poll` on the
 /// descriptor and a wake signal, so ``stop()`` and cancellation return at once. The hand-over
 /// queue is bounded and applies back-pressure: when the consumer is behind, the thread stops
-/// reading and the writer of the pipe waits. Each buffer holds the whole frames that were
-/// available, at most ``bufferDuration``; a partial frame is carried into the next buffer. The
+/// reading and the writer of the pipe waits. Every buffer is exactly ``bufferDuration`` long
+/// except the last, whatever sizes the writer uses, so latency is at most one buffer. The
 /// sequence ends at end of file, or throws ``AudioError/Code/partialFrame`` if the stream ends
-/// in the middle of a frame.
+/// in the middle of a frame (after the whole frames before it).
 ///
 /// A raw source can be iterated once.
 ///
@@ -212,21 +212,25 @@ private struct RawPCMReader: Sendable {
                 return .failure(AudioError(.readFailed, detail: String(cString: strerror(errno)), systemError: errno))
             }
             if count == 0 {
-                guard pending.isEmpty else {
+                let whole = pending.count - pending.count % bytesPerFrame
+                if whole > 0 {
+                    let buffer = AudioBuffer(format: format, bytes: Array(pending[0..<whole]), startFrame: position)
+                    if handOff.push(buffer) == .stopped { return .success(()) }
+                }
+                guard whole == pending.count else {
                     return .failure(
                         AudioError(
                             .partialFrame,
                             detail:
-                                "the stream ended with \(pending.count) bytes, not a whole \(bytesPerFrame)-byte frame")
-                    )
+                                "the stream ended with \(pending.count - whole) bytes, not a whole \(bytesPerFrame)-byte frame"
+                        ))
                 }
                 return .success(())
             }
             pending += scratch[0..<count]
-            let whole = pending.count - pending.count % bytesPerFrame
-            guard whole > 0 else { continue }
-            let buffer = AudioBuffer(format: format, bytes: Array(pending[0..<whole]), startFrame: position)
-            pending.removeFirst(whole)
+            guard pending.count == capacity else { continue }
+            let buffer = AudioBuffer(format: format, bytes: pending, startFrame: position)
+            pending.removeAll(keepingCapacity: true)
             position += Int64(buffer.frameCount)
             if handOff.push(buffer) == .stopped { return .success(()) }
         }

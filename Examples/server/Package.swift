@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+]
+let streamingSTT: Target.Dependency = .product(name: "StreamingSTT", package: "swift-streaming-stt")
+
+let package = Package(
+    name: "stt-server-example",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stt-server", targets: ["stt-server"])
+    ],
+    dependencies: [
+        // in a real project this would be
+        // .package(url: "https://github.com/<owner>/swift-streaming-stt", from: "0.1.0")
+        .package(name: "swift-streaming-stt", path: "../.."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: - Targets
+        .target(
+            name: "TranscriptionServer",
+            dependencies: [streamingSTT, hummingbird, hummingbirdWebSocket, logging] + nio,
+            resources: [.copy("Public")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "stt-server",
+            dependencies: [
+                "TranscriptionServer", streamingSTT, hummingbird, logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "TranscriptionServerTests",
+            dependencies: [
+                "TranscriptionServer", streamingSTT, hummingbird, logging,
+                .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

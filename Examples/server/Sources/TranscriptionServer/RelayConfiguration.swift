@@ -1,0 +1,116 @@
+import StreamingSTT
+
+/// Everything the relay server needs: where it listens, who may use it, how much, and how it
+/// reaches the vendors. Every setting has a safe default; change what you need.
+///
+/// ```swift
+/// var configuration = RelayConfiguration()
+/// configuration.clientTokens = [Secret(clientToken)]
+/// configuration.assemblyAI = .init(apiKey: Secret(assemblyAIKey))
+/// let app = try TranscriptionRelay(configuration: configuration, logger: logger).application()
+/// try await app.runService()
+/// ```
+public struct RelayConfiguration: Sendable {
+    /// The address to bind; loopback unless told otherwise.
+    public var host: String
+    /// The port to bind; 0 lets the kernel choose (tests).
+    public var port: Int
+    /// The client tokens accepted (`Authorization: Bearer <token>`, or the WebSocket subprotocol
+    /// `bearer.<token>` from a browser). Empty: no client authentication (loopback use only), and
+    /// no temporary tokens are minted.
+    public var clientTokens: [Secret]
+    /// Browser origins allowed besides the server's own (`https://app.example.com`). A request
+    /// without an `Origin` header (not from a browser) is not affected.
+    public var allowedOrigins: [String]
+    /// The most transcription sessions at once, for all clients together.
+    public var maxSessions: Int
+    /// The most transcription sessions at once for one client (one client token, or one address
+    /// without authentication).
+    public var maxSessionsPerClient: Int
+    /// The longest a session may last; it is then stopped gracefully (its last finals are
+    /// delivered) and the WebSocket closed with 4408.
+    public var maxSessionDuration: Duration
+    /// The most temporary tokens one client may mint per minute.
+    public var maxTokensPerClientPerMinute: Int
+    /// How long a minted temporary token may wait before its session starts (AssemblyAI 1…600 s;
+    /// Speechmatics keys live at least 60 s).
+    public var temporaryTokenLifetime: Int
+    /// The provider used when the client does not choose one.
+    public var defaultProvider: ProviderKind
+    /// AssemblyAI access, or `nil` when the server does not offer it.
+    public var assemblyAI: VendorAccess?
+    /// Speechmatics access, or `nil` when the server does not offer it.
+    public var speechmatics: VendorAccess?
+    /// TLS settings for the connections to the vendors (an extra CA for an emulator or a proxy).
+    public var tls: TLSConfiguration
+    /// The largest WebSocket message accepted from a client, in bytes.
+    public var maxClientMessageSize: Int
+
+    /// Creates a configuration; every argument has a default.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        clientTokens: [Secret] = [],
+        allowedOrigins: [String] = [],
+        maxSessions: Int = 8,
+        maxSessionsPerClient: Int = 2,
+        maxSessionDuration: Duration = .seconds(300),
+        maxTokensPerClientPerMinute: Int = 10,
+        temporaryTokenLifetime: Int = 60,
+        defaultProvider: ProviderKind = .assemblyAI,
+        assemblyAI: VendorAccess? = nil,
+        speechmatics: VendorAccess? = nil,
+        tls: TLSConfiguration = .init(),
+        maxClientMessageSize: Int = 64 << 10
+    ) {
+        self.host = host
+        self.port = port
+        self.clientTokens = clientTokens
+        self.allowedOrigins = allowedOrigins
+        self.maxSessions = maxSessions
+        self.maxSessionsPerClient = maxSessionsPerClient
+        self.maxSessionDuration = maxSessionDuration
+        self.maxTokensPerClientPerMinute = maxTokensPerClientPerMinute
+        self.temporaryTokenLifetime = temporaryTokenLifetime
+        self.defaultProvider = defaultProvider
+        self.assemblyAI = assemblyAI
+        self.speechmatics = speechmatics
+        self.tls = tls
+        self.maxClientMessageSize = maxClientMessageSize
+    }
+
+    /// The access for `provider`, if the server offers it.
+    public func access(for provider: ProviderKind) -> VendorAccess? {
+        switch provider {
+        case .assemblyAI: assemblyAI
+        case .speechmatics: speechmatics
+        }
+    }
+
+    /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// How the server reaches one vendor. The key stays on the server: it is sent only to the vendor.
+public struct VendorAccess: Sendable, CustomStringConvertible {
+    /// The vendor API key.
+    public var apiKey: Secret
+    /// The full WebSocket URL of the service; `nil` for the vendor's default.
+    public var endpoint: String?
+    /// The temporary-token endpoint; `nil` for the vendor's default.
+    public var tokenURL: String?
+
+    /// Creates vendor access.
+    public init(apiKey: Secret, endpoint: String? = nil, tokenURL: String? = nil) {
+        self.apiKey = apiKey
+        self.endpoint = endpoint
+        self.tokenURL = tokenURL
+    }
+
+    /// The endpoints, never the key.
+    public var description: String {
+        "VendorAccess(apiKey: <redacted>, endpoint: \(endpoint ?? "default"), tokenURL: \(tokenURL ?? "default"))"
+    }
+}

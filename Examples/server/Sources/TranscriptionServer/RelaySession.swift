@@ -1,0 +1,199 @@
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import StreamingSTT
+import Synchronization
+
+/// One client's WebSocket relayed to one vendor session.
+///
+/// The handler task reads the client's messages: the first decides the provider (a `start` text
+/// message, or audio for the default provider), audio goes to ``StreamingTranscriber/send(audio:)``,
+/// `stop` ends the vendor session gracefully. A child task forwards the transcript events as JSON
+/// and closes the WebSocket after the last one; another stops the session when it reaches the
+/// duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
+final class RelaySession: Sendable {
+    private struct State {
+        var transcriber: StreamingTranscriber?
+        var timeLimitReached = false
+        var closed = false
+    }
+
+    private let configuration: RelayConfiguration
+    private let outbound: WebSocketOutboundWriter
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(configuration: RelayConfiguration, outbound: WebSocketOutboundWriter, logger: Logger) {
+        self.configuration = configuration
+        self.outbound = outbound
+        self.logger = logger
+    }
+
+    /// What a client text message asks for.
+    enum Command: Equatable {
+        case start(ProviderKind?)
+        case stop
+        case invalid(String)
+
+        init(parsing text: String) {
+            guard let json = try? JSONValue(parsing: text), let type = json["type"]?.stringValue else {
+                self = .invalid("expected a JSON object with a \"type\"")
+                return
+            }
+            switch type {
+            case "start":
+                guard let name = json["provider"]?.stringValue else {
+                    self = .start(nil)
+                    return
+                }
+                guard let provider = ProviderKind(rawValue: name.lowercased()) else {
+                    self = .invalid("unknown provider (assemblyai or speechmatics)")
+                    return
+                }
+                self = .start(provider)
+            case "stop": self = .stop
+            default: self = .invalid("unknown message type (start or stop)")
+            }
+        }
+    }
+
+    func run(inbound: WebSocketInboundStream) async {
+        logger.info("relay session opened")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.enforceTimeLimit() }
+            var transcriber: StreamingTranscriber?
+            var messages = inbound.messages(maxSize: configuration.maxClientMessageSize).makeAsyncIterator()
+            while true {
+                let next: HummingbirdWebSocket.WebSocketMessage?
+                do { next = try await messages.next() } catch { break }
+                guard let message = next else { break }
+                switch message {
+                case .text(let text):
+                    switch Command(parsing: text) {
+                    case .start(let provider):
+                        if transcriber == nil {
+                            transcriber = await begin(provider ?? configuration.defaultProvider, in: &group)
+                        }
+                    case .stop:
+                        if let transcriber {
+                            _ = try? await transcriber.stop()
+                        } else {
+                            await close(code: 1000, reason: "stopped")
+                        }
+                    case .invalid(let reason):
+                        await write(EventJSON.error(code: "invalid_message", message: reason, retryable: false))
+                    }
+                case .binary(let buffer):
+                    guard buffer.readableBytes % 2 == 0 else {
+                        await write(
+                            EventJSON.error(
+                                code: "invalid_audio", message: "audio must be 16-bit samples (an even byte count)",
+                                retryable: false))
+                        await transcriber?.cancel()
+                        await close(code: 1003, reason: "invalid_audio")
+                        continue
+                    }
+                    if transcriber == nil { transcriber = await begin(configuration.defaultProvider, in: &group) }
+                    // A failed send means the session ended; the forwarder reports how.
+                    try? await transcriber?.send(audio: Array(buffer.readableBytesView))
+                }
+            }
+            // The client closed its WebSocket (or answered our close): nobody reads any more.
+            if let transcriber { await transcriber.cancel() }
+            group.cancelAll()
+        }
+        logger.info("relay session closed")
+    }
+
+    /// Creates and starts the vendor session, and the task that forwards its events.
+    private func begin(
+        _ provider: ProviderKind, in group: inout TaskGroup<Void>
+    ) async -> StreamingTranscriber? {
+        guard let access = configuration.access(for: provider) else {
+            await write(
+                EventJSON.error(
+                    code: "provider_unavailable", message: "this server does not offer \(provider)", retryable: false))
+            await close(code: 1008, reason: "provider_unavailable")
+            return nil
+        }
+        var logger = self.logger
+        logger[metadataKey: "stt.provider"] = "\(provider)"
+        let transcriber = StreamingTranscriber(
+            provider: Self.provider(provider, access: access),
+            configuration: .init(tls: configuration.tls), logger: logger)
+        let limited = state.withLock { state in
+            state.transcriber = transcriber
+            return state.timeLimitReached
+        }
+        if limited { return nil }
+        group.addTask { await self.forward(transcriber) }
+        // A failure arrives as the `error` event too; the forwarder sends it and closes.
+        _ = try? await transcriber.start()
+        return transcriber
+    }
+
+    static func provider(_ kind: ProviderKind, access: VendorAccess) -> StreamingTranscriber.Provider {
+        switch kind {
+        case .assemblyAI:
+            var options = AssemblyAI(credentials: .apiKey(access.apiKey), speechModel: .u3RealtimePro)
+            if let endpoint = access.endpoint { options.endpoint = .custom(endpoint) }
+            return .assemblyAI(options)
+        case .speechmatics:
+            var options = Speechmatics(credentials: .apiKey(access.apiKey))
+            options.enablePartials = true
+            options.maxDelay = 1.0
+            if let endpoint = access.endpoint { options.endpoint = .custom(endpoint) }
+            return .speechmatics(options)
+        }
+    }
+
+    /// Sends every event the client needs, then closes the WebSocket.
+    private func forward(_ transcriber: StreamingTranscriber) async {
+        var failed = false
+        for await event in transcriber.events {
+            if case .begin(let session) = event {
+                logger.info("vendor session started", metadata: ["stt.session.id": "\(session.id)"])
+            }
+            if case .error(let error) = event {
+                failed = true
+                logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
+            }
+            if let json = EventJSON.encode(event) { await write(json) }
+        }
+        if state.withLock({ $0.timeLimitReached }) {
+            await close(code: TranscriptionRelay.CloseCode.sessionTimeLimit, reason: "session_time_limit")
+        } else {
+            await close(code: failed ? 1011 : 1000, reason: failed ? "session_failed" : "done")
+        }
+    }
+
+    /// Stops the session gracefully when it reaches the duration cap.
+    private func enforceTimeLimit() async {
+        do { try await Task.sleep(for: configuration.maxSessionDuration) } catch { return }
+        let transcriber = state.withLock { state in
+            state.timeLimitReached = true
+            return state.transcriber
+        }
+        logger.info("relay session reached its duration limit")
+        if let transcriber {
+            _ = try? await transcriber.stop()  // the forwarder closes with 4408 after the last event
+        } else {
+            await close(code: TranscriptionRelay.CloseCode.sessionTimeLimit, reason: "session_time_limit")
+        }
+    }
+
+    private func write(_ text: String) async {
+        guard !state.withLock({ $0.closed }) else { return }
+        try? await outbound.write(.text(text))
+    }
+
+    private func close(code: UInt16, reason: String) async {
+        let first = state.withLock { state in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard first else { return }
+        try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import StreamingSTT
+import Synchronization
+
+/// A Hummingbird server that relays browser microphone audio to a speech-to-text vendor.
+///
+/// - `GET /v1/listen` (WebSocket): the client sends 16 kHz mono s16le PCM as binary messages,
+///   optionally preceded by a text message `{"type":"start","provider":"speechmatics"}`, and
+///   `{"type":"stop"}` to end gracefully; it receives the transcript events as JSON text messages
+///   (``EventJSON``). The vendor key stays on the server.
+/// - `POST /v1/token?provider=assemblyai`: mints a temporary token for a client that connects to
+///   the vendor directly (authenticated clients only).
+/// - `GET /`: a page that captures the microphone and shows the live transcript.
+///
+/// The server is not an open relay: it binds loopback by default, can require a client token,
+/// limits sessions per client and in total, caps each session's duration, and never sends or
+/// logs the vendor key.
+public struct TranscriptionRelay: Sendable {
+    /// The server's settings.
+    public let configuration: RelayConfiguration
+    let logger: Logger
+    let limiter: SessionLimiter
+    let authenticator: ClientAuthenticator
+
+    /// Close codes the relay uses besides the standard ones (4000–4999 are the application's).
+    public enum CloseCode {
+        /// A valid client token is required.
+        public static let unauthorized: UInt16 = 4401
+        /// The page's origin may not use this server.
+        public static let forbiddenOrigin: UInt16 = 4403
+        /// The session reached ``RelayConfiguration/maxSessionDuration``.
+        public static let sessionTimeLimit: UInt16 = 4408
+        /// Too many sessions, for this client or in total; try again later.
+        public static let tooManySessions: UInt16 = 4429
+    }
+
+    /// Creates the relay.
+    /// - Parameters:
+    ///   - configuration: where to listen, who may connect, the limits and the vendors.
+    ///   - logger: receives the server's and the sessions' logs; never a key or a token.
+    public init(configuration: RelayConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.limiter = SessionLimiter(
+            maxSessions: configuration.maxSessions, maxSessionsPerClient: configuration.maxSessionsPerClient,
+            maxTokensPerMinute: configuration.maxTokensPerClientPerMinute)
+        self.authenticator = ClientAuthenticator(
+            tokens: configuration.clientTokens, allowedOrigins: configuration.allowedOrigins)
+    }
+
+    /// Sessions relaying now.
+    public var activeSessions: Int { limiter.activeSessions }
+
+    /// The Hummingbird application; run it with `runService()` (graceful shutdown on SIGINT and
+    /// SIGTERM) or in a `ServiceGroup`.
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public func application(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: RelayRequestContext.self)
+        let page = Self.indexPage()
+        router.get("/") { _, _ -> Response in
+            guard let page else { return Response(status: .notFound) }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        router.post("/v1/token") { request, context in
+            await self.mintToken(request, context: context)
+        }
+
+        let webSocketRouter = Router(context: RelayRequestContext.self)
+        webSocketRouter.ws("/v1/listen") { request, _ in
+            // A browser carries its token as a subprotocol; the handshake must select one it offered.
+            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            return offered.contains(ClientAuthenticator.subprotocol)
+                ? .upgrade([.secWebSocketProtocol: ClientAuthenticator.subprotocol]) : .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            await self.relay(inbound: inbound, outbound: outbound, context: context)
+        }
+
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    http1: .init(idleTimeout: .seconds(60)),
+                    ws: .init(
+                        maxFrameSize: configuration.maxClientMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
+                        closeTimeout: .seconds(5)))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// The bundled page, `Public/index.html`.
+    static func indexPage() -> String? {
+        guard let url = Bundle.module.url(forResource: "index", withExtension: "html", subdirectory: "Public") else {
+            return nil
+        }
+        return try? String(contentsOf: url, encoding: .utf8)
+    }
+
+    // MARK: - WebSocket relay
+
+    func relay(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        context: WebSocketRouterContext<RelayRequestContext>
+    ) async {
+        let request = context.request
+        let remote = context.requestContext.remoteAddress?.ipAddress
+        func reject(_ code: String, _ message: String, close: UInt16, retryable: Bool = false) async {
+            logger.info("websocket client rejected", metadata: ["stt.reject": "\(code)"])
+            try? await outbound.write(.text(EventJSON.error(code: code, message: message, retryable: retryable)))
+            try? await outbound.close(WebSocketErrorCode(codeNumber: Int(close)), reason: code)
+        }
+        guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
+            return await reject(
+                "forbidden_origin", "pages from this origin may not use this server", close: CloseCode.forbiddenOrigin)
+        }
+        guard let client = authenticator.identify(request.headers, remoteAddress: remote) else {
+            return await reject("unauthorized", "a valid client token is required", close: CloseCode.unauthorized)
+        }
+        do {
+            try limiter.acquire(client)
+        } catch {
+            let message =
+                error == .clientLimit
+                ? "this client already has \(configuration.maxSessionsPerClient) sessions"
+                : "the server is at its limit of \(configuration.maxSessions) sessions"
+            return await reject("too_many_sessions", message, close: CloseCode.tooManySessions, retryable: true)
+        }
+        defer { limiter.release(client) }
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "stt.client"] = "\(client.name)"
+        let session = RelaySession(configuration: configuration, outbound: outbound, logger: sessionLogger)
+        await session.run(inbound: inbound)
+    }
+
+    // MARK: - Temporary tokens
+
+    func mintToken(_ request: Request, context: RelayRequestContext) async -> Response {
+        guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
+            return Self.json(.forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))
+        }
+        guard authenticator.requiresToken else {
+            return Self.json(
+                .forbidden,
+                EventJSON.error(
+                    code: "tokens_disabled",
+                    message: "temporary tokens are minted only for authenticated clients: start the server with --client-token",
+                    retryable: false))
+        }
+        guard let client = authenticator.identify(request.headers, remoteAddress: nil) else {
+            var response = Self.json(
+                .unauthorized,
+                EventJSON.error(code: "unauthorized", message: "a valid client token is required", retryable: false))
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        let name = request.uri.queryParameters["provider"].map(String.init)
+        guard let provider = name.map({ ProviderKind(rawValue: $0.lowercased()) }) ?? configuration.defaultProvider,
+            let access = configuration.access(for: provider)
+        else {
+            return Self.json(
+                .notFound,
+                EventJSON.error(
+                    code: "provider_unavailable", message: "this server does not offer that provider", retryable: false))
+        }
+        guard limiter.allowToken(for: client) else {
+            return Self.json(
+                .tooManyRequests,
+                EventJSON.error(code: "too_many_tokens", message: "too many temporary tokens this minute", retryable: true))
+        }
+        let lifetime = configuration.temporaryTokenLifetime
+        do {
+            let token: Secret
+            let url: String
+            switch provider {
+            case .assemblyAI:
+                let defaults = AssemblyAI(credentials: .none, speechModel: .u3RealtimePro)
+                let sessionCap = Int(configuration.maxSessionDuration.components.seconds)
+                token = try await AssemblyAI.createTemporaryToken(
+                    apiKey: access.apiKey, expiresIn: min(max(lifetime, 1), 600),
+                    maxSessionDuration: min(max(sessionCap, 60), 10800), url: access.tokenURL ?? defaults.tokenURL,
+                    tls: configuration.tls)
+                url = access.endpoint ?? defaults.endpoint.url
+            case .speechmatics:
+                let defaults = Speechmatics(credentials: .none)
+                token = try await Speechmatics.createTemporaryKey(
+                    apiKey: access.apiKey, ttl: max(lifetime, 60), url: access.tokenURL ?? defaults.tokenURL,
+                    tls: configuration.tls)
+                url = access.endpoint ?? defaults.endpoint.url
+            }
+            logger.info(
+                "temporary token minted", metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)"])
+            let body = JSONValue.object([
+                ("provider", .string(provider.rawValue)), ("token", .string(token.revealedValue)),
+                ("expiresIn", .number(Double(lifetime))), ("url", .string(url)),
+            ])
+            return Self.json(.ok, body.description)
+        } catch {
+            logger.warning(
+                "temporary token request failed",
+                metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)", "stt.error": "\(error)"])
+            return Self.json(
+                .badGateway,
+                EventJSON.error(code: error.code.description, message: error.reason, retryable: error.isRetryable))
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

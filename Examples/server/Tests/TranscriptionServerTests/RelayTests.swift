@@ -1,0 +1,197 @@
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StreamingSTT
+import StreamingSTTTesting
+import Testing
+import TranscriptionServer
+
+/// The relay end to end: a WebSocket client → the relay (Hummingbird, port 0) → the emulator of
+/// both vendors over TLS with a generated CA.
+@Suite("Relay server", .timeLimit(.minutes(2)))
+struct RelayTests {
+    @Test("Audio relayed to each vendor; the transcript events equal the emulator's script", arguments: ["assemblyai", "speechmatics"])
+    func relaysTranscript(provider: String) async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let logs = LogRecorder()
+        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: logs.logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, closure) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: #"{"type":"start","provider":"\#(provider)"}"#)
+                try await ws.send(audio: audio(seconds: script.duration + 1.5))
+                try await ws.connection.send(text: #"{"type":"stop"}"#)
+                return try await ws.readAll()
+            }
+            #expect(events.first?.type == "begin")
+            #expect(events.first?["provider"]?.stringValue == provider)
+            #expect(events.last?.type == "terminated")
+            #expect(events.last?["audioDuration"]?.doubleValue != nil)
+            let finals = events.filter { $0.type == "final" }
+            #expect(finals.compactMap { $0["text"]?.stringValue }.joined(separator: " ") == script.transcript)
+            let words = finals.flatMap { $0["words"]?.arrayValue ?? [] }
+            #expect(words.count == script.words.count)
+            #expect(words.allSatisfy { $0["start"]?.doubleValue != nil && $0["confidence"]?.doubleValue != nil })
+            #expect(finals.allSatisfy { $0["endOfTurn"]?.boolValue != nil })
+            #expect(events.contains { $0.type == "partial" })
+            #expect(!events.contains { $0.type == "error" })
+            #expect(closure?.peerCode == 1000)
+
+            let record = try #require(await emulator.waitForSessions(count: 1).first)
+            #expect(record.violations.isEmpty, "\(record.violations)")
+            #expect(record.transcript == script.transcript)
+            let everything = events.map(\.description) + logs.lines
+            #expect(!everything.contains { $0.contains(vendorKey) })
+            #expect(logs.lines.contains { $0.contains("vendor session started") })
+        }
+        #expect(relay.activeSessions == 0)
+    }
+
+    @Test("Audio before any start message goes to the default provider")
+    func defaultProvider() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.defaultProvider = .speechmatics
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, _) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.send(audio: audio(seconds: script.duration + 1.5))
+                try await ws.connection.send(text: #"{"type":"stop"}"#)
+                return try await ws.readAll()
+            }
+            #expect(events.first?["provider"]?.stringValue == "speechmatics")
+            #expect(events.last?.type == "terminated")
+        }
+    }
+
+    @Test("A client without the client token, or with a wrong one, is rejected before any vendor session")
+    func rejectsUnauthenticatedClients() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let logs = LogRecorder()
+        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: logs.logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            for token in [nil, "wrong-token", clientToken + "x", ""] as [String?] {
+                let (events, closure) = try await withTimeout {
+                    let ws = try await RelayClient.connect(port: port, token: token)
+                    try? await ws.send(audio: audio(seconds: 0.5))
+                    return try await ws.readAll()
+                }
+                #expect(events.map(\.type) == ["error"])
+                #expect(events.first?["code"]?.stringValue == "unauthorized")
+                #expect(events.first?["retryable"]?.boolValue == false)
+                #expect(closure?.peerCode == TranscriptionRelay.CloseCode.unauthorized)
+            }
+            #expect(emulator.sessions.isEmpty)
+            #expect(!logs.lines.contains { $0.contains(vendorKey) || $0.contains(clientToken) })
+        }
+    }
+
+    @Test("A browser carries its token as a subprotocol; a foreign origin is rejected")
+    func browserClients() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let protocols = ("Sec-WebSocket-Protocol", "stt.v1, bearer.\(clientToken)")
+            let accepted = try await withTimeout {
+                let ws = try await RelayClient.connect(
+                    port: port, token: nil, headers: [protocols, ("Origin", "http://127.0.0.1:\(port)")])
+                try await ws.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
+                try await ws.send(audio: audio(seconds: 0.5))
+                try await ws.connection.send(text: #"{"type":"stop"}"#)
+                return try await ws.readAll()
+            }
+            #expect(accepted.events.first?.type == "begin")
+            #expect(accepted.events.last?.type == "terminated")
+
+            let foreign = try await withTimeout {
+                let ws = try await RelayClient.connect(
+                    port: port, token: clientToken, headers: [("Origin", "https://evil.example")])
+                return try await ws.readAll()
+            }
+            #expect(foreign.events.first?["code"]?.stringValue == "forbidden_origin")
+            #expect(foreign.closure?.peerCode == TranscriptionRelay.CloseCode.forbiddenOrigin)
+        }
+    }
+
+    @Test("Sessions over the per-client or the total limit are rejected; a slot frees when a session ends")
+    func sessionLimits() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.maxSessionsPerClient = 1
+        configuration.maxSessions = 2
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            try await withTimeout {
+                /// Opens a session and waits for its `begin`, so its slot is surely taken.
+                func open(_ token: String) async throws -> RelayClient {
+                    let ws = try await RelayClient.connect(port: port, token: token)
+                    try await ws.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
+                    var iterator = ws.connection.messages.makeAsyncIterator()
+                    let first = try await ws.next(&iterator)
+                    #expect(first?.type == "begin")
+                    return ws
+                }
+                func expectRejected(_ token: String, _ message: Comment) async throws {
+                    let ws = try await RelayClient.connect(port: port, token: token)
+                    let (events, closure) = try await ws.readAll()
+                    #expect(events.first?["code"]?.stringValue == "too_many_sessions", message)
+                    #expect(events.first?["retryable"]?.boolValue == true, message)
+                    #expect(closure?.peerCode == TranscriptionRelay.CloseCode.tooManySessions, message)
+                }
+                let first = try await open(clientToken)
+                try await expectRejected(clientToken, "second session of the same client")
+                let second = try await open(secondClientToken)
+                try await expectRejected(thirdClientToken, "third session in total")
+                #expect(relay.activeSessions == 2)
+
+                try await first.connection.send(text: #"{"type":"stop"}"#)
+                let (events, _) = try await first.readAll()
+                #expect(events.last?.type == "terminated")
+                // The slot is free once the relay's handler has returned.
+                while relay.activeSessions > 1 { await Task.yield() }
+                let third = try await open(thirdClientToken)
+                for ws in [second, third] {
+                    try await ws.connection.send(text: #"{"type":"stop"}"#)
+                    _ = try await ws.readAll()
+                }
+            }
+            // Only the accepted sessions reached the vendor.
+            #expect(await emulator.waitForSessions(count: 3).count == 3)
+        }
+    }
+
+    @Test("A session is stopped gracefully at the duration cap and closed with 4408")
+    func sessionDurationCap() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.maxSessionDuration = .seconds(2)
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, closure) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
+                try await ws.send(audio: audio(seconds: script.duration + 1.5))
+                // No stop: the relay ends the session itself.
+                return try await ws.readAll()
+            }
+            #expect(events.first?.type == "begin")
+            #expect(events.last?.type == "terminated")
+            #expect(events.filter { $0.type == "final" }.compactMap { $0["text"]?.stringValue }.joined(separator: " ") == script.transcript)
+            #expect(closure?.peerCode == TranscriptionRelay.CloseCode.sessionTimeLimit)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StreamingSTT
+import StreamingSTTTesting
+import Synchronization
+import Testing
+import TranscriptionServer
+
+/// The vendor key the emulator accepts; it must never reach a client or a log line.
+let vendorKey = "vendor-key-7f3a91c2-never-leaves-the-server"
+/// The client tokens the relay accepts.
+let clientToken = "client-token-alpha"
+let secondClientToken = "client-token-beta"
+let thirdClientToken = "client-token-gamma"
+
+/// One certificate authority for every test in the process (the emulator serves TLS with it).
+let sharedAuthority: TestCertificateAuthority = {
+    try! TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
+}()
+
+/// What the emulator "hears" in every session.
+let script = EmulatorScript(
+    text: "Hello world. Streaming through the relay.", startingAt: 0.3, wordDuration: 0.25, gap: 0.05,
+    sentenceGap: 0.8)
+
+struct TimeoutError: Error, CustomStringConvertible {
+    var description: String { "timed out" }
+}
+
+/// Runs `body`, failing with ``TimeoutError`` after `limit`.
+func withTimeout<T: Sendable>(
+    _ limit: Duration = .seconds(30), _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Keeps every log entry, rendered with its metadata, so a test can search them.
+final class LogRecorder: Sendable {
+    private let entries = Mutex<[String]>([])
+
+    var lines: [String] { entries.withLock { $0 } }
+
+    func append(_ line: String) { entries.withLock { $0.append(line) } }
+
+    func logger(label: String = "stt-server-test") -> Logger {
+        var logger = Logger(label: label) { _ in RecordingHandler(recorder: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct RecordingHandler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
+            file: String, function: String, line: UInt
+        ) {
+            let all = self.metadata.merging(extra ?? [:]) { $1 }
+            recorder.append("\(level) \(message) \(all)")
+        }
+    }
+}
+
+/// The emulator over TLS, with the relay's vendor key.
+func makeEmulator() throws -> TranscriptionEmulator {
+    try TranscriptionEmulator(
+        configuration: .init(
+            tls: sharedAuthority, apiKeys: [vendorKey], script: script,
+            assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20))))
+}
+
+/// A relay configuration pointing at `emulator` for both vendors.
+func relayConfiguration(
+    emulator: TranscriptionEmulator, clientTokens: [String] = [clientToken, secondClientToken, thirdClientToken]
+) -> RelayConfiguration {
+    RelayConfiguration(
+        host: "127.0.0.1", port: 0, clientTokens: clientTokens.map { Secret($0) },
+        assemblyAI: VendorAccess(
+            apiKey: Secret(vendorKey), endpoint: emulator.assemblyAIURL, tokenURL: emulator.assemblyAITokenURL),
+        speechmatics: VendorAccess(
+            apiKey: Secret(vendorKey), endpoint: emulator.speechmaticsURL, tokenURL: emulator.speechmaticsTokenURL),
+        tls: TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)]))
+}
+
+/// `seconds` of 16 kHz s16le mono audio (silence: the emulator transcribes from its script).
+func audio(seconds: Double) -> [UInt8] { [UInt8](repeating: 0, count: Int(seconds * 32000)) }
+
+/// A WebSocket client of the relay, keeping everything it received.
+struct RelayClient {
+    let connection: WebSocketConnection
+
+    static func connect(
+        port: Int, token: String?, headers: [(name: String, value: String)] = []
+    ) async throws -> RelayClient {
+        var configuration = WebSocketConfiguration()
+        configuration.additionalHeaders = headers
+        if let token { configuration.additionalHeaders.append(("Authorization", "Bearer \(token)")) }
+        let connection = try await WebSocketConnection.connect(
+            to: "ws://127.0.0.1:\(port)/v1/listen", configuration: configuration)
+        return RelayClient(connection: connection)
+    }
+
+    /// Sends `bytes` in 100 ms messages, as the page does.
+    func send(audio bytes: [UInt8]) async throws {
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + 3200)
+            try await connection.send(binary: Array(bytes[offset..<end]))
+            offset = end
+        }
+    }
+
+    /// Reads until the relay closes the connection; returns the JSON events and the close frame.
+    func readAll() async throws -> (events: [JSONValue], closure: WebSocketClosure?) {
+        var events: [JSONValue] = []
+        do {
+            for try await message in connection.messages {
+                guard case .text(let text) = message else { continue }
+                events.append(try JSONValue(parsing: text))
+            }
+        } catch {
+            // The relay may drop TCP right after its close frame; the closure says what happened.
+        }
+        return (events, await connection.closed())
+    }
+
+    /// Reads the next JSON event.
+    func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> JSONValue? {
+        while let message = try await iterator.next() {
+            if case .text(let text) = message { return try JSONValue(parsing: text) }
+        }
+        return nil
+    }
+}
+
+extension WebSocketClosure {
+    /// The close code the peer sent, if it closed first.
+    var peerCode: UInt16? {
+        if case .closedByPeer(let frame) = self { return frame.code }
+        return nil
+    }
+}
+
+extension JSONValue {
+    var type: String? { self["type"]?.stringValue }
+}
