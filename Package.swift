@@ -81,3 +81,19 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Fuzzing (only with STT_FUZZ set; see scripts/fuzz)
+
+// libFuzzer targets: built with `-sanitize=fuzzer`, which provides `main`, so they are left out
+// of ordinary builds.
+if Context.environment["STT_FUZZ"] != nil {
+    for name in ["FuzzAssemblyAI", "FuzzSpeechmatics", "FuzzJSON"] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: ["StreamingSTT"],
+                path: "Fuzz/\(name)",
+                swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+            ))
+    }
+}

@@ -8,17 +8,17 @@ import struct Foundation.Date
 /// If the formatted message never comes (a new turn starts, or the session ends), the unformatted
 /// text is delivered as the final instead, so nothing is lost. A final is never delivered twice for
 /// one `turn_order`, and an end of turn with no words is not delivered.
-struct AssemblyAIDecoder: SessionDecoder {
+package struct AssemblyAIDecoder: SessionDecoder {
     let waitsForFormattedFinal: Bool
-    var deliversRawMessages = false
+    package var deliversRawMessages = false
     private var lastFinalTurn = -1
     private var pendingUnformatted: Transcript?
 
-    init(configuration: AssemblyAI) {
+    package init(configuration: AssemblyAI) {
         waitsForFormattedFinal = configuration.formatTurns == true && !configuration.speechModel.isU3ProFamily
     }
 
-    mutating func decode(_ text: String) -> [SessionOutput] {
+    package mutating func decode(_ text: String) -> [SessionOutput] {
         let json: JSONValue
         switch Self.parse(text, provider: .assemblyAI) {
         case .json(let value): json = value
@@ -110,14 +110,14 @@ struct AssemblyAIDecoder: SessionDecoder {
         return outputs
     }
 
-    mutating func flush() -> [SessionOutput] {
+    package mutating func flush() -> [SessionOutput] {
         guard let pending = pendingUnformatted else { return [] }
         pendingUnformatted = nil
         lastFinalTurn = max(lastFinalTurn, pending.turnOrder)
         return pending.text.trimmingCharacters(in: .whitespaces).isEmpty ? [] : [.event(.final(pending))]
     }
 
-    func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
+    package func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
         if frame.code == 1000 { return nil }
         var error = Self.error(code: Int(frame.code), text: frame.reason, closeCode: frame.code)
         if error.code == .vendorError { error.code = .serverClosed }

@@ -1,5 +1,5 @@
 /// What decoding one vendor message asks the session to do. Pure values: the decoders do no I/O.
-enum SessionOutput: Sendable, Equatable {
+package enum SessionOutput: Sendable, Equatable {
     /// Deliver an event to the caller.
     case event(TranscriptEvent)
     /// The session has started (the `begin` event is delivered too).
@@ -14,7 +14,7 @@ enum SessionOutput: Sendable, Equatable {
 
 /// A vendor's inbound protocol: decodes text frames into ``SessionOutput``s and interprets close
 /// codes. One value per session; it keeps the little state the mapping needs.
-protocol SessionDecoder: Sendable {
+package protocol SessionDecoder: Sendable {
     /// Decodes one text frame.
     mutating func decode(_ text: String) -> [SessionOutput]
     /// Outputs owed when the session ends without the vendor's last message (a pending final).

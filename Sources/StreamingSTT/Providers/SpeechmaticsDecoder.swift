@@ -3,12 +3,14 @@
 /// `AddTranscript` is final and never changes; `AddPartialTranscript` replaces the previous
 /// partial (an empty partial clears it). Finals without words (silence) are not delivered as
 /// events. Punctuation is attached to words following `attaches_to`.
-struct SpeechmaticsDecoder: SessionDecoder {
-    var deliversRawMessages = false
+package struct SpeechmaticsDecoder: SessionDecoder {
+    package var deliversRawMessages = false
     private var wordDelimiter = " "
     private var utterance = 0
 
-    mutating func decode(_ text: String) -> [SessionOutput] {
+    package init() {}
+
+    package mutating func decode(_ text: String) -> [SessionOutput] {
         let json: JSONValue
         switch Self.parse(text, provider: .speechmatics) {
         case .json(let value): json = value
@@ -60,7 +62,7 @@ struct SpeechmaticsDecoder: SessionDecoder {
         return outputs
     }
 
-    mutating func flush() -> [SessionOutput] { [] }
+    package mutating func flush() -> [SessionOutput] { [] }
 
     private func notice(_ json: JSONValue) -> VendorNotice {
         VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: json)
@@ -120,7 +122,7 @@ struct SpeechmaticsDecoder: SessionDecoder {
             speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: json)
     }
 
-    func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
+    package func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
         if frame.code == 1000 { return nil }
         var error = Self.error(type: frame.reason, reason: frame.reason, closeCode: frame.code)
         if error.code == .vendorError { error.code = .serverClosed }
