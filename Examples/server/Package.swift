@@ -57,6 +57,7 @@ let package = Package(
                 "TranscriptionServer", streamingSTT, hummingbird, logging,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

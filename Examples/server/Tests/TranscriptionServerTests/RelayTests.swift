@@ -93,36 +93,6 @@ struct RelayTests {
         }
     }
 
-    @Test("A browser carries its token as a subprotocol; a foreign origin is rejected")
-    func browserClients() async throws {
-        let emulator = try makeEmulator()
-        defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(
-            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
-        try await relay.application().test(.live) { client in
-            let port = try #require(client.port)
-            let protocols = ("Sec-WebSocket-Protocol", "stt.v1, bearer.\(clientToken)")
-            let accepted = try await withTimeout {
-                let ws = try await RelayClient.connect(
-                    port: port, token: nil, headers: [protocols, ("Origin", "http://127.0.0.1:\(port)")])
-                try await ws.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
-                try await ws.send(audio: audio(seconds: 0.5))
-                try await ws.connection.send(text: #"{"type":"stop"}"#)
-                return try await ws.readAll()
-            }
-            #expect(accepted.events.first?.type == "begin")
-            #expect(accepted.events.last?.type == "terminated")
-
-            let foreign = try await withTimeout {
-                let ws = try await RelayClient.connect(
-                    port: port, token: clientToken, headers: [("Origin", "https://evil.example")])
-                return try await ws.readAll()
-            }
-            #expect(foreign.events.first?["code"]?.stringValue == "forbidden_origin")
-            #expect(foreign.closure?.peerCode == TranscriptionRelay.CloseCode.forbiddenOrigin)
-        }
-    }
-
     @Test("Sessions over the per-client or the total limit are rejected; a slot frees when a session ends")
     func sessionLimits() async throws {
         let emulator = try makeEmulator()
