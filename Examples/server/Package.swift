@@ -45,6 +45,7 @@ let package = Package(
             name: "stt-server",
             dependencies: [
                 "TranscriptionServer", streamingSTT, hummingbird, logging,
+                .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

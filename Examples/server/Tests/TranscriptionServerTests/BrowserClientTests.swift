@@ -35,7 +35,8 @@ struct BrowserClientTests {
     func subprotocolToken() async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
         try await relay.application().test(.live) { client in
             let port = try #require(client.port)
             let (messages, close) = try await withTimeout {
@@ -55,7 +56,8 @@ struct BrowserClientTests {
     func foreignOrigin() async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
         try await relay.application().test(.live) { client in
             let port = try #require(client.port)
             let (messages, close) = try await withTimeout {

@@ -10,7 +10,9 @@ import TranscriptionServer
 /// both vendors over TLS with a generated CA.
 @Suite("Relay server", .timeLimit(.minutes(2)))
 struct RelayTests {
-    @Test("Audio relayed to each vendor; the transcript events equal the emulator's script", arguments: ["assemblyai", "speechmatics"])
+    @Test(
+        "Audio relayed to each vendor; the transcript events equal the emulator's script",
+        arguments: ["assemblyai", "speechmatics"])
     func relaysTranscript(provider: String) async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
@@ -160,7 +162,9 @@ struct RelayTests {
             }
             #expect(events.first?.type == "begin")
             #expect(events.last?.type == "terminated")
-            #expect(events.filter { $0.type == "final" }.compactMap { $0["text"]?.stringValue }.joined(separator: " ") == script.transcript)
+            #expect(
+                events.filter { $0.type == "final" }.compactMap { $0["text"]?.stringValue }.joined(separator: " ")
+                    == script.transcript)
             #expect(closure?.peerCode == TranscriptionRelay.CloseCode.sessionTimeLimit)
         }
     }

@@ -10,7 +10,9 @@ import TranscriptionServer
 struct TokenEndpointTests {
     static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
-    @Test("Only authenticated clients get a token, and it opens a session at the vendor", arguments: ["assemblyai", "speechmatics"])
+    @Test(
+        "Only authenticated clients get a token, and it opens a session at the vendor",
+        arguments: ["assemblyai", "speechmatics"])
     func mintsWorkingTokens(provider: String) async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
@@ -19,7 +21,8 @@ struct TokenEndpointTests {
         try await relay.application().test(.live) { client in
             var bodies: [String] = []
             for headers in [[:], Self.bearer("wrong"), [.authorization: clientToken]] as [HTTPFields] {
-                let response = try await client.execute(uri: "/v1/token?provider=\(provider)", method: .post, headers: headers)
+                let response = try await client.execute(
+                    uri: "/v1/token?provider=\(provider)", method: .post, headers: headers)
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] == "Bearer")
                 bodies.append(String(buffer: response.body))
@@ -40,11 +43,14 @@ struct TokenEndpointTests {
             let options: StreamingTranscriber.Provider =
                 provider == "assemblyai"
                 ? .assemblyAI(
-                    AssemblyAI(credentials: .temporaryToken(Secret(token)), speechModel: .u3RealtimePro, endpoint: .custom(url)))
+                    AssemblyAI(
+                        credentials: .temporaryToken(Secret(token)), speechModel: .u3RealtimePro, endpoint: .custom(url)
+                    ))
                 : .speechmatics(Speechmatics(credentials: .temporaryToken(Secret(token)), endpoint: .custom(url)))
             let transcriber = StreamingTranscriber(
                 provider: options,
-                configuration: .init(tls: TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)])))
+                configuration: .init(
+                    tls: TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)])))
             let session = try await withTimeout { try await transcriber.start() }
             #expect(!session.id.isEmpty)
             await transcriber.cancel()
@@ -78,11 +84,13 @@ struct TokenEndpointTests {
         try await relay.application().test(.live) { client in
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<3 {
-                let response = try await client.execute(uri: "/v1/token", method: .post, headers: Self.bearer(clientToken))
+                let response = try await client.execute(
+                    uri: "/v1/token", method: .post, headers: Self.bearer(clientToken))
                 statuses.append(response.status)
             }
             #expect(statuses == [.ok, .ok, .tooManyRequests])
-            let other = try await client.execute(uri: "/v1/token", method: .post, headers: Self.bearer(secondClientToken))
+            let other = try await client.execute(
+                uri: "/v1/token", method: .post, headers: Self.bearer(secondClientToken))
             #expect(other.status == .ok)
         }
     }
@@ -91,7 +99,8 @@ struct TokenEndpointTests {
     func page() async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
         try await relay.application().test(.live) { client in
             let response = try await client.execute(uri: "/", method: .get)
             #expect(response.status == .ok)
