@@ -71,6 +71,32 @@ struct RelayTests {
         }
     }
 
+    @Test("A vendor that refuses the key: the client gets the error (without the key) and close 1011")
+    func vendorRejectsKey() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let wrongKey = "wrong-vendor-key-0b5e"
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.assemblyAI?.apiKey = Secret(wrongKey)
+        let logs = LogRecorder()
+        let relay = TranscriptionRelay(configuration: configuration, logger: logs.logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, closure) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
+                try? await ws.send(audio: audio(seconds: 0.5))
+                return try await ws.readAll()
+            }
+            #expect(events.map(\.type) == ["error"])
+            #expect(events.first?["code"]?.stringValue == "authenticationFailed")
+            #expect(events.first?["retryable"]?.boolValue == false)
+            #expect(closure?.peerCode == 1011)
+            #expect(!(events.map(\.description) + logs.lines).contains { $0.contains(wrongKey) })
+        }
+        #expect(relay.activeSessions == 0)
+    }
+
     @Test("A client without the client token, or with a wrong one, is rejected before any vendor session")
     func rejectsUnauthenticatedClients() async throws {
         let emulator = try makeEmulator()
