@@ -45,6 +45,7 @@ let package = Package(
             name: "stt-server",
             dependencies: [
                 "TranscriptionServer", streamingSTT, hummingbird, logging,
+                .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -57,6 +58,7 @@ let package = Package(
                 "TranscriptionServer", streamingSTT, hummingbird, logging,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

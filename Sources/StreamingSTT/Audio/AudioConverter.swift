@@ -184,14 +184,14 @@ public final class AudioConverter: Sendable {
         if inputChannels == outputChannels { return samples }
         let frames = samples.count / inputChannels
         if inputChannels == 1 {
-            return [Float](unsafeUninitializedCapacity: frames * outputChannels) { output, initialized in
+            return [Float](filling: frames * outputChannels) { output, initialized in
                 for frame in 0..<frames {
                     for channel in 0..<outputChannels { output[frame * outputChannels + channel] = samples[frame] }
                 }
                 initialized = frames * outputChannels
             }
         }
-        return [Float](unsafeUninitializedCapacity: frames) { output, initialized in
+        return [Float](filling: frames) { output, initialized in
             samples.withUnsafeBufferPointer { input in
                 switch channelMapping {
                 case .channel(let picked):

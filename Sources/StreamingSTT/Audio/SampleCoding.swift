@@ -6,7 +6,7 @@ enum SampleCoding {
     /// Decodes interleaved samples (whole samples only) to floats.
     static func floats(from bytes: [UInt8], encoding: AudioFormat.Encoding) -> [Float] {
         let count = bytes.count / encoding.bytesPerSample
-        return [Float](unsafeUninitializedCapacity: count) { output, initialized in
+        return [Float](filling: count) { output, initialized in
             bytes.withUnsafeBytes { raw in
                 switch encoding {
                 case .float32:
@@ -34,7 +34,7 @@ enum SampleCoding {
     /// Encodes floats as interleaved sample bytes.
     static func bytes(fromFloat samples: [Float], encoding: AudioFormat.Encoding = .float32) -> [UInt8] {
         let size = encoding.bytesPerSample
-        return [UInt8](unsafeUninitializedCapacity: samples.count * size) { output, initialized in
+        return [UInt8](filling: samples.count * size) { output, initialized in
             let raw = UnsafeMutableRawBufferPointer(output)
             samples.withUnsafeBufferPointer { input in
                 switch encoding {
@@ -59,7 +59,7 @@ enum SampleCoding {
 
     /// Encodes int16 samples as little-endian bytes.
     static func bytes(fromInt16 samples: [Int16]) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: samples.count * 2) { output, initialized in
+        [UInt8](filling: samples.count * 2) { output, initialized in
             let raw = UnsafeMutableRawBufferPointer(output)
             for (index, sample) in samples.enumerated() {
                 raw.storeBytes(of: sample.littleEndian, toByteOffset: index * 2, as: Int16.self)
@@ -71,7 +71,7 @@ enum SampleCoding {
     /// Decodes little-endian int16 bytes.
     static func int16Samples(from bytes: [UInt8]) -> [Int16] {
         let count = bytes.count / 2
-        return [Int16](unsafeUninitializedCapacity: count) { output, initialized in
+        return [Int16](filling: count) { output, initialized in
             bytes.withUnsafeBytes { raw in
                 for index in 0..<count {
                     output[index] = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self))
@@ -88,7 +88,7 @@ enum SampleCoding {
         switch (input, output) {
         case (.int16, .mulaw):
             let count = bytes.count / 2
-            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            return [UInt8](filling: count) { out, initialized in
                 bytes.withUnsafeBytes { raw in
                     for index in 0..<count {
                         let sample = Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self))
@@ -99,7 +99,7 @@ enum SampleCoding {
             }
         case (.mulaw, .int16):
             return MuLaw.decodeTable.withUnsafeBufferPointer { table in
-                [UInt8](unsafeUninitializedCapacity: bytes.count * 2) { out, initialized in
+                [UInt8](filling: bytes.count * 2) { out, initialized in
                     let raw = UnsafeMutableRawBufferPointer(out)
                     for (index, code) in bytes.enumerated() {
                         raw.storeBytes(of: table[Int(code)].littleEndian, toByteOffset: index * 2, as: Int16.self)

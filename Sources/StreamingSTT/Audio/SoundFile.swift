@@ -67,7 +67,7 @@ final class SoundFile {
         let samples = frames * channelCount
         let size = readsInt16 ? 2 : 4
         var done = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: samples * size) { buffer, initialized in
+        let bytes = [UInt8](filling: samples * size) { buffer, initialized in
             if readsInt16 {
                 buffer.withMemoryRebound(to: Int16.self) {
                     done = Int(sf_readf_short(handle, $0.baseAddress, sf_count_t(frames)))

@@ -58,13 +58,22 @@ struct ClientAuthenticator: Sendable {
         return match.map { ClientIdentity(name: "client-\($0 + 1)", isAuthenticated: true) }
     }
 
-    /// Whether a browser page from the request's `Origin` may use the server: no `Origin` (not a
-    /// browser), the server's own origin, or one of ``RelayConfiguration/allowedOrigins``.
+    /// Whether a browser page from the request's `Origin` may use the server: the server's own
+    /// origin or one of ``RelayConfiguration/allowedOrigins``.
+    ///
+    /// Only browser origins (`http://…`, `https://…`, `null`) are checked: a browser always sends
+    /// one and a page cannot forge it, which is what stops other sites from using a server the
+    /// user can reach (cross-site WebSocket hijacking). Other clients send none, or whatever they
+    /// like (`ws://host`), so for them the client token is the check.
     func originAllowed(_ headers: HTTPFields, authority: String?) -> Bool {
-        guard let origin = headers[.origin] else { return true }
-        if allowedOrigins.contains(origin) { return true }
-        guard let authority else { return false }
-        return origin == "http://" + authority || origin == "https://" + authority
+        for origin in headers[values: .origin] {
+            let isBrowser = origin == "null" || origin.hasPrefix("http://") || origin.hasPrefix("https://")
+            guard isBrowser, !allowedOrigins.contains(origin) else { continue }
+            guard let authority, origin == "http://" + authority || origin == "https://" + authority else {
+                return false
+            }
+        }
+        return true
     }
 
     /// Compares without an early exit, so the time taken does not tell how much of a guess was right.

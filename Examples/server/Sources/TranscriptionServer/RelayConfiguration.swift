@@ -45,6 +45,9 @@ public struct RelayConfiguration: Sendable {
     public var tls: TLSConfiguration
     /// The largest WebSocket message accepted from a client, in bytes.
     public var maxClientMessageSize: Int
+    /// Serve clients without a client token on an address other than loopback. Off by default:
+    /// anyone who can reach the server could spend the vendor key.
+    public var allowsAnonymousRemoteClients: Bool
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -61,7 +64,8 @@ public struct RelayConfiguration: Sendable {
         assemblyAI: VendorAccess? = nil,
         speechmatics: VendorAccess? = nil,
         tls: TLSConfiguration = .init(),
-        maxClientMessageSize: Int = 64 << 10
+        maxClientMessageSize: Int = 64 << 10,
+        allowsAnonymousRemoteClients: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -77,6 +81,28 @@ public struct RelayConfiguration: Sendable {
         self.speechmatics = speechmatics
         self.tls = tls
         self.maxClientMessageSize = maxClientMessageSize
+        self.allowsAnonymousRemoteClients = allowsAnonymousRemoteClients
+    }
+
+    /// Checks the settings that would make the server unsafe or useless.
+    /// - Throws: ``RelayConfigurationError`` saying what to change.
+    public func validate() throws(RelayConfigurationError) {
+        if clientTokens.isEmpty, !Self.isLoopback(host), !allowsAnonymousRemoteClients {
+            throw RelayConfigurationError(
+                "binding \(host) without a client token would let anyone who can reach it spend the API key: "
+                    + "set a client token, or allow anonymous remote clients explicitly")
+        }
+        if clientTokens.contains(where: { $0.isEmpty }) { throw RelayConfigurationError("a client token is empty") }
+        if assemblyAI == nil && speechmatics == nil {
+            throw RelayConfigurationError("no provider is configured: give an AssemblyAI or a Speechmatics key")
+        }
+        if access(for: defaultProvider) == nil {
+            throw RelayConfigurationError("the default provider \(defaultProvider) has no key")
+        }
+        if maxSessions < 1 || maxSessionsPerClient < 1 {
+            throw RelayConfigurationError("the session limits must be at least 1")
+        }
+        if maxSessionDuration <= .zero { throw RelayConfigurationError("the session duration limit must be positive") }
     }
 
     /// The access for `provider`, if the server offers it.
@@ -91,6 +117,18 @@ public struct RelayConfiguration: Sendable {
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
+}
+
+/// A setting that would make the relay unsafe or useless.
+public struct RelayConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What to change.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+
+    /// The message.
+    public var description: String { message }
 }
 
 /// How the server reaches one vendor. The key stays on the server: it is sent only to the vendor.

@@ -127,7 +127,7 @@ final class RelaySession: Sendable {
             return state.timeLimitReached
         }
         if limited { return nil }
-        group.addTask { await self.forward(transcriber) }
+        group.addTask { await self.forward(transcriber, logger: logger) }
         // A failure arrives as the `error` event too; the forwarder sends it and closes.
         _ = try? await transcriber.start()
         return transcriber
@@ -149,7 +149,7 @@ final class RelaySession: Sendable {
     }
 
     /// Sends every event the client needs, then closes the WebSocket.
-    private func forward(_ transcriber: StreamingTranscriber) async {
+    private func forward(_ transcriber: StreamingTranscriber, logger: Logger) async {
         var failed = false
         for await event in transcriber.events {
             if case .begin(let session) = event {

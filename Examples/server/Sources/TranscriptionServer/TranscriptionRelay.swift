@@ -149,14 +149,16 @@ public struct TranscriptionRelay: Sendable {
 
     func mintToken(_ request: Request, context: RelayRequestContext) async -> Response {
         guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
-            return Self.json(.forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))
+            return Self.json(
+                .forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))
         }
         guard authenticator.requiresToken else {
             return Self.json(
                 .forbidden,
                 EventJSON.error(
                     code: "tokens_disabled",
-                    message: "temporary tokens are minted only for authenticated clients: start the server with --client-token",
+                    message:
+                        "temporary tokens are minted only for authenticated clients: start the server with --client-token",
                     retryable: false))
         }
         guard let client = authenticator.identify(request.headers, remoteAddress: nil) else {
@@ -173,12 +175,14 @@ public struct TranscriptionRelay: Sendable {
             return Self.json(
                 .notFound,
                 EventJSON.error(
-                    code: "provider_unavailable", message: "this server does not offer that provider", retryable: false))
+                    code: "provider_unavailable", message: "this server does not offer that provider", retryable: false)
+            )
         }
         guard limiter.allowToken(for: client) else {
             return Self.json(
                 .tooManyRequests,
-                EventJSON.error(code: "too_many_tokens", message: "too many temporary tokens this minute", retryable: true))
+                EventJSON.error(
+                    code: "too_many_tokens", message: "too many temporary tokens this minute", retryable: true))
         }
         let lifetime = configuration.temporaryTokenLifetime
         do {

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import StreamingSTT
+import StreamingSTTTesting
 import TranscriptionServer
 
 /// `stt-server`: relays browser microphone audio to AssemblyAI or Speechmatics, keeping the
@@ -33,7 +34,8 @@ struct STTServer: AsyncParsableCommand {
     @Flag(help: "Serve clients without a client token on a non-loopback address (not recommended).")
     var allowAnonymous = false
 
-    @Option(name: .customLong("allowed-origin"), help: "A browser origin allowed besides the server's own (repeatable).")
+    @Option(
+        name: .customLong("allowed-origin"), help: "A browser origin allowed besides the server's own (repeatable).")
     var allowedOrigins: [String] = []
 
     @Option(help: "The most sessions at once, for all clients.")
@@ -59,11 +61,19 @@ struct STTServer: AsyncParsableCommand {
 
     @Option(
         name: .customLong("token-url"),
-        help: ArgumentHelp("The vendor's temporary-token endpoint, as PROVIDER=URL (repeatable).", valueName: "provider=url"))
+        help: ArgumentHelp(
+            "The vendor's temporary-token endpoint, as PROVIDER=URL (repeatable).", valueName: "provider=url"))
     var tokenURLs: [String] = []
 
     @Option(help: "A PEM file of extra CA certificates to trust for the vendor connections (an emulator's CA).")
     var caFile: String?
+
+    @Flag(
+        help: """
+            Try it offline: start the bundled emulator of both services in-process (TLS, generated CA) and \
+            relay to it instead of the real services. Its transcript is scripted, not your speech.
+            """)
+    var emulator = false
 
     @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -79,18 +89,22 @@ struct STTServer: AsyncParsableCommand {
             tokens.append(token.trimmingCharacters(in: .whitespaces))
         }
         configuration.clientTokens = tokens.filter { !$0.isEmpty }.map { Secret($0) }
-        if configuration.clientTokens.isEmpty, !RelayConfiguration.isLoopback(host), !allowAnonymous {
-            throw ValidationError(
-                "Binding \(host) without --client-token would let anyone on the network spend your API key. "
-                    + "Set --client-token (or STT_SERVER_CLIENT_TOKENS), or pass --allow-anonymous.")
-        }
+        configuration.allowsAnonymousRemoteClients = allowAnonymous
         let endpoints = try Self.perProvider(endpoint, option: "--endpoint")
         let tokenURLs = try Self.perProvider(self.tokenURLs, option: "--token-url")
-        for kind in [ProviderKind.assemblyAI, .speechmatics] {
+        for kind in [ProviderKind.assemblyAI, .speechmatics] where !emulator {
             let variable = kind == .assemblyAI ? "ASSEMBLYAI_API_KEY" : "SPEECHMATICS_API_KEY"
             guard let key = environment[variable], !key.isEmpty else { continue }
             let access = VendorAccess(apiKey: Secret(key), endpoint: endpoints[kind], tokenURL: tokenURLs[kind])
             if kind == .assemblyAI { configuration.assemblyAI = access } else { configuration.speechmatics = access }
+        }
+        var localEmulator: (emulator: TranscriptionEmulator, authority: TestCertificateAuthority)?
+        if emulator {
+            localEmulator = try Self.startEmulator(into: &configuration)
+        }
+        defer {
+            localEmulator?.emulator.shutdown()
+            localEmulator?.authority.remove()
         }
         guard configuration.assemblyAI != nil || configuration.speechmatics != nil else {
             throw ValidationError("Set ASSEMBLYAI_API_KEY or SPEECHMATICS_API_KEY (or both) in the environment.")
@@ -106,11 +120,16 @@ struct STTServer: AsyncParsableCommand {
         } else {
             configuration.defaultProvider = configuration.assemblyAI != nil ? .assemblyAI : .speechmatics
         }
-        if let caFile {
+        if let caFile, !emulator {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
                 throw ValidationError("--ca-file \(caFile) cannot be read.")
             }
             configuration.tls = TLSConfiguration(additionalTrustRoots: [.file(caFile)])
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error) (see --help).")
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
@@ -118,19 +137,49 @@ struct STTServer: AsyncParsableCommand {
         var logger = Logger(label: "stt-server")
         logger.logLevel = level
 
-        let offered = [configuration.assemblyAI.map { _ in "assemblyai" }, configuration.speechmatics.map { _ in "speechmatics" }]
-            .compactMap { $0 }.joined(separator: ", ")
+        let offered = [
+            configuration.assemblyAI.map { _ in "assemblyai" }, configuration.speechmatics.map { _ in "speechmatics" },
+        ]
+        .compactMap { $0 }.joined(separator: ", ")
         let settings = configuration
         let relay = TranscriptionRelay(configuration: settings, logger: logger)
         let app = relay.application { port in
             let shown = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
-            print("stt-server listening on http://\(shown):\(port)/ (providers: \(offered); default \(settings.defaultProvider))")
-            print(
+            Self.say(
+                "stt-server listening on http://\(shown):\(port)/ (providers: \(offered); default \(settings.defaultProvider))"
+            )
+            Self.say(
                 settings.clientTokens.isEmpty
                     ? "client authentication: off (loopback only); temporary tokens: disabled"
-                    : "client authentication: \(settings.clientTokens.count) client token(s); temporary tokens: POST /v1/token")
+                    : "client authentication: \(settings.clientTokens.count) client token(s); temporary tokens: POST /v1/token"
+            )
         }
         try await app.runService()
+    }
+
+    /// Starts the emulator of both services on loopback over TLS and points `configuration` at it.
+    static func startEmulator(
+        into configuration: inout RelayConfiguration
+    ) throws -> (emulator: TranscriptionEmulator, authority: TestCertificateAuthority) {
+        let authority = try TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
+        let script = EmulatorScript(
+            text: "This transcript comes from the local emulator, not from your speech. "
+                + "Start the server with an API key to transcribe for real.",
+            startingAt: 0.5, wordDuration: 0.3, gap: 0.1, sentenceGap: 1.0)
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(tls: authority, apiKeys: ["emulator-key"], script: script))
+        configuration.assemblyAI = VendorAccess(
+            apiKey: "emulator-key", endpoint: emulator.assemblyAIURL, tokenURL: emulator.assemblyAITokenURL)
+        configuration.speechmatics = VendorAccess(
+            apiKey: "emulator-key", endpoint: emulator.speechmaticsURL, tokenURL: emulator.speechmaticsTokenURL)
+        configuration.tls = TLSConfiguration(additionalTrustRoots: [.file(authority.caCertificatePath)])
+        Self.say("Relaying to the LOCAL EMULATOR at 127.0.0.1:\(emulator.port) (TLS), not to the real services.")
+        return (emulator, authority)
+    }
+
+    /// Writes a line to stdout at once (`print` is buffered when stdout is a pipe).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Parses `PROVIDER=URL` options.

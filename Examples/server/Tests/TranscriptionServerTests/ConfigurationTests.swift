@@ -1,0 +1,45 @@
+import StreamingSTT
+import Testing
+import TranscriptionServer
+
+/// The settings that would make the relay an open relay are refused before it starts.
+@Suite("Relay configuration")
+struct ConfigurationTests {
+    static let access = VendorAccess(apiKey: Secret(vendorKey))
+
+    @Test("Loopback without client tokens is fine; another address needs a token or an explicit opt-in")
+    func anonymousOnlyOnLoopback() throws {
+        for host in ["127.0.0.1", "localhost", "::1", "127.0.0.2"] {
+            try RelayConfiguration(host: host, assemblyAI: Self.access).validate()
+        }
+        for host in ["0.0.0.0", "::", "192.0.2.10"] {
+            #expect(throws: RelayConfigurationError.self) {
+                try RelayConfiguration(host: host, assemblyAI: Self.access).validate()
+            }
+            try RelayConfiguration(host: host, clientTokens: ["t"], assemblyAI: Self.access).validate()
+            try RelayConfiguration(host: host, assemblyAI: Self.access, allowsAnonymousRemoteClients: true).validate()
+        }
+    }
+
+    @Test("No provider, a default provider without a key, empty tokens or zero limits are refused")
+    func refusesUselessSettings() {
+        #expect(throws: RelayConfigurationError.self) { try RelayConfiguration().validate() }
+        #expect(throws: RelayConfigurationError.self) {
+            try RelayConfiguration(defaultProvider: .speechmatics, assemblyAI: Self.access).validate()
+        }
+        #expect(throws: RelayConfigurationError.self) {
+            try RelayConfiguration(clientTokens: [""], assemblyAI: Self.access).validate()
+        }
+        #expect(throws: RelayConfigurationError.self) {
+            try RelayConfiguration(maxSessionsPerClient: 0, assemblyAI: Self.access).validate()
+        }
+    }
+
+    @Test("Descriptions never show the key")
+    func redacted() {
+        let configuration = RelayConfiguration(assemblyAI: Self.access, speechmatics: Self.access)
+        #expect(!"\(Self.access)".contains(vendorKey))
+        #expect(!"\(configuration)".contains(vendorKey))
+        #expect(!String(reflecting: configuration).contains(vendorKey))
+    }
+}
