@@ -118,6 +118,26 @@ struct AudioFileSourceTests {
         }
     }
 
+    @Test(arguments: [AudioFileWriter.Kind.flac, .oggVorbis, .mp3, .wav16])
+    func truncatedFileEndsEarlyOrFailsClearly(kind: AudioFileWriter.Kind) async throws {
+        let path = temporaryPath("truncated.\(kind.fileExtension)")
+        defer { unlink(path) }
+        try AudioFileWriter.write(
+            sine(frequency: 440, sampleRate: 16_000, seconds: 2), sampleRate: 16_000, channelCount: 1, kind: kind,
+            to: path)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path))
+        var frames = 0
+        do {
+            // Some decoders notice at open (Ogg needs the last page), others while reading.
+            for try await buffer in try AudioFileSource(path: path) { frames += buffer.frameCount }
+        } catch {
+            #expect(error.code == .corruptFile, "\(kind): \(error)")
+            #expect(error.description.contains(path))
+        }
+        #expect(frames < 32_000, "\(kind): \(frames) frames from half a file")
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/espeak-ng")))
     func speechRecordingDecodesAndResamples() async throws {
         let path = temporaryPath("speech.wav")

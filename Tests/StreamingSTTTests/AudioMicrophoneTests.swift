@@ -94,6 +94,20 @@ struct AudioMicrophoneTests {
         #expect(microphone.statistics.capturedFrames >= 16_000)
     }
 
+    @Test func negotiatedFormatIsReadBack() async throws {
+        let path = temporaryPath("silence.raw")
+        defer { unlink(path) }
+        try Data(count: 44_100 * 8).write(to: URL(fileURLWithPath: path))
+        let microphone = try ALSAMicrophone(
+            alsaConfiguration: fileBackedALSAConfiguration(reading: path), device: "fromfile",
+            configuration: .init(sampleRate: 44_100, channelCount: 2, encoding: .float32))
+        #expect(microphone.format == .float32(sampleRate: 44_100, channelCount: 2))
+        #expect(abs(microphone.periodFrames - 2205) <= 64)  // about 50 ms
+        #expect(microphone.bufferFrames >= microphone.periodFrames * 2)
+        await microphone.stop()
+        #expect(!microphone.isDeviceOpen)
+    }
+
     @Test func invalidDeviceNameIsAClearError() {
         let (logger, store) = RecordingLogHandler.logger()
         do {
