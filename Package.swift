@@ -82,7 +82,6 @@ let package = Package(
     ]
 )
 
-<<<<<<< HEAD
 // MARK: - Fuzzing (only with STT_FUZZ set; see scripts/fuzz)
 
 // libFuzzer targets: built with `-sanitize=fuzzer`, which provides `main`, so they are left out
@@ -97,12 +96,12 @@ if Context.environment["STT_FUZZ"] != nil {
                 swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
             ))
     }
-=======
+}
+
 // MARK: - Documentation
 
 // swift-docc-plugin is resolved only when the docs are built, so ordinary builds never fetch it:
 //   STT_DOCS=1 swift package generate-documentation --target StreamingSTT
 if Context.environment["STT_DOCS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
->>>>>>> main
 }
