@@ -13,7 +13,10 @@ let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "serve" {
     try serve()
 } else {
-    try await runTransportBenchmarks(runs: Int(arguments.first ?? "") ?? 3)
+    let runs = Int(arguments.first ?? "") ?? 3
+    try await runTransportBenchmarks(runs: runs)
+    print("")
+    try runAudioBenchmarks()
 }
 
 // MARK: - Server process

@@ -114,8 +114,6 @@ public struct AssemblyAI: Sendable, Hashable {
     /// Further query parameters, sent as given after the ones above (for options newer than this
     /// library). A name used above is rejected.
     public var additionalQueryItems: [QueryItem]
-    /// The temporary-token endpoint (`GET …/v3/token`).
-    public var tokenURL: String
 
     /// A query parameter.
     public struct QueryItem: Sendable, Hashable {
@@ -145,7 +143,6 @@ public struct AssemblyAI: Sendable, Hashable {
         self.encoding = encoding
         self.keytermsPrompt = []
         self.additionalQueryItems = []
-        self.tokenURL = "https://streaming.assemblyai.com/v3/token"
     }
 
     /// The query parameters, in a fixed order (credentials excluded).

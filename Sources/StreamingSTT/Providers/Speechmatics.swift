@@ -215,8 +215,6 @@ public struct Speechmatics: Sendable, Hashable {
     /// At most this many audio chunks may wait for their `AudioAdded` acknowledgement; the sender
     /// waits beyond it (the service reads audio at its own pace).
     public var maxUnacknowledgedChunks: Int
-    /// The temporary-key endpoint (`POST …/v1/api_keys?type=rt`).
-    public var tokenURL: String
 
     /// Creates a configuration with the service's defaults for everything not given.
     public init(
@@ -233,7 +231,6 @@ public struct Speechmatics: Sendable, Hashable {
         self.sampleRate = sampleRate
         self.additionalVocab = []
         self.maxUnacknowledgedChunks = 512
-        self.tokenURL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
     }
 
     /// Checks every option against the service's documented limits.

@@ -8,6 +8,8 @@ extension AssemblyAI {
     ///   - maxSessionDuration: the longest session it may open, 60…10800 seconds (service default 10800).
     ///   - url: the token endpoint (default the service's; an emulator's for tests).
     ///   - tls: TLS settings (verification against the system roots by default).
+    ///   - timeout: for the whole request.
+    ///   - eventLoop: the loop that services the request.
     /// - Throws: ``TranscriptionError``: `invalidConfiguration` (bad arguments, nothing sent),
     ///   `authenticationFailed` (401/403), `tokenRequestFailed` (400, 429, 5xx, malformed answer;
     ///   retryable for 429 and 5xx), `connectionFailed`, `timeout`.
@@ -49,6 +51,8 @@ extension Speechmatics {
     ///   - ttl: the key's lifetime, 60…86400 seconds.
     ///   - url: the endpoint (default the service's; an emulator's for tests).
     ///   - tls: TLS settings (verification against the system roots by default).
+    ///   - timeout: for the whole request.
+    ///   - eventLoop: the loop that services the request.
     /// - Throws: ``TranscriptionError``: `invalidConfiguration`, `authenticationFailed` (401/403),
     ///   `tokenRequestFailed` (400, 422, 429, 5xx, malformed answer), `connectionFailed`, `timeout`.
     public static func createTemporaryKey(
