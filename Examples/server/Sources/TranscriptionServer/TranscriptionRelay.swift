@@ -185,7 +185,7 @@ public struct TranscriptionRelay: Sendable {
                     code: "too_many_tokens", message: "too many temporary tokens this minute", retryable: true))
         }
         let lifetime = configuration.temporaryTokenLifetime
-        do {
+        do throws(TranscriptionError) {
             let token: Secret
             let url: String
             switch provider {
@@ -194,13 +194,14 @@ public struct TranscriptionRelay: Sendable {
                 let sessionCap = Int(configuration.maxSessionDuration.components.seconds)
                 token = try await AssemblyAI.createTemporaryToken(
                     apiKey: access.apiKey, expiresIn: min(max(lifetime, 1), 600),
-                    maxSessionDuration: min(max(sessionCap, 60), 10800), url: access.tokenURL ?? defaults.tokenURL,
+                    maxSessionDuration: min(max(sessionCap, 60), 10800),
+                    url: access.tokenURL ?? Self.assemblyAITokenURL,
                     tls: configuration.tls)
                 url = access.endpoint ?? defaults.endpoint.url
             case .speechmatics:
                 let defaults = Speechmatics(credentials: .none)
                 token = try await Speechmatics.createTemporaryKey(
-                    apiKey: access.apiKey, ttl: max(lifetime, 60), url: access.tokenURL ?? defaults.tokenURL,
+                    apiKey: access.apiKey, ttl: max(lifetime, 60), url: access.tokenURL ?? Self.speechmaticsTokenURL,
                     tls: configuration.tls)
                 url = access.endpoint ?? defaults.endpoint.url
             }
@@ -220,6 +221,10 @@ public struct TranscriptionRelay: Sendable {
                 EventJSON.error(code: error.code.description, message: error.reason, retryable: error.isRetryable))
         }
     }
+
+    /// The vendors' token endpoints (the defaults of `createTemporaryToken` / `createTemporaryKey`).
+    static let assemblyAITokenURL = "https://streaming.assemblyai.com/v3/token"
+    static let speechmaticsTokenURL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
         Response(

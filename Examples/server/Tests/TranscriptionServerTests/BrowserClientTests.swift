@@ -31,12 +31,12 @@ struct BrowserClientTests {
         return (received.withLock { $0 }, close)
     }
 
-    @Test("A token offered as a subprotocol from the server's own origin is accepted")
+    @Test("A token offered as a subprotocol from the server's own origin is accepted, and never logged")
     func subprotocolToken() async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(
-            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        let logs = LogRecorder()
+        let relay = TranscriptionRelay(configuration: relayConfiguration(emulator: emulator), logger: logs.logger())
         try await relay.application().test(.live) { client in
             let port = try #require(client.port)
             let (messages, close) = try await withTimeout {
@@ -49,26 +49,8 @@ struct BrowserClientTests {
             #expect(messages.first?.contains(#""type":"begin""#) == true)
             #expect(messages.last?.contains(#""type":"terminated""#) == true)
             #expect(close?.closeCode == .normalClosure)
-        }
-    }
-
-    @Test("A page from a foreign origin is rejected, even with a valid token")
-    func foreignOrigin() async throws {
-        let emulator = try makeEmulator()
-        defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(
-            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
-        try await relay.application().test(.live) { client in
-            let port = try #require(client.port)
-            let (messages, close) = try await withTimeout {
-                try await Self.session(
-                    port: port,
-                    headers: [.secWebSocketProtocol: "stt.v1, bearer.\(clientToken)", .origin: "https://evil.example"])
-            }
-            #expect(messages.count == 1)
-            #expect(messages.first?.contains(#""code":"forbidden_origin""#) == true)
-            #expect(close?.closeCode == .unknown(TranscriptionRelay.CloseCode.forbiddenOrigin))
-            #expect(emulator.sessions.isEmpty)
+            #expect(!logs.lines.isEmpty)
+            #expect(!logs.lines.contains { $0.contains(clientToken) || $0.contains(vendorKey) })
         }
     }
 }

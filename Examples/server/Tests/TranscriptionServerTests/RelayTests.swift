@@ -71,6 +71,28 @@ struct RelayTests {
         }
     }
 
+    @Test("A page from a foreign origin is rejected, even with a valid token; a request without Origin is not a page")
+    func foreignOrigin() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            for origin in ["https://evil.example", "http://127.0.0.1:1", "null"] {
+                let (events, closure) = try await withTimeout {
+                    let ws = try await RelayClient.connect(
+                        port: port, token: clientToken, headers: [("Origin", origin)])
+                    return try await ws.readAll()
+                }
+                #expect(events.map(\.type) == ["error"], "\(origin)")
+                #expect(events.first?["code"]?.stringValue == "forbidden_origin", "\(origin)")
+                #expect(closure?.peerCode == TranscriptionRelay.CloseCode.forbiddenOrigin, "\(origin)")
+            }
+            #expect(emulator.sessions.isEmpty)
+        }
+    }
+
     @Test("A vendor that refuses the key: the client gets the error (without the key) and close 1011")
     func vendorRejectsKey() async throws {
         let emulator = try makeEmulator()
