@@ -93,6 +93,31 @@ struct RelayTests {
         }
     }
 
+    @Test("Malformed client messages: an unknown text message is an error event, odd-length audio closes with 1003")
+    func malformedClientMessages() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, closure) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: "not json")
+                try await ws.connection.send(text: #"{"type":"start","provider":"whisper"}"#)
+                try await ws.connection.send(binary: [0, 0, 0])
+                return try await ws.readAll()
+            }
+            #expect(
+                events.compactMap { $0["code"]?.stringValue } == [
+                    "invalid_message", "invalid_message", "invalid_audio",
+                ])
+            #expect(closure?.peerCode == 1003)
+            #expect(emulator.sessions.isEmpty)
+        }
+        #expect(relay.activeSessions == 0)
+    }
+
     @Test("A vendor that refuses the key: the client gets the error (without the key) and close 1011")
     func vendorRejectsKey() async throws {
         let emulator = try makeEmulator()
