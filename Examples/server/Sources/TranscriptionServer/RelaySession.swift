@@ -90,8 +90,8 @@ final class RelaySession: Sendable {
                             EventJSON.error(
                                 code: "invalid_audio", message: "audio must be 16-bit samples (an even byte count)",
                                 retryable: false))
-                        await transcriber?.cancel()
                         await close(code: 1003, reason: "invalid_audio")
+                        await transcriber?.cancel()
                         continue
                     }
                     if transcriber == nil { transcriber = await begin(configuration.defaultProvider, in: &group) }
@@ -110,6 +110,8 @@ final class RelaySession: Sendable {
     private func begin(
         _ provider: ProviderKind, in group: inout TaskGroup<Void>
     ) async -> StreamingTranscriber? {
+        // Once the WebSocket is closing (refused provider, duration cap), nothing starts any more.
+        if state.withLock({ $0.closed }) { return nil }
         guard let access = configuration.access(for: provider) else {
             await write(
                 EventJSON.error(

@@ -118,6 +118,27 @@ struct RelayTests {
         #expect(relay.activeSessions == 0)
     }
 
+    @Test("A provider the server does not offer is refused with 1008, and later audio starts nothing")
+    func providerUnavailable() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.speechmatics = nil
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let (events, closure) = try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: #"{"type":"start","provider":"speechmatics"}"#)
+                try? await ws.send(audio: audio(seconds: 0.5))
+                return try await ws.readAll()
+            }
+            #expect(events.compactMap { $0["code"]?.stringValue } == ["provider_unavailable"])
+            #expect(closure?.peerCode == 1008)
+        }
+        #expect(emulator.sessions.isEmpty)
+    }
+
     @Test("A vendor that refuses the key: the client gets the error (without the key) and close 1011")
     func vendorRejectsKey() async throws {
         let emulator = try makeEmulator()
