@@ -176,7 +176,7 @@ struct TranscriberFaultTests {
 
     @Test("the final message never comes: stop times out, every final before it delivered", arguments: Vendor.allCases)
     func neverFinishes(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage]) { $0.stopTimeout = .seconds(2) }
+        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage]) { $0.stopTimeout = .seconds(8) }
         #expect(outcome.lastError?.code == .timeout)
         let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
         #expect(outcome.finals.count == sent.count)
