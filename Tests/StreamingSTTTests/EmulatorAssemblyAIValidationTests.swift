@@ -171,7 +171,7 @@ struct EmulatorAssemblyAIValidationTests {
         let tls = TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)])
         let response = try await HTTPClient.send(
             "GET", url: emulator.assemblyAITokenURL + "?expires_in_seconds=60&max_session_duration_seconds=600",
-            headers: assemblyAIKey, tls: tls)
+            headers: assemblyAIKey, tls: tls, timeout: .seconds(30))
         #expect(response.status == 200)
         let body = String(decoding: response.body, as: UTF8.self)
         #expect(topLevelKeys(body) == ["token", "expires_in_seconds"])
@@ -219,12 +219,13 @@ struct EmulatorAssemblyAIValidationTests {
                 assemblyAIKey, 400
             ),
         ] {
-            let answer = try await HTTPClient.send("GET", url: url, headers: headers, tls: tls)
+            let answer = try await HTTPClient.send("GET", url: url, headers: headers, tls: tls, timeout: .seconds(30))
             #expect(answer.status == status, "\(url)")
             #expect(parseObject(String(decoding: answer.body, as: UTF8.self))?["error"] is String)
         }
         let post = try await HTTPClient.send(
-            "POST", url: emulator.assemblyAITokenURL + "?expires_in_seconds=60", headers: assemblyAIKey, tls: tls)
+            "POST", url: emulator.assemblyAITokenURL + "?expires_in_seconds=60", headers: assemblyAIKey, tls: tls,
+            timeout: .seconds(30))
         #expect(post.status == 405)
     }
 }

@@ -51,6 +51,8 @@ final class EmulatorClient: Sendable {
     ) async throws -> EmulatorClient {
         var configuration = trusting(sharedAuthority)
         configuration.additionalHeaders = headers
+        // Generous: under a full parallel test run a TLS connect can take seconds.
+        configuration.connectTimeout = .seconds(30)
         configure(&configuration)
         let connection = try await WebSocketConnection.connect(to: url, configuration: configuration)
         return EmulatorClient(connection: connection)
@@ -104,6 +106,7 @@ final class EmulatorClient: Sendable {
                 }
                 if predicate(texts) { return texts }
                 if ended { throw TimedOut(what: "\(what) (the connection ended first)") }
+                try Task.checkCancellation()
                 await changed()
             }
         }
@@ -152,7 +155,8 @@ func parseObject(_ text: String) -> [String: Any]? {
 }
 
 func discriminator(_ object: [String: Any]) -> String? {
-    (object["type"] as? String) ?? (object["message"] as? String)
+    // Speechmatics messages always carry `message` (their `type` is a subtype: Info, Error…).
+    (object["message"] as? String) ?? (object["type"] as? String)
 }
 
 /// The top-level keys of a JSON object text, in order (for field-order checks; the parser in the

@@ -152,8 +152,11 @@ struct SpeechmaticsTranscripts: Sendable {
         var last = finalized
         while last < heard, words[last].end <= cover { last += 1 }
         let range = finalized..<last
-        let start = range.isEmpty ? horizon : words[range.lowerBound].start
-        let end = range.isEmpty ? max(horizon, cover) : words[range.upperBound - 1].end
+        // An empty final runs from the previous final's end, and stops where the next word starts,
+        // so that the finals' metadata never overlap.
+        let nextStart = finalized < words.count ? words[finalized].start : Int.max
+        let start = range.isEmpty ? lastFinalEnd : words[range.lowerBound].start
+        let end = range.isEmpty ? max(lastFinalEnd, min(cover, nextStart)) : words[range.upperBound - 1].end
         let (json, transcript) = transcriptMessage(
             "AddTranscript", range: range, start: start, end: end, forced: forced)
         for index in range where !speakersSeen.contains(words[index].speaker) {
@@ -171,8 +174,8 @@ struct SpeechmaticsTranscripts: Sendable {
         let range = finalized..<max(finalized, heard)
         guard range != lastPartial, !(range.isEmpty && lastPartial.isEmpty) else { return [] }
         lastPartial = range
-        let start = range.isEmpty ? horizon : words[range.lowerBound].start
-        let end = range.isEmpty ? horizon : words[range.upperBound - 1].end
+        let start = range.isEmpty ? lastFinalEnd : words[range.lowerBound].start
+        let end = range.isEmpty ? lastFinalEnd : words[range.upperBound - 1].end
         let (json, _) = transcriptMessage("AddPartialTranscript", range: range, start: start, end: end, forced: false)
         return [Message(json: json)]
     }
