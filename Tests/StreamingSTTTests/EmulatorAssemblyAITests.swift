@@ -20,7 +20,7 @@ struct EmulatorAssemblyAITests {
         #expect(topLevelKeys(client.texts[0]) == ["type", "id", "expires_at", "configuration"])
         #expect(UUID(uuidString: begin["id"] as? String ?? "") != nil)
         let expiresAt = try #require(begin["expires_at"] as? Int)
-        #expect(abs(expiresAt - Int(Date().timeIntervalSince1970) - 10800) <= 5)
+        #expect(abs(expiresAt - Int(Date().timeIntervalSince1970) - 10800) <= 60)
         let configuration = try #require(begin["configuration"] as? [String: Any])
         #expect(configuration["model"] as? String == "u3-rt-pro")
         #expect(configuration["mode"] as? String == "balanced")
@@ -135,7 +135,7 @@ struct EmulatorAssemblyAITests {
 
         let burst = try await EmulatorClient.connect(emulator.assemblyAIURL + Self.u3Query, headers: assemblyAIKey)
         try await burst.waitForMessage("Begin")
-        _ = try? await burst.sendSilence(seconds: 3.0, chunkMilliseconds: 100)
+        _ = try? await burst.sendSilence(seconds: 10.0, chunkMilliseconds: 100)
         let error = try await burst.waitForMessage("Error")
         #expect(error["error_code"] as? Int == 3007)
         #expect((error["error"] as? String)?.hasPrefix("Audio Transmission Rate Exceeded: Received ") == true)
