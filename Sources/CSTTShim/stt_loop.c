@@ -607,6 +607,21 @@ static int on_writeable(stt_conn *c) {
 // ---------------------------------------------------------------------------------------------
 // Reading (service thread, RECEIVE).
 
+/// Appends to the connection's receive buffer, growing it geometrically. -1 when out of memory.
+static int rx_append(stt_conn *c, const uint8_t *in, size_t len) {
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < c->rx_len + len) cap *= 2;
+        uint8_t *n = realloc(c->rx, cap);
+        if (!n) return -1;
+        c->rx = n;
+        c->rx_cap = cap;
+    }
+    if (len) memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    return 0;
+}
+
 static int on_receive(stt_conn *c, const uint8_t *in, size_t len) {
     struct lws *wsi = c->wsi;
     peer_alive(c);
@@ -624,16 +639,7 @@ static int on_receive(stt_conn *c, const uint8_t *in, size_t len) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason, sizeof reason - 1);
         return -1;
     }
-    if (c->rx_len + len > c->rx_cap) {
-        size_t cap = c->rx_cap ? c->rx_cap : 4096;
-        while (cap < c->rx_len + len) cap *= 2;
-        uint8_t *n = realloc(c->rx, cap);
-        if (!n) return -1;
-        c->rx = n;
-        c->rx_cap = cap;
-    }
-    if (len) memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
+    if (rx_append(c, in, len)) return -1;
     if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
         stt_event ev = {0};
         ev.kind = STT_EV_MESSAGE;
@@ -848,16 +854,7 @@ static int on_http_body(stt_conn *c, const uint8_t *in, size_t len) {
         lws_return_http_status(c->wsi, 413, NULL);
         return -1;
     }
-    if (c->rx_len + len > c->rx_cap) {
-        size_t cap = c->rx_cap ? c->rx_cap : 4096;
-        while (cap < c->rx_len + len) cap *= 2;
-        uint8_t *n = realloc(c->rx, cap);
-        if (!n) return -1;
-        c->rx = n;
-        c->rx_cap = cap;
-    }
-    if (len) memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
+    if (rx_append(c, in, len)) return -1;
     return 0;
 }
 
