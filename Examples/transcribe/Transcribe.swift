@@ -16,9 +16,13 @@ struct Transcribe: AsyncParsableCommand {
         commandName: "transcribe",
         abstract: "Stream audio to AssemblyAI or Speechmatics and print the live transcript.",
         discussion: """
-            The API key comes from --api-key or the environment (ASSEMBLYAI_API_KEY, SPEECHMATICS_API_KEY).
-            Exit codes: 0 success, 2 usage error, 3 authentication rejected, 4 connection, TLS, protocol,
-            vendor error or timeout, 130 interrupted twice. Ctrl-C stops gracefully; a second Ctrl-C aborts.
+            The API key comes from --api-key or the environment (ASSEMBLYAI_API_KEY, \
+            SPEECHMATICS_API_KEY).
+
+            Exit codes: 0 success, 2 usage error, 3 authentication rejected, 4 connection, TLS, \
+            protocol, vendor error or timeout, 130 interrupted twice.
+
+            Ctrl-C stops gracefully (the remaining finals are printed); a second Ctrl-C aborts.
             """,
         subcommands: [Demo.self]
     )
