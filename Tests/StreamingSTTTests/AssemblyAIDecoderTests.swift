@@ -95,6 +95,22 @@ struct AssemblyAIDecoderTests {
                         parsing: #"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#)))
     }
 
+    @Test("turns out of order never give a final twice (found by fuzzing)")
+    func outOfOrderTurns() {
+        var decoder = decoder(model: .universalStreamingEnglish, formatTurns: true)
+        var finals: [Int] = []
+        for message in [
+            #"{"type":"Turn","turn_order":1,"turn_is_formatted":false,"end_of_turn":true,"transcript":"one","words":[]}"#,
+            #"{"type":"Turn","turn_order":0,"turn_is_formatted":true,"end_of_turn":true,"transcript":"Zero.","words":[]}"#,
+            #"{"type":"Turn","turn_order":1,"turn_is_formatted":false,"end_of_turn":true,"transcript":"one","words":[]}"#,
+            #"{"type":"Error","error_code":3005,"error":"Session Cancelled"}"#,
+        ] {
+            finals += self.finals(decoder.decode(message)).map(\.turnOrder)
+        }
+        finals += self.finals(decoder.flush()).map(\.turnOrder)
+        #expect(finals.sorted() == [0, 1])
+    }
+
     @Test("an end of turn without words is not delivered as an empty final")
     func emptyFinal() {
         var decoder = decoder()

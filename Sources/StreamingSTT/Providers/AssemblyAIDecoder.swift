@@ -11,7 +11,8 @@ import struct Foundation.Date
 package struct AssemblyAIDecoder: SessionDecoder {
     let waitsForFormattedFinal: Bool
     package var deliversRawMessages = false
-    private var lastFinalTurn = -1
+    /// Turns already final: a turn's final is delivered once, whatever order messages come in.
+    private var finalTurns = Set<Int>()
     private var pendingUnformatted: Transcript?
 
     package init(configuration: AssemblyAI) {
@@ -73,10 +74,10 @@ package struct AssemblyAIDecoder: SessionDecoder {
 
     private mutating func turn(_ json: JSONValue) -> [SessionOutput] {
         let order = json["turn_order"]?.intValue ?? 0
-        guard order > lastFinalTurn else { return [] }  // a late or repeated message of a finished turn
+        guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
         var outputs: [SessionOutput] = []
         if let pending = pendingUnformatted, pending.turnOrder != order {
-            outputs += flush()  // a new turn began without the formatted final of the previous one
+            outputs += flush()  // another turn began without the formatted final of the pending one
         }
         let endOfTurn = json["end_of_turn"]?.boolValue ?? false
         let formatted = json["turn_is_formatted"]?.boolValue ?? false
@@ -102,7 +103,7 @@ package struct AssemblyAIDecoder: SessionDecoder {
             outputs.append(.event(.partial(transcript)))
         } else {
             pendingUnformatted = nil
-            lastFinalTurn = order
+            finalTurns.insert(order)
             if !transcript.text.trimmingCharacters(in: .whitespaces).isEmpty {
                 outputs.append(.event(.final(transcript)))
             }
@@ -113,7 +114,7 @@ package struct AssemblyAIDecoder: SessionDecoder {
     package mutating func flush() -> [SessionOutput] {
         guard let pending = pendingUnformatted else { return [] }
         pendingUnformatted = nil
-        lastFinalTurn = max(lastFinalTurn, pending.turnOrder)
+        guard finalTurns.insert(pending.turnOrder).inserted else { return [] }
         return pending.text.trimmingCharacters(in: .whitespaces).isEmpty ? [] : [.event(.final(pending))]
     }
 
