@@ -101,13 +101,16 @@ final class EmulatorClient: Sendable {
     ) async throws -> [String] {
         try await withTimeout(limit, what) { [self] in
             while true {
-                let (texts, ended) = state.withLock { state in
-                    (state.messages.compactMap { if case .text(let text) = $0 { text } else { nil } }, state.end != nil)
+                let (texts, seen, ended) = state.withLock { state in
+                    (
+                        state.messages.compactMap { if case .text(let text) = $0 { text } else { nil } },
+                        state.messages.count, state.end != nil
+                    )
                 }
                 if predicate(texts) { return texts }
                 if ended { throw TimedOut(what: "\(what) (the connection ended first)") }
                 try Task.checkCancellation()
-                await changed()
+                await changed(since: seen)
             }
         }
     }
@@ -126,7 +129,9 @@ final class EmulatorClient: Sendable {
         try await withTimeout(limit, "the close") { [connection] in await connection.closed() }
     }
 
-    private func changed() async {
+    /// Returns once more than `seen` messages have arrived or the connection ended. The check
+    /// and the registration share one lock, so a message arriving in between is not missed.
+    private func changed(since seen: Int) async {
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -134,7 +139,7 @@ final class EmulatorClient: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
-                    if Task.isCancelled || state.end != nil { return true }
+                    if Task.isCancelled || state.end != nil || state.messages.count != seen { return true }
                     state.waiters[id] = continuation
                     return false
                 }
