@@ -127,10 +127,8 @@ struct Transcribe: AsyncParsableCommand {
     var output: String?
 
     func validate() throws {
-        if listDevices { return }
-        guard provider != nil else {
-            throw ValidationError("Choose a service with --provider assemblyai or --provider speechmatics.")
-        }
+        // The provider is checked in `run()`: ArgumentParser also validates this command when
+        // the `demo` subcommand runs, and the demo needs no provider.
         if let output, TranscriptFile.Kind(path: output) == nil {
             throw ValidationError("--output must end in .srt, .vtt, .txt or .jsonl.")
         }
@@ -142,6 +140,9 @@ struct Transcribe: AsyncParsableCommand {
         if listDevices {
             try listCaptureDevices()
             return
+        }
+        guard provider != nil else {
+            throw ValidationError("Choose a service with --provider assemblyai or --provider speechmatics.")
         }
         let session = try SessionRunner(options: self)
         throw ExitCode(await session.run())

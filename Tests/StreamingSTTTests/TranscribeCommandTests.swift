@@ -160,6 +160,14 @@ struct TranscribeCommandTests {
         #expect(result.stderr.contains("finals"))
     }
 
+    @Test("`transcribe demo` (the README's main job) needs no provider and transcribes with both")
+    func demo() async throws {
+        let result = try await Self.run(["demo"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("--provider"))
+        #expect((result.stdout + result.stderr).components(separatedBy: " finals").count == 3)
+    }
+
     @Test("usage errors exit 2 with a clear line: no provider, no key, unreadable file, bad output")
     func usageErrors() async throws {
         let noProvider = try await Self.run(["--input", Self.recording])
