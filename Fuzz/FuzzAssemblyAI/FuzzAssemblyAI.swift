@@ -12,15 +12,16 @@ public func fuzzAssemblyAI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         options.formatTurns = formatTurns
         var decoder = AssemblyAIDecoder(configuration: options)
         var finalTurns = Set<Int>()
+        var outputs: [SessionOutput] = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            for output in decoder.decode(String(decoding: line, as: UTF8.self)) {
-                guard case .event(.final(let transcript)) = output else { continue }
-                // A final is never delivered twice for one turn, and never empty.
-                precondition(finalTurns.insert(transcript.turnOrder).inserted, "a turn was final twice")
-                precondition(!transcript.text.isEmpty, "an empty final was delivered")
-            }
+            outputs += decoder.decode(String(decoding: line, as: UTF8.self))
         }
-        _ = decoder.flush()
+        outputs += decoder.flush()  // the end of the stream delivers a pending final too
+        for case .event(.final(let transcript)) in outputs {
+            // A final is never delivered twice for one turn, and never empty.
+            precondition(finalTurns.insert(transcript.turnOrder).inserted, "a turn was final twice")
+            precondition(!transcript.text.isEmpty, "an empty final was delivered")
+        }
     }
     return 0
 }
