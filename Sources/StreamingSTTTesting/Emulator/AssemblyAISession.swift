@@ -112,38 +112,17 @@ struct AssemblyAISession: Sendable {
             return Int(Int64(audioBytes) * 1000 / Int64(bytesPerSecond))
         }
 
-        /// Applies the faults due after `chunks` chunks; returns `true` when the session is over.
+        /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {
-            for fault in faults {
-                switch fault {
-                case .dropConnection(let n) where n == count:
-                    io.note("fault: dropConnection after \(count) chunks")
-                    io.drop()
-                    return true
-                case .close(let code, let reason, let n) where n == count:
-                    io.note("fault: close(\(code)) after \(count) chunks")
-                    await io.close(code: code, reason: reason)
-                    return true
-                case .sendMalformedJSON(let n) where n == count:
-                    io.note("fault: malformed JSON after \(count) chunks")
-                    await io.send(raw: #"{"type":"Turn","turn_order":"#)
-                case .sendUnknownMessage(let n) where n == count:
-                    io.note("fault: unknown message after \(count) chunks")
-                    await io.send(.obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]))
-                case .sendHugeFrame(let bytes, let n) where n == count:
-                    io.note("fault: huge frame of \(bytes) bytes after \(count) chunks")
-                    await io.send(raw: hugeFrame(bytes: bytes, discriminator: "type"))
-                case .stopReading(let n) where n == count:
-                    io.note("fault: stop reading after \(count) chunks")
-                    io.connection.stopReading()
-                case .vendorError(let n) where n == count:
-                    io.note("fault: vendor error after \(count) chunks")
-                    await fail(3005, "Session Cancelled: An error occurred", violation: "injected server error")
-                    return true
-                default: break
-                }
+            await io.applyFaults(
+                afterChunks: count,
+                messages: VendorFaultMessages(
+                    malformed: #"{"type":"Turn","turn_order":"#,
+                    unknown: .obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]),
+                    discriminator: "type")
+            ) {
+                await fail(3005, "Session Cancelled: An error occurred", violation: "injected server error")
             }
-            return false
         }
 
         if !neverStart, await applyFaults(afterChunks: 0) { return await drain(queue) }

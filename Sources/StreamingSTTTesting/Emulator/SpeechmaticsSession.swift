@@ -94,39 +94,19 @@ struct SpeechmaticsSession: Sendable {
             for message in messages { await io.send(message.json, final: message.final) }
         }
 
+        /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {
-            for fault in faults {
-                switch fault {
-                case .dropConnection(let n) where n == count:
-                    io.note("fault: dropConnection after \(count) chunks")
-                    io.drop()
-                    return true
-                case .close(let code, let reason, let n) where n == count:
-                    io.note("fault: close(\(code)) after \(count) chunks")
-                    await io.close(code: code, reason: reason)
-                    return true
-                case .sendMalformedJSON(let n) where n == count:
-                    io.note("fault: malformed JSON after \(count) chunks")
-                    await io.send(raw: #"{"message":"AddTranscript","results":["#)
-                case .sendUnknownMessage(let n) where n == count:
-                    io.note("fault: unknown message after \(count) chunks")
-                    await io.send(.obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]))
-                case .sendHugeFrame(let bytes, let n) where n == count:
-                    io.note("fault: huge frame of \(bytes) bytes after \(count) chunks")
-                    await io.send(raw: hugeFrame(bytes: bytes, discriminator: "message"))
-                case .stopReading(let n) where n == count:
-                    io.note("fault: stop reading after \(count) chunks")
-                    io.connection.stopReading()
-                case .vendorError(let n) where n == count:
-                    io.note("fault: vendor error after \(count) chunks")
-                    await fail(
-                        .init(type: "job_error", reason: "Unable to process the audio: the job failed"),
-                        recordOnly: "injected job_error")
-                    return true
-                default: break
-                }
+            await io.applyFaults(
+                afterChunks: count,
+                messages: VendorFaultMessages(
+                    malformed: #"{"message":"AddTranscript","results":["#,
+                    unknown: .obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]),
+                    discriminator: "message")
+            ) {
+                await fail(
+                    .init(type: "job_error", reason: "Unable to process the audio: the job failed"),
+                    recordOnly: "injected job_error")
             }
-            return false
         }
 
         /// `EndOfStream`: every final, then `EndOfTranscript` (unless withheld).
