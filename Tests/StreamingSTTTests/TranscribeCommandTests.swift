@@ -5,7 +5,7 @@ import Testing
 
 /// The `transcribe` command as scripts use it: flags, exit codes and JSON-lines output, run as a
 /// real process against the emulator.
-@Suite("transcribe command")
+@Suite("transcribe command", .serialized)  // each test runs real sessions; together they overload 2 cores
 struct TranscribeCommandTests {
     static let recording: String = {
         var directory = #filePath
