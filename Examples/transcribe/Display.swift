@@ -53,6 +53,23 @@ final class Display: @unchecked Sendable {
         case .error(let error):
             clearLineLocked()
             printError("transcribe: \(error)")
+        case .reconnecting(let notice):
+            clearLineLocked()
+            let why: String
+            switch notice.reason {
+            case .rollover: why = "the session is near its time limit"
+            case .failure(let error): why = "\(error)"
+            }
+            printError(
+                "transcribe: reconnecting (attempt \(notice.attempt), in \(String(format: "%.2f", JSONLines.seconds(notice.delay))) s): \(why)"
+            )
+            redrawLocked()
+        case .reconnected(let notice):
+            clearLineLocked()
+            printError(
+                "transcribe: reconnected (session \(notice.sessionIndex); "
+                    + String(format: "replayed %.2f s of audio, lost %.2f s)", notice.replayedAudio, notice.lostAudio))
+            redrawLocked()
         default:
             break
         }
@@ -157,6 +174,20 @@ enum JSONLines {
             ]
         case .raw:
             return nil
+        case .reconnecting(let notice):
+            object =
+                [("type", .string("reconnecting"))] + reasonFields(notice.reason) + [
+                    ("session", .number(Double(notice.sessionIndex))),
+                    ("attempt", .number(Double(notice.attempt))), ("delay", .number(seconds(notice.delay))),
+                ]
+        case .reconnected(let notice):
+            object =
+                [("type", .string("reconnected"))] + reasonFields(notice.reason) + [
+                    ("session", .number(Double(notice.sessionIndex))),
+                    ("id", .string(notice.session.id)), ("attempts", .number(Double(notice.attempts))),
+                    ("audioOffset", .number(notice.audioOffset)), ("replayedAudio", .number(notice.replayedAudio)),
+                    ("lostAudio", .number(notice.lostAudio)),
+                ]
         case .terminated(let summary):
             object = [
                 ("type", .string("terminated")), ("audioDuration", .number(summary.audioDuration)),
@@ -174,6 +205,24 @@ enum JSONLines {
             object = fields
         }
         return JSONValue.object(object).description
+    }
+
+    /// `reason`: `failure` (with the error's `code` and `message`) or `rollover`.
+    static func reasonFields(_ reason: ReconnectionReason) -> [(key: String, value: JSONValue)] {
+        switch reason {
+        case .rollover:
+            return [("reason", .string("rollover"))]
+        case .failure(let error):
+            return [
+                ("reason", .string("failure")), ("code", .string(error.code.description)),
+                ("message", .string(error.reason)),
+            ]
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
     }
 
     static func transcriptObject(_ type: String, _ transcript: Transcript) -> [(key: String, value: JSONValue)] {

@@ -69,7 +69,20 @@ struct SessionRunner {
             }
         }
 
-        let transcriber = StreamingTranscriber(provider: provider, configuration: .init(tls: tls))
+        var configuration = StreamingTranscriber.Configuration(tls: tls)
+        if options.reconnect {
+            configuration.reconnection = ReconnectionPolicy()
+            if options.temporaryToken, let key, case .temporaryToken(let first) = credentials {
+                // A token opens one session: every later session gets a fresh one.
+                let runner = self
+                let trust = tls
+                configuration.credentials = SessionCredentials { index in
+                    if index == 0 { return .temporaryToken(first) }
+                    return .temporaryToken(try await runner.mintToken(key: Secret(key), tls: trust))
+                }
+            }
+        }
+        let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
         let display = Display(
             format: options.format, timestamps: options.timestamps, showsLevel: isMicrophone, file: file)
         let printer = Task { await display.consume(transcriber.events) }
@@ -103,10 +116,13 @@ struct SessionRunner {
         interrupts.uninstall()
         file?.close()
         if let summary = display.summary {
-            printError(
-                String(
-                    format: "transcribe: %d finals, %.1f s of audio, session %.1f s", summary.finalCount,
-                    summary.audioDuration, summary.sessionDuration))
+            var line = String(
+                format: "transcribe: %d finals, %.1f s of audio, session %.1f s", summary.finalCount,
+                summary.audioDuration, summary.sessionDuration)
+            if summary.sessionCount > 1 {
+                line += String(format: " (%d sessions, %.2f s of audio lost)", summary.sessionCount, summary.lostAudio)
+            }
+            printError(line)
         }
         return outcome
     }

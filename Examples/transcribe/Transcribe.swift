@@ -117,6 +117,12 @@ struct Transcribe: AsyncParsableCommand {
     )
     var endOfUtterance: Double?
 
+    @Flag(
+        help:
+            "Reconnect after a retryable failure and roll over before the session's time limit, replaying the audio in between."
+    )
+    var reconnect = false
+
     @Option(help: "text (default) or jsonl.")
     var format: OutputFormat = .text
 

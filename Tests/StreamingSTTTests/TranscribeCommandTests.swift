@@ -136,6 +136,44 @@ struct TranscribeCommandTests {
         #expect(!result.stdout.contains("cli-key-0123456789") && !result.stderr.contains("cli-key-0123456789"))
     }
 
+    @Test("--reconnect: a dropped session is replaced, the events are printed, exit 0; without it, exit 4")
+    func reconnect() async throws {
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(
+                tls: sharedAuthority, apiKeys: ["cli-key-0123456789"],
+                script: EmulatorScript(text: "Scripts depend on this output. Keep it stable. Again and again."),
+                assemblyAI: .init(enforceRealTime: false, terminationDelay: .zero),
+                faults: { info in info.vendorIndex % 2 == 0 ? [.dropConnection(afterAudioChunks: 40)] : [] }))
+        defer { emulator.shutdown() }
+        let audio = Data(count: 6 * 32000)
+        func arguments(_ format: String, reconnect: Bool) -> [String] {
+            [
+                "--provider", "assemblyai", "--input", "-", "--input-format", "s16le", "--input-rate", "16000",
+                "--pace", "none", "--format", format, "--endpoint", emulator.assemblyAIURL, "--ca-file",
+                sharedAuthority.caCertificatePath, "--api-key", "cli-key-0123456789",
+            ] + (reconnect ? ["--reconnect"] : [])
+        }
+        // Sessions 0 and 2 drop: jsonl with --reconnect, then text without it.
+        let json = try await Self.run(arguments("jsonl", reconnect: true), stdin: audio)
+        #expect(json.status == 0, "\(json.stderr)")
+        let types = json.lines.compactMap { $0["type"]?.stringValue }
+        #expect(types.first == "begin" && types.last == "terminated")
+        let reconnecting = try #require(json.lines.first { $0["type"]?.stringValue == "reconnecting" })
+        #expect(reconnecting["reason"]?.stringValue == "failure")
+        #expect(reconnecting["code"]?.stringValue == "connectionLost")
+        #expect(reconnecting["attempt"]?.doubleValue == 1)
+        let reconnected = try #require(json.lines.first { $0["type"]?.stringValue == "reconnected" })
+        #expect(reconnected["session"]?.doubleValue == 1)
+        #expect(reconnected["lostAudio"]?.doubleValue == 0)
+        #expect(reconnected["replayedAudio"]?.doubleValue != nil)
+        #expect(types.firstIndex(of: "reconnecting")! < types.firstIndex(of: "reconnected")!)
+        #expect(json.stderr.contains("2 sessions"))
+
+        let text = try await Self.run(arguments("text", reconnect: false), stdin: audio)
+        #expect(text.status == 4, "\(text.stderr)")
+        #expect(text.stderr.contains("connectionLost"))
+    }
+
     @Test("text output of raw PCM on stdin to Speechmatics, with an SRT file")
     func stdinToSpeechmatics() async throws {
         let emulator = try Self.emulator()

@@ -35,6 +35,11 @@ public enum TranscriptEvent: Sendable, Hashable {
     /// A message the neutral model does not cover (unknown types, translations, heartbeats, …),
     /// or every message when ``StreamingTranscriber/Configuration/deliversRawMessages`` is on.
     case raw(RawMessage)
+    /// The session was lost or is about to be replaced, and a new one is being opened (only with
+    /// a ``ReconnectionPolicy``).
+    case reconnecting(Reconnecting)
+    /// A new session took over (only with a ``ReconnectionPolicy``).
+    case reconnected(Reconnected)
     /// The session ended gracefully; no event follows.
     case terminated(SessionSummary)
     /// The session failed; no event follows.
@@ -93,6 +98,9 @@ public struct Transcript: Sendable, Hashable {
     public var isForced: Bool
     /// The vendor's message, for anything the neutral model does not cover.
     public var raw: JSONValue
+    /// Which session of the transcriber produced it: 0, or more after a reconnection or rollover
+    /// (see ``TranscriptEvent/reconnected(_:)``).
+    public var sessionIndex: Int
 
     /// Creates a transcript.
     public init(
@@ -106,8 +114,10 @@ public struct Transcript: Sendable, Hashable {
         speaker: String? = nil,
         endOfTurnConfidence: Double? = nil,
         isForced: Bool = false,
-        raw: JSONValue = .null
+        raw: JSONValue = .null,
+        sessionIndex: Int = 0
     ) {
+        self.sessionIndex = sessionIndex
         self.text = text
         self.start = start
         self.end = end
@@ -229,6 +239,11 @@ public struct SessionSummary: Sendable, Hashable {
     public var finalCount: Int
     /// The vendor's last message (`Termination`, `EndOfTranscript`).
     public var raw: JSONValue
+    /// Sessions of the service used: 1, or more after reconnections and rollovers.
+    public var sessionCount: Int
+    /// Seconds of audio no session transcribed because the replay buffer overflowed during a
+    /// reconnection (always 0 without reconnections).
+    public var lostAudio: Double
 
     /// Creates a summary.
     public init(
@@ -237,8 +252,12 @@ public struct SessionSummary: Sendable, Hashable {
         audioDuration: Double,
         sessionDuration: Double,
         finalCount: Int,
-        raw: JSONValue = .null
+        raw: JSONValue = .null,
+        sessionCount: Int = 1,
+        lostAudio: Double = 0
     ) {
+        self.sessionCount = sessionCount
+        self.lostAudio = lostAudio
         self.provider = provider
         self.sessionID = sessionID
         self.audioDuration = audioDuration

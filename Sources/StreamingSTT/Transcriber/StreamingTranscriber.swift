@@ -23,7 +23,9 @@ import Logging
 /// - ``cancel()`` (or cancelling a task inside `start`, `send` or `stop`) ends the session at once.
 ///
 /// Every failure is delivered once, as ``TranscriptEvent/error(_:)``, and thrown from the call
-/// that was waiting on it.
+/// that was waiting on it — unless ``Configuration/reconnection`` is set: then retryable failures
+/// open a new session (``TranscriptEvent/reconnecting(_:)``, ``TranscriptEvent/reconnected(_:)``)
+/// and the audio sent meanwhile is replayed to it; see ``ReconnectionPolicy``.
 public actor StreamingTranscriber {
     /// The service and its options.
     public enum Provider: Sendable, Hashable {
@@ -41,63 +43,7 @@ public actor StreamingTranscriber {
         }
     }
 
-    /// Session settings that do not belong to a vendor.
-    public struct Configuration: Sendable {
-        /// DNS, TCP, TLS and the WebSocket handshake together.
-        public var connectTimeout: Duration
-        /// From the handshake to `Begin` / `RecognitionStarted` (a large Speechmatics vocabulary
-        /// can delay the start by up to 15 s).
-        public var startTimeout: Duration
-        /// From the end message to `Termination` / `EndOfTranscript`.
-        public var stopTimeout: Duration
-        /// How long the sender waits for Speechmatics acknowledgements before giving up.
-        public var acknowledgementTimeout: Duration
-        /// Audio is sent in chunks of this duration (AssemblyAI allows 50–1000 ms per message and
-        /// recommends 50; the last chunk may be up to twice as long).
-        public var audioChunkDuration: Duration
-        /// TLS settings (extra trusted CAs for a private endpoint or an emulator).
-        public var tls: TLSConfiguration
-        /// WebSocket keepalive (Speechmatics asks for a ping timeout of at least 60 s).
-        public var keepalive: WebSocketConfiguration.Keepalive
-        /// The bound of the WebSocket send queue.
-        public var maxQueuedOutboundBytes: Int
-        /// The largest message accepted from the service.
-        public var maxMessageSize: Int
-        /// Also deliver every vendor message as ``TranscriptEvent/raw(_:)`` (empty finals included).
-        public var deliversRawMessages: Bool
-        /// The loop that services the connection.
-        public var eventLoop: WebSocketEventLoop
-
-        /// Creates a configuration; every argument has a default.
-        public init(
-            connectTimeout: Duration = .seconds(10),
-            startTimeout: Duration = .seconds(20),
-            stopTimeout: Duration = .seconds(10),
-            acknowledgementTimeout: Duration = .seconds(120),
-            audioChunkDuration: Duration = .milliseconds(50),
-            tls: TLSConfiguration = .init(),
-            keepalive: WebSocketConfiguration.Keepalive = .enabled(
-                pingInterval: .seconds(30), pongTimeout: .seconds(60)),
-            maxQueuedOutboundBytes: Int = 256 << 10,
-            maxMessageSize: Int = 4 << 20,
-            deliversRawMessages: Bool = false,
-            eventLoop: WebSocketEventLoop = .shared
-        ) {
-            self.connectTimeout = connectTimeout
-            self.startTimeout = startTimeout
-            self.stopTimeout = stopTimeout
-            self.acknowledgementTimeout = acknowledgementTimeout
-            self.audioChunkDuration = audioChunkDuration
-            self.tls = tls
-            self.keepalive = keepalive
-            self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
-            self.maxMessageSize = maxMessageSize
-            self.deliversRawMessages = deliversRawMessages
-            self.eventLoop = eventLoop
-        }
-    }
-
-    private enum Phase {
+    enum Phase {
         case idle, connecting, running, stopping
         case ended(Result<SessionSummary, TranscriptionError>)
     }
@@ -109,32 +55,57 @@ public actor StreamingTranscriber {
     /// The session's events.
     public nonisolated let events: TranscriptEvents
 
-    private let logger: Logger
-    private let continuation: AsyncStream<TranscriptEvent>.Continuation
-    private var decoder: any SessionDecoder
-    private var phase = Phase.idle
-    private var connection: WebSocketConnection?
-    private var session: SessionInfo?
-    private var startWaiters: [CheckedContinuation<Void, Never>] = []
-    private var endWaiters: [CheckedContinuation<Void, Never>] = []
-    private var ackWaiters: [CheckedContinuation<Void, Never>] = []
-    private var blockedObservers: [CheckedContinuation<Void, Never>] = []
-    private var blockedOnAcknowledgements = false
-    private var sendLockHeld = false
-    private var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
-    private var chunker: WireChunker
-    private var chunksSent = 0
-    private var chunksAcknowledged = 0
-    private var bytesSent = 0
-    private var finalCount = 0
-    private let clock = ContinuousClock()
-    private var connectedAt: ContinuousClock.Instant?
-    private var converter: AudioConverter?
+    let logger: Logger
+    let continuation: AsyncStream<TranscriptEvent>.Continuation
+    let clock = ContinuousClock()
+    var phase = Phase.idle
+    /// Every leg not yet ended.
+    var legs: [SessionLeg] = []
+    /// The leg that receives the audio; `nil` while reconnecting.
+    var activeLeg: SessionLeg?
+    /// Goes up each time ``activeLeg`` changes.
+    var legGeneration = 0
+    var nextLegIndex = 0
+    /// Sessions that received audio.
+    var sessionCount = 0
+    /// The first session's description (returned by `start()`).
+    var session: SessionInfo?
+    var firstConnectedAt: ContinuousClock.Instant?
+    /// The wire audio kept for replay (only with a reconnection policy).
+    var backlog: AudioBacklog?
+    /// Bytes of wire audio produced so far (the position of the next chunk in the stream).
+    var streamPosition = 0
+    /// The position up to which finals have covered the audio.
+    var finalizedPosition = 0
+    /// Where the audio of the last active leg started: audio before it was given to a session.
+    var accountedPosition = 0
+    /// Audio neither replayed nor finalized, in bytes.
+    var lostBytes = 0
+    /// Failed sessions and attempts since the last healthy session.
+    var failuresInARow = 0
+    var reconnectTask: Task<Void, Never>?
+    var drainTask: Task<Void, Never>?
+    /// The highest turn order delivered.
+    var highestTurn = -1
+    /// Configuration changes made, re-sent to every new session.
+    var configurationUpdates: [ConfigurationUpdate] = []
+    /// Connections of ended legs that `stop()` waits for (their sockets released).
+    var connectionsToRelease: [WebSocketConnection] = []
+    /// The last message of the active leg after a graceful stop, once it arrived.
+    var stoppedMessage: JSONValue?
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    var blockedObservers: [CheckedContinuation<Void, Never>] = []
+    var blockedOnAcknowledgements = false
+    var sendLockHeld = false
+    var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
+    var chunker: WireChunker
+    var finalCount = 0
+    var converter: AudioConverter?
 
     /// Creates a session; nothing happens until ``start()``.
     /// - Parameters:
     ///   - provider: the service and its options.
-    ///   - configuration: timeouts, TLS and limits.
+    ///   - configuration: timeouts, TLS, limits and the reconnection policy.
     ///   - logger: receives debug-level details; never a key, a token or a URL query.
     public init(
         provider: Provider,
@@ -149,24 +120,19 @@ public actor StreamingTranscriber {
         let (stream, continuation) = AsyncStream.makeStream(of: TranscriptEvent.self, bufferingPolicy: .unbounded)
         self.events = TranscriptEvents(stream: stream)
         self.continuation = continuation
-        var decoder: any SessionDecoder
         let bytesPerFrame: Int
         let sampleRate: Int
         let holdBack: Bool
         switch provider {
         case .assemblyAI(let options):
-            decoder = AssemblyAIDecoder(configuration: options)
             bytesPerFrame = options.encoding.bytesPerSample
             sampleRate = options.sampleRate
             holdBack = true
         case .speechmatics(let options):
-            decoder = SpeechmaticsDecoder()
             bytesPerFrame = options.encoding.bytesPerSample
             sampleRate = options.sampleRate
             holdBack = false
         }
-        decoder.deliversRawMessages = configuration.deliversRawMessages
-        self.decoder = decoder
         let frames = max(1, Int(Double(sampleRate) * Self.seconds(configuration.audioChunkDuration)))
         self.chunker = WireChunker(
             chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame, holdsBackLastChunk: holdBack)
@@ -175,11 +141,11 @@ public actor StreamingTranscriber {
     // MARK: - Public API
 
     /// Connects and waits for the session to start (the first event, ``TranscriptEvent/begin(_:)``,
-    /// is delivered too).
+    /// is delivered too). The first session is not retried, even with a reconnection policy.
     /// - Returns: the session's id and what the service echoed.
     /// - Throws: ``TranscriptionError``: `invalidConfiguration` (nothing was sent),
     ///   `authenticationFailed`, `handshakeRejected`, `connectionFailed`, `timeout`, `vendorError`,
-    ///   `cancelled`, `alreadyStarted`.
+    ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted`.
     @discardableResult
     public func start() async throws(TranscriptionError) -> SessionInfo {
         guard case .idle = phase else {
@@ -192,42 +158,27 @@ public actor StreamingTranscriber {
             throw error
         }
         phase = .connecting
-        let url: String
-        var webSocket = WebSocketConfiguration(
-            connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
-            maxMessageSize: configuration.maxMessageSize, maxQueuedOutboundBytes: configuration.maxQueuedOutboundBytes,
-            tls: configuration.tls)
-        switch provider {
-        case .assemblyAI(let options):
-            url = options.sessionURL()
-            webSocket.additionalHeaders = options.sessionHeaders()
-        case .speechmatics(let options):
-            url = options.sessionURL()
-            webSocket.additionalHeaders = options.sessionHeaders()
+        if let policy = configuration.reconnection {
+            backlog = AudioBacklog(capacity: bytes(policy.replayBufferDuration))
         }
-        logger.debug("session connecting")
-        let connection: WebSocketConnection
+        let leg: SessionLeg
         do {
-            connection = try await WebSocketConnection.connect(
-                to: url, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
+            leg = try await openLeg()
         } catch {
-            let failure = TranscriptionError(transport: error, provider: provider.kind)
-            fail(failure)
-            throw failure
+            fail(error)
+            throw error
         }
-        self.connection = connection
-        connectedAt = clock.now
+        if isEnded { throw endedError() }
+        firstConnectedAt = leg.connectedAt
+        leg.role = .active
+        activeLeg = leg
+        sessionCount = 1
         phase = .running
-        Task { await self.readLoop(connection) }
-        if case .speechmatics(let options) = provider {
-            do {
-                try await connection.send(text: options.startRecognition.description)
-            } catch {
-                fail(TranscriptionError(transport: error, provider: provider.kind))
-            }
+        await waitForStart(of: leg)
+        if let session, !isEnded {
+            scheduleRollover(of: leg)
+            return session
         }
-        await waitForStart()
-        if let session { return session }
         throw endedError()
     }
 
@@ -235,7 +186,8 @@ public actor StreamingTranscriber {
     /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``.
     ///
     /// Suspends while the send queue is full and, for Speechmatics, while too many chunks wait for
-    /// their acknowledgement. Calls are served in order.
+    /// their acknowledgement. Calls are served in order. While a reconnection is under way the
+    /// audio is kept for the next session and the call returns at once.
     /// - Throws: ``TranscriptionError``: `notStarted`, `sessionEnded` (with the session's error, if
     ///   any), `connectionLost`, `timeout`, `cancelled`.
     public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
@@ -310,15 +262,15 @@ public actor StreamingTranscriber {
     }
 
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics
-    /// `ForceEndOfUtterance` with the audio time sent so far.
+    /// `ForceEndOfUtterance` with the audio time sent so far. Does nothing while reconnecting.
     public func forceEndOfTurn() async throws(TranscriptionError) {
         try checkRunning()
         switch provider {
         case .assemblyAI:
             try await sendControl(.object([("type", .string("ForceEndpoint"))]))
         case .speechmatics:
-            try await sendControl(
-                .object([("message", .string("ForceEndOfUtterance")), ("timestamp", .number(audioSecondsSent))]))
+            let sent = activeLeg.map { Double($0.bytesSent) / Double(bytesPerSecond) } ?? 0
+            try await sendControl(.object([("message", .string("ForceEndOfUtterance")), ("timestamp", .number(sent))]))
         }
     }
 
@@ -331,19 +283,20 @@ public actor StreamingTranscriber {
 
     /// Changes the session's configuration mid-stream: AssemblyAI `UpdateConfiguration`,
     /// Speechmatics `SetRecognitionConfig`. Only the fields the vendor allows to change are sent.
+    /// With reconnection, every later session is sent the same changes before its audio.
     public func updateConfiguration(_ update: ConfigurationUpdate) async throws(TranscriptionError) {
         try checkRunning()
-        switch provider {
-        case .assemblyAI:
-            try await sendControl(try update.assemblyAIMessage())
-        case .speechmatics(let options):
-            try await sendControl(try update.speechmaticsMessage(language: options.language))
-        }
+        let message = try configurationMessage(update)
+        if configuration.reconnection != nil { configurationUpdates.append(update) }
+        try await sendControl(message)
     }
 
     /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
     /// waits (at most ``Configuration/stopTimeout``) until the service has sent its last final and
-    /// its closing message. ``TranscriptEvent/terminated(_:)`` is the last event.
+    /// its closing message, and every connection is released. ``TranscriptEvent/terminated(_:)`` is
+    /// the last event. With
+    /// reconnection, a session lost while stopping is replaced and ended in turn, and a session
+    /// being rolled over is drained first.
     /// - Returns: the session's summary.
     /// - Throws: ``TranscriptionError``: `timeout` when the service does not finish in time, or
     ///   whatever ended the session.
@@ -351,13 +304,15 @@ public actor StreamingTranscriber {
     public func stop() async throws(TranscriptionError) -> SessionSummary {
         switch phase {
         case .idle: throw TranscriptionError(.notStarted, provider: provider.kind, reason: "stop() before start()")
-        case .connecting: await waitForStart()
-        case .ended(let result): return try result.get()
+        case .connecting:
+            _ = await wait(within: configuration.connectTimeout + configuration.startTimeout) {
+                session != nil || isEnded
+            }
+        case .ended: break
         case .running, .stopping: break
         }
         if case .running = phase {
             await acquireSendLock()
-            defer { releaseSendLock() }
             if case .running = phase {
                 do {
                     if let converter, let tail = try? converter.flush(), !tail.bytes.isEmpty {
@@ -366,22 +321,26 @@ public actor StreamingTranscriber {
                     let merge: Bool
                     if case .assemblyAI = provider { merge = true } else { merge = false }
                     for chunk in chunker.finish(mergeTail: merge) { try await sendChunk(chunk) }
-                    phase = .stopping
-                    switch provider {
-                    case .assemblyAI:
-                        try await sendRaw(.object([("type", .string("Terminate"))]))
-                    case .speechmatics:
-                        try await sendRaw(
-                            .object([("message", .string("EndOfStream")), ("last_seq_no", .number(Double(chunksSent)))])
-                        )
-                    }
                 } catch {
                     // The session ended while stopping; `phase` says how.
                 }
+                if !isEnded {
+                    phase = .stopping
+                    closeStandbyLegs()
+                    if let leg = activeLeg { await endSending(on: leg) }
+                }
             }
+            releaseSendLock()
         }
-        if case .stopping = phase {
-            let finished = await waitForEnd(within: configuration.stopTimeout)
+        while !isEnded {
+            if activeLeg == nil {
+                // Reconnecting: the new session is ended as soon as it has its audio.
+                _ = await wait(within: .seconds(86_400)) { isEnded || activeLeg != nil }
+                continue
+            }
+            let generation = legGeneration
+            let finished = await wait(within: configuration.stopTimeout) { isEnded || legGeneration != generation }
+            if isEnded || legGeneration != generation { continue }
             if !finished {
                 fail(
                     TranscriptionError(
@@ -390,6 +349,9 @@ public actor StreamingTranscriber {
                         isRetryable: true))
             }
         }
+        let releasing = connectionsToRelease
+        connectionsToRelease.removeAll()
+        for connection in releasing { await connection.released() }
         guard case .ended(let result) = phase else { throw endedError() }
         return try result.get()
     }
@@ -410,18 +372,28 @@ public actor StreamingTranscriber {
         await withCheckedContinuation { blockedObservers.append($0) }
     }
 
-    /// Seconds of audio sent so far.
+    /// Seconds of audio sent so far (or, while reconnecting, kept to be sent).
     public var audioSecondsSent: Double {
-        Double(bytesSent) / Double(bytesPerSecond)
+        Double(streamPosition) / Double(bytesPerSecond)
     }
 
     // MARK: - Internals
 
-    private var bytesPerSecond: Int {
+    var bytesPerSecond: Int {
         switch provider {
         case .assemblyAI(let options): options.sampleRate * options.encoding.bytesPerSample
         case .speechmatics(let options): options.sampleRate * options.encoding.bytesPerSample
         }
+    }
+
+    /// Bytes of wire audio in `duration`, whole frames.
+    func bytes(_ duration: Duration) -> Int {
+        let frame = chunker.alignment
+        return Int(Self.seconds(duration) * Double(bytesPerSecond)) / frame * frame
+    }
+
+    func seconds(ofBytes count: Int) -> Double {
+        Double(count) / Double(bytesPerSecond)
     }
 
     private func validate() throws(TranscriptionError) {
@@ -442,9 +414,22 @@ public actor StreamingTranscriber {
                     reason: "audioChunkDuration must be above 0 and at most 5 s")
             }
         }
+        try configuration.reconnection?.validate(provider: provider.kind)
     }
 
-    private func checkRunning() throws(TranscriptionError) {
+    private func configurationMessage(_ update: ConfigurationUpdate) throws(TranscriptionError) -> JSONValue {
+        switch provider {
+        case .assemblyAI: try update.assemblyAIMessage()
+        case .speechmatics(let options): try update.speechmaticsMessage(language: options.language)
+        }
+    }
+
+    /// The messages that re-apply every configuration change, for a new session.
+    func configurationReplay() -> [JSONValue] {
+        configurationUpdates.compactMap { try? configurationMessage($0) }
+    }
+
+    func checkRunning() throws(TranscriptionError) {
         switch phase {
         case .running: return
         case .idle, .connecting:
@@ -455,252 +440,19 @@ public actor StreamingTranscriber {
         }
     }
 
-    private func endedError() -> TranscriptionError {
+    func endedError() -> TranscriptionError {
         if case .ended(.failure(let error)) = phase { return error }
         return TranscriptionError(.sessionEnded, provider: provider.kind, reason: "the session has ended")
     }
 
-    private func sendChunk(_ chunk: [UInt8]) async throws(TranscriptionError) {
-        guard let connection else { throw endedError() }
-        if case .speechmatics(let options) = provider {
-            while chunksSent - chunksAcknowledged >= options.maxUnacknowledgedChunks {
-                if case .ended = phase { throw endedError() }
-                blockedOnAcknowledgements = true
-                resumeAll(&blockedObservers)
-                let acknowledged = await waitForAcknowledgement(within: configuration.acknowledgementTimeout)
-                blockedOnAcknowledgements = false
-                if !acknowledged {
-                    let error = TranscriptionError(
-                        .timeout, provider: .speechmatics,
-                        reason: "no AudioAdded acknowledgement within \(configuration.acknowledgementTimeout)",
-                        isRetryable: true)
-                    fail(error)
-                    throw error
-                }
-            }
-        }
-        if case .ended = phase { throw endedError() }
-        do {
-            try await connection.send(binary: chunk)
-        } catch {
-            throw await sendFailed(error)
-        }
-        chunksSent += 1
-        bytesSent += chunk.count
-    }
-
-    private func sendControl(_ message: JSONValue) async throws(TranscriptionError) {
-        try await sendRaw(message)
-    }
-
-    private func sendRaw(_ message: JSONValue) async throws(TranscriptionError) {
-        guard let connection else { throw endedError() }
-        do {
-            try await connection.send(text: message.description)
-        } catch {
-            throw await sendFailed(error)
-        }
-    }
-
-    /// A send failed because the connection ended. The reader decides how the session ended (it
-    /// first delivers every message received before the end), so wait for it, then report that.
-    private func sendFailed(_ error: WebSocketError) async -> TranscriptionError {
-        if error.code == .cancelled {
-            fail(TranscriptionError(transport: error, provider: provider.kind))
-        } else if !isEnded, !(await waitForEnd(within: configuration.stopTimeout)) {
-            fail(TranscriptionError(transport: error, provider: provider.kind))
-        }
-        return endedError()
-    }
-
-    // MARK: Reading
-
-    private func readLoop(_ connection: WebSocketConnection) async {
-        var iterator = connection.messages.makeAsyncIterator()
-        while true {
-            let message: WebSocketMessage?
-            do {
-                message = try await iterator.next()
-            } catch {
-                if case .ended = phase { return }
-                apply(decoder.flush())
-                fail(TranscriptionError(transport: error, provider: provider.kind))
-                return
-            }
-            guard let message else { break }
-            guard case .text(let text) = message else { continue }  // binary frames mean nothing here
-            apply(decoder.decode(text))
-            if case .ended = phase { return }
-        }
-        // The service closed the connection.
-        if case .ended = phase { return }
-        apply(decoder.flush())
-        if case .ended = phase { return }
-        let frame: WebSocketCloseFrame
-        switch connection.closure {
-        case .closedByPeer(let peer): frame = peer
-        case .closedLocally(let local): frame = local
-        default: frame = .normalClosure
-        }
-        if let error = decoder.closeError(frame) {
-            fail(error)
-        } else if case .stopping = phase {
-            complete(with: .null)
-        } else {
-            fail(
-                TranscriptionError(
-                    .serverClosed, provider: provider.kind, reason: "the service closed the session without ending it",
-                    closeCode: frame.code, isRetryable: true))
-        }
-    }
-
-    private func apply(_ outputs: [SessionOutput]) {
-        for output in outputs {
-            if case .ended = phase { return }
-            switch output {
-            case .event(let event):
-                if case .final = event { finalCount += 1 }
-                continuation.yield(event)
-            case .started(let info):
-                session = info
-                logger.debug("session started", metadata: ["stt.session.id": "\(info.id)"])
-                resumeAll(&startWaiters)
-            case .acknowledged(let sequence):
-                chunksAcknowledged = max(chunksAcknowledged, sequence)
-                resumeAll(&ackWaiters)
-            case .finished(let message):
-                complete(with: message)
-            case .failed(let error):
-                fail(error)
-            }
-        }
-    }
-
-    /// The graceful end: `terminated`, then the sequence finishes.
-    private func complete(with message: JSONValue) {
-        guard !isEnded else { return }
-        let measured = connectedAt.map { Self.seconds(clock.now - $0) } ?? 0
-        let summary = SessionSummary(
-            provider: provider.kind, sessionID: session?.id ?? "",
-            audioDuration: message["audio_duration_seconds"]?.looseDouble ?? audioSecondsSent,
-            sessionDuration: message["session_duration_seconds"]?.looseDouble ?? measured, finalCount: finalCount,
-            raw: message)
-        logger.debug("session terminated", metadata: ["stt.finals": "\(finalCount)"])
-        continuation.yield(.terminated(summary))
-        finish(.success(summary))
-        if let connection { Task { await connection.close() } }
-    }
-
-    /// The failed end: `error`, then the sequence finishes and the connection is dropped.
-    private func fail(_ error: TranscriptionError) {
-        guard !isEnded else { return }
-        logger.debug("session failed", metadata: ["stt.error": "\(error)"])
-        continuation.yield(.error(error))
-        finish(.failure(error))
-        connection?.cancel()
-    }
-
-    private var isEnded: Bool {
+    var isEnded: Bool {
         if case .ended = phase { return true }
         return false
     }
 
-    private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
-        phase = .ended(result)
-        continuation.finish()
-        resumeAll(&startWaiters)
-        resumeAll(&endWaiters)
-        resumeAll(&ackWaiters)
-    }
-
-    private func resumeAll(_ waiters: inout [CheckedContinuation<Void, Never>]) {
-        let resumed = waiters
-        waiters.removeAll()
-        for waiter in resumed { waiter.resume() }
-    }
-
-    // MARK: Waiting
-
-    private enum Awaited {
-        case start, end
-        case acknowledgementAfter(Int)
-    }
-
-    private func holds(_ awaited: Awaited) -> Bool {
-        switch awaited {
-        case .start: session != nil || isEnded
-        case .end: isEnded
-        case .acknowledgementAfter(let count): chunksAcknowledged > count || isEnded
-        }
-    }
-
-    private func register(_ awaited: Awaited, _ continuation: CheckedContinuation<Void, Never>) {
-        switch awaited {
-        case .start: startWaiters.append(continuation)
-        case .end: endWaiters.append(continuation)
-        case .acknowledgementAfter: ackWaiters.append(continuation)
-        }
-    }
-
-    private func waitForStart() async {
-        let deadline = configuration.startTimeout
-        let started = await wait(for: .start, within: deadline)
-        if !started {
-            fail(
-                TranscriptionError(
-                    .timeout, provider: provider.kind,
-                    reason: "the service did not start the session within \(deadline)", isRetryable: true))
-        }
-    }
-
-    private func waitForEnd(within limit: Duration) async -> Bool {
-        await wait(for: .end, within: limit)
-    }
-
-    private func waitForAcknowledgement(within limit: Duration) async -> Bool {
-        await wait(for: .acknowledgementAfter(chunksAcknowledged), within: limit)
-    }
-
-    /// Waits until `awaited` holds (re-checked each time a waiter is resumed), for at most `limit`.
-    /// Returns whether it held. Cancelling the waiting task ends the session.
-    private func wait(for awaited: Awaited, within limit: Duration) async -> Bool {
-        let deadline = clock.now + limit
-        let timer = Task { [weak self] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            await self?.wakeEveryone()
-        }
-        defer { timer.cancel() }
-        while !holds(awaited) {
-            if Task.isCancelled {
-                fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the task was cancelled"))
-                return holds(awaited)
-            }
-            if clock.now >= deadline { return false }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { continuation in register(awaited, continuation) }
-            } onCancel: {
-                Task { await self.wakeEveryone() }
-            }
-        }
-        return true
-    }
-
-    private func wakeEveryone() {
-        resumeAll(&startWaiters)
-        resumeAll(&endWaiters)
-        resumeAll(&ackWaiters)
-    }
-
-    private func acquireSendLock() async {
-        while sendLockHeld {
-            await withCheckedContinuation { sendLockWaiters.append($0) }
-        }
-        sendLockHeld = true
-    }
-
-    private func releaseSendLock() {
-        sendLockHeld = false
-        if !sendLockWaiters.isEmpty { sendLockWaiters.removeFirst().resume() }
+    var isStopping: Bool {
+        if case .stopping = phase { return true }
+        return false
     }
 
     static func seconds(_ duration: Duration) -> Double {

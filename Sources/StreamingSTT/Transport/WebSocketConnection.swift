@@ -229,6 +229,13 @@ public final class WebSocketConnection: Sendable {
         await channel.waitForClosure()
     }
 
+    /// Waits until the connection has ended and its socket is released (after ``cancel()`` or the
+    /// peer's close).
+    package func released() async {
+        _ = await channel.waitForClosure()
+        await channel.waitUntilDestroyed()
+    }
+
     /// How the connection ended, or `nil` while it is open.
     public var closure: WebSocketClosure? { channel.closure }
 

@@ -9,7 +9,7 @@ import StreamingSTT
 /// - `{"type":"error","code":…,"message":…,"retryable":bool}`
 ///
 /// Times are seconds from the start of the audio. Other events (end of utterance, speech
-/// started, vendor notices, raw messages) are not forwarded.
+/// started, vendor notices, raw messages, reconnection notices) are not forwarded.
 public enum EventJSON {
     /// The JSON for `event`, or `nil` for an event that is not forwarded.
     public static func encode(_ event: TranscriptEvent) -> String? {
@@ -37,7 +37,7 @@ public enum EventJSON {
             if let vendorCode = error.vendorCode { members.append(("vendorCode", .string(vendorCode))) }
             if let status = error.httpStatus { members.append(("httpStatus", .number(Double(status)))) }
             return JSONValue.object(members).description
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected:
             return nil
         }
     }
