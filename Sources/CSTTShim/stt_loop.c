@@ -491,6 +491,9 @@ static void process_dirty(stt_loop *l) {
                         kill_wsi(c);
                     } else if (p & (P_WRITE | P_ABORT)) {
                         lws_callback_on_writable(c->wsi);
+                        // The drop happens in the next WRITEABLE callback; a socket the peer no
+                        // longer reads never gets one, so it is killed after a second anyway.
+                        if (p & P_ABORT) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 1);
                     }
                 }
             }

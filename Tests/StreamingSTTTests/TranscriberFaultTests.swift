@@ -50,9 +50,11 @@ struct TranscriberFaultTests {
                 .speechmatics(
                     Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
             }
+        // A loop of its own, so that its connections and its thread can be counted afterwards.
+        let loop = try WebSocketEventLoop()
         var configuration = StreamingTranscriber.Configuration(
             startTimeout: .seconds(10), stopTimeout: .seconds(10),
-            keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(2000)))
+            keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(2000)), eventLoop: loop)
         configure(&configuration)
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
         let collector = Task {
@@ -65,16 +67,25 @@ struct TranscriberFaultTests {
             do {
                 try await transcriber.start()
             } catch {
-                return
+                return  // start() returns once the connection is released
             }
             for _ in 0..<Int(seconds * 10) {
-                do { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) } catch { return }
+                do { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) } catch { break }
             }
-            _ = try? await transcriber.stop()
+            _ = try? await transcriber.stop()  // after a failure too: it returns once the sockets are released
         }
         outcome.events = try await withTimeout { await collector.value }
         outcome.startError = nil
         outcome.record = emulator.sessions.first
+        // Nothing is left behind: no connection on the loop, and once the emulator has closed its
+        // side (a server that stopped reading never notices the client leave), no socket to it;
+        // the loop's one thread is joined by `shutdown()` (a per-process thread count would see
+        // the tests running in parallel).
+        #expect(loop.connectionCount == 0, "connections left on the loop")
+        let port = emulator.port
+        emulator.shutdown()
+        #expect(openSockets(port: port) == 0, "sockets left open to the emulator")
+        loop.shutdown()
         return outcome
     }
 

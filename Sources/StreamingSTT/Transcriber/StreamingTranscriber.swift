@@ -145,7 +145,7 @@ public actor StreamingTranscriber {
     /// - Returns: the session's id and what the service echoed.
     /// - Throws: ``TranscriptionError``: `invalidConfiguration` (nothing was sent),
     ///   `authenticationFailed`, `handshakeRejected`, `connectionFailed`, `timeout`, `vendorError`,
-    ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted`.
+    ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted` — once the connection is released.
     @discardableResult
     public func start() async throws(TranscriptionError) -> SessionInfo {
         guard case .idle = phase else {
@@ -166,9 +166,13 @@ public actor StreamingTranscriber {
             leg = try await openLeg()
         } catch {
             fail(error)
+            await releaseConnections()
             throw error
         }
-        if isEnded { throw endedError() }
+        if isEnded {
+            await releaseConnections()
+            throw endedError()
+        }
         firstConnectedAt = leg.connectedAt
         leg.role = .active
         activeLeg = leg
@@ -179,6 +183,7 @@ public actor StreamingTranscriber {
             scheduleRollover(of: leg)
             return session
         }
+        await releaseConnections()
         throw endedError()
     }
 
@@ -349,9 +354,7 @@ public actor StreamingTranscriber {
                         isRetryable: true))
             }
         }
-        let releasing = connectionsToRelease
-        connectionsToRelease.removeAll()
-        for connection in releasing { await connection.released() }
+        await releaseConnections()
         guard case .ended(let result) = phase else { throw endedError() }
         return try result.get()
     }
@@ -378,6 +381,13 @@ public actor StreamingTranscriber {
     }
 
     // MARK: - Internals
+
+    /// Waits until the sockets of every ended leg are released.
+    private func releaseConnections() async {
+        let releasing = connectionsToRelease
+        connectionsToRelease.removeAll()
+        for connection in releasing { await connection.released() }
+    }
 
     var bytesPerSecond: Int {
         switch provider {
