@@ -2,6 +2,7 @@
 //
 //   swift run -c release stt-benchmark            # all transport figures (about a minute)
 //   swift run -c release stt-benchmark serve      # the server side alone (used by the above)
+//   swift run -c release stt-benchmark emulator   # the emulator of both vendors alone
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -9,12 +10,16 @@ import Foundation
 import StreamingSTT
 import StreamingSTTTesting
 
-let arguments = CommandLine.arguments.dropFirst()
-if arguments.first == "serve" {
+let arguments = Array(CommandLine.arguments.dropFirst())
+let modeArguments = Array(arguments.dropFirst())
+switch arguments.first {
+case "serve":
     try serve()
-} else {
+case "emulator":
+    try runEmulatorMode(modeArguments)
+default:
     let runs = Int(arguments.first ?? "") ?? 3
-    try await runTransportBenchmarks(runs: runs)
+    try runBlocking { try await runTransportBenchmarks(runs: runs) }
     print("")
     try runAudioBenchmarks()
 }
@@ -49,30 +54,43 @@ func serve() throws {
 
 // MARK: - Client side
 
+/// This executable in another mode (`serve` or `emulator`), as a child process that prints
+/// `PORT <port> CA <path>` and runs until its standard input closes or says `quit`.
 struct ServerProcess {
     let process: Process
     let input: Pipe
+    let output: Pipe
     let port: Int
     let caPath: String
 
-    static func start() throws -> ServerProcess {
+    static func start(_ arguments: [String] = ["serve"]) throws -> ServerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["serve"]
+        process.arguments = arguments
         let output = Pipe()
         let input = Pipe()
         process.standardOutput = output
         process.standardInput = input
         try process.run()
+        let parts = readLine(from: output).split(separator: " ")
+        guard parts.count == 4, let port = Int(parts[1]) else { throw BenchmarkError("server did not start") }
+        return ServerProcess(process: process, input: input, output: output, port: port, caPath: String(parts[3]))
+    }
+
+    /// Sends `command` on the child's standard input and returns the line it answers.
+    func ask(_ command: String) throws -> String {
+        try input.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+        return Self.readLine(from: output)
+    }
+
+    private static func readLine(from output: Pipe) -> String {
         var line = Data()
         while true {
             let byte = output.fileHandleForReading.readData(ofLength: 1)
             if byte.isEmpty || byte == Data("\n".utf8) { break }
             line += byte
         }
-        let parts = String(decoding: line, as: UTF8.self).split(separator: " ")
-        guard parts.count == 4, let port = Int(parts[1]) else { throw BenchmarkError("server did not start") }
-        return ServerProcess(process: process, input: input, port: port, caPath: String(parts[3]))
+        return String(decoding: line, as: UTF8.self)
     }
 
     func stop() {
