@@ -3,6 +3,7 @@
 //   swift run -c release stt-benchmark            # all transport figures (about a minute)
 //   swift run -c release stt-benchmark serve      # the server side alone (used by the above)
 //   swift run -c release stt-benchmark emulator   # the emulator of both vendors alone
+//   swift run -c release stt-benchmark client …   # one measured session
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -17,6 +18,8 @@ case "serve":
     try serve()
 case "emulator":
     try runEmulatorMode(modeArguments)
+case "client":
+    try runBlocking { try await runClientMode(modeArguments) }
 default:
     let runs = Int(arguments.first ?? "") ?? 3
     try runBlocking { try await runTransportBenchmarks(runs: runs) }
