@@ -1,9 +1,10 @@
-// stt-benchmark: transport figures over wss on loopback.
+// stt-benchmark: transport figures over wss on loopback, and client CPU per audio-hour.
 //
 //   swift run -c release stt-benchmark            # all transport figures (about a minute)
 //   swift run -c release stt-benchmark serve      # the server side alone (used by the above)
-//   swift run -c release stt-benchmark emulator   # the emulator of both vendors alone
-//   swift run -c release stt-benchmark client …   # one measured session
+//   swift run -c release stt-benchmark cpu        # client CPU per audio-hour, ours and Python's
+//   swift run -c release stt-benchmark emulator   # the emulator alone (used by `cpu`)
+//   swift run -c release stt-benchmark client …   # one measured session (used by `cpu`)
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -20,6 +21,8 @@ case "emulator":
     try runEmulatorMode(modeArguments)
 case "client":
     try runBlocking { try await runClientMode(modeArguments) }
+case "cpu":
+    try runBlocking { try await runCPUBenchmark(modeArguments) }
 default:
     let runs = Int(arguments.first ?? "") ?? 3
     try runBlocking { try await runTransportBenchmarks(runs: runs) }
