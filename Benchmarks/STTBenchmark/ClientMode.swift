@@ -17,6 +17,8 @@ struct ClientResult {
     var finals = 0
     var partials = 0
     var finalWords = 0
+    /// The CPU seconds until the session had begun (connection, TLS, handshake, first message).
+    var setupCPUSeconds = 0.0
     var error: String?
 
     /// The result as a JSON object.
@@ -25,7 +27,8 @@ struct ClientResult {
             "client": client, "vendor": vendor, "chunk_ms": chunkMilliseconds, "audio_seconds": audioSeconds,
             "cpu_seconds": cpu.total, "user_seconds": cpu.user, "system_seconds": cpu.system,
             "wall_seconds": wallSeconds, "peak_rss_kib": peakResidentKiB, "finals": finals, "partials": partials,
-            "final_words": finalWords, "ok": error == nil, "error": error ?? "",
+            "final_words": finalWords, "setup_cpu_seconds": setupCPUSeconds, "ok": error == nil,
+            "error": error ?? "",
         ]
     }
 }
@@ -36,8 +39,9 @@ struct ClientResult {
 /// accepts them, reading the events concurrently; then `stop()`.
 ///
 /// Measured from just before the transcriber is created until `stop()` has returned and the
-/// event reader has finished: this process's user and system CPU time, the wall time, and the
-/// process's peak resident memory. The audio is read into memory before that.
+/// event reader has finished: this process's user and system CPU time (and how much of it was
+/// spent before `start()` returned), the wall time, and the process's peak resident memory. The
+/// audio is read into memory before that.
 func runClientMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(arguments, valued: ["vendor", "chunk-ms", "audio", "url", "ca", "key"])
     let vendor = try options.required("vendor")
@@ -69,7 +73,8 @@ func runClientMode(_ arguments: some Sequence<String>) async throws {
     let cpuStart = CPUTime.ofThisProcess()
     let start = clock.now
     do {
-        try await streamSession(audio, provider: provider, configuration: configuration, into: &result)
+        try await streamSession(
+            audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result)
     } catch {
         result.error = "\(error)"
     }
@@ -84,7 +89,7 @@ func runClientMode(_ arguments: some Sequence<String>) async throws {
 /// One session: start, every chunk through `send(audio:)`, stop; the events counted meanwhile.
 private func streamSession(
     _ audio: [UInt8], provider: StreamingTranscriber.Provider, configuration: StreamingTranscriber.Configuration,
-    into result: inout ClientResult
+    cpuStart: CPUTime, into result: inout ClientResult
 ) async throws {
     let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
     let reader = Task { () -> (finals: Int, partials: Int, words: Int) in
@@ -104,6 +109,7 @@ private func streamSession(
     }
     do {
         try await transcriber.start()
+        result.setupCPUSeconds = (CPUTime.ofThisProcess() - cpuStart).total
         let step = BenchmarkRecording.bytesPerSecond * result.chunkMilliseconds / 1000
         var offset = 0
         while offset < audio.count {

@@ -4,7 +4,7 @@ its README streams audio: `StreamingClient`, handlers, `connect`, `stream`, then
 
 Pointing it at the emulator uses only the SDK's documented options: `api_host` takes a full
 `wss://host:port` base (the SDK adds `/v3/ws`), and TLS uses `ssl.create_default_context()`, which
-trusts the certificates in `SSL_CERT_FILE`.
+trusts the certificates in `SSL_CERT_FILE`: here the system's roots plus the emulator's CA.
 """
 
 import os
@@ -13,9 +13,10 @@ import bench_common
 
 CLIENT = "assemblyai-sdk"
 args = bench_common.parse_arguments(CLIENT)
-os.environ["SSL_CERT_FILE"] = args.ca
+os.environ["SSL_CERT_FILE"] = bench_common.bundle_with_system_roots(args.ca)
 
 from assemblyai.streaming.v3 import (  # noqa: E402  (after SSL_CERT_FILE, as a user would set it)
+    BeginEvent,
     StreamingClient,
     StreamingClientOptions,
     StreamingError,
@@ -29,6 +30,10 @@ audio = bench_common.read_audio(args.audio)
 step = bench_common.chunk_bytes(args.chunk_ms)
 counts = bench_common.Counts()
 measurement = bench_common.Measurement(CLIENT, args, audio)
+
+
+def on_begin(client: StreamingClient, event: BeginEvent) -> None:
+    counts.setup_cpu_seconds = measurement.cpu_so_far()
 
 
 def on_turn(client: StreamingClient, event: TurnEvent) -> None:
@@ -62,10 +67,12 @@ client = StreamingClient(
         terminate_timeout=600,
     )
 )
+client.on(StreamingEvents.Begin, on_begin)
 client.on(StreamingEvents.Turn, on_turn)
 client.on(StreamingEvents.Termination, on_terminated)
 client.on(StreamingEvents.Error, on_error)
 client.connect(StreamingParameters(sample_rate=bench_common.SAMPLE_RATE, speech_model="u3-rt-pro"))
 client.stream(chunks())
 client.disconnect(terminate=True)
+os.remove(os.environ["SSL_CERT_FILE"])
 measurement.finish(counts)

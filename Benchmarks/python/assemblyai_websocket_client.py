@@ -1,7 +1,8 @@
 """AssemblyAI v3 streaming with plain `websocket-client`, the way AssemblyAI's "without the SDK"
 example does it: a `WebSocketApp` with `Authorization: <key>`, a thread that sends the audio as
 binary frames once the session has begun, `{"type": "Terminate"}` at the end, and the messages
-parsed with `json.loads` until `Termination`. One measured session (see bench_common.py).
+parsed with `json.loads` until `Termination`. TLS trusts the system's roots plus the emulator's CA
+(`bench_common.tls_context`). One measured session (see bench_common.py).
 """
 
 import json
@@ -36,6 +37,7 @@ def on_message(ws: websocket.WebSocketApp, message: str) -> None:
     data = json.loads(message)
     kind = data.get("type")
     if kind == "Begin":
+        counts.setup_cpu_seconds = measurement.cpu_so_far()
         senders.append(threading.Thread(target=stream_audio, args=(ws,), daemon=True))
         senders[0].start()
     elif kind == "Turn":
@@ -59,7 +61,7 @@ measurement.start()
 app = websocket.WebSocketApp(
     f"{args.url}?{query}", header={"Authorization": args.key}, on_message=on_message, on_error=on_error
 )
-app.run_forever(sslopt={"ca_certs": args.ca})
+app.run_forever(sslopt={"context": bench_common.tls_context(args.ca)})
 for sender in senders:
     sender.join()
 measurement.finish(counts)

@@ -1,8 +1,8 @@
 """Speechmatics RT v2 with plain `websocket-client`: a `WebSocketApp` with
 `Authorization: Bearer <key>`, `StartRecognition` on open, a thread that sends the audio as binary
 frames once `RecognitionStarted` arrives and then `EndOfStream` with the number of chunks sent, and
-the messages parsed with `json.loads` until `EndOfTranscript`. One measured session (see
-bench_common.py).
+the messages parsed with `json.loads` until `EndOfTranscript`. TLS trusts the system's roots plus the
+emulator's CA (`bench_common.tls_context`). One measured session (see bench_common.py).
 """
 
 import json
@@ -46,6 +46,7 @@ def on_message(ws: websocket.WebSocketApp, message: str) -> None:
     data = json.loads(message)
     kind = data.get("message")
     if kind == "RecognitionStarted":
+        counts.setup_cpu_seconds = measurement.cpu_so_far()
         senders.append(threading.Thread(target=stream_audio, args=(ws,), daemon=True))
         senders[0].start()
     elif kind == "AddTranscript":
@@ -68,7 +69,7 @@ measurement.start()
 app = websocket.WebSocketApp(
     args.url, header={"Authorization": f"Bearer {args.key}"}, on_open=on_open, on_message=on_message, on_error=on_error
 )
-app.run_forever(sslopt={"ca_certs": args.ca})
+app.run_forever(sslopt={"context": bench_common.tls_context(args.ca)})
 for sender in senders:
     sender.join()
 measurement.finish(counts)
