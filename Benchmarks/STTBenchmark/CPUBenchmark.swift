@@ -67,7 +67,7 @@ struct RowRuns {
 
 /// Runs workloads 1 and 2 and prints their table (or JSON with `--json`).
 ///
-/// Options: `--runs N` (5), `--seconds N` (600, the recording's length), `--json`,
+/// Options: `--runs N` (9), `--seconds N` (600, the recording's length), `--json`,
 /// `--no-python`, `--python PATH` (a Python with the packages of
 /// `Benchmarks/python/requirements.txt`; by default `Benchmarks/python/venv.sh` makes one),
 /// `--no-callgrind`, `--callgrind-seconds N` (30: callgrind runs of 30 s and 60 s).
@@ -75,7 +75,7 @@ func runCPUBenchmark(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
         arguments, valued: ["runs", "seconds", "python", "callgrind-seconds"],
         flags: ["json", "no-python", "no-callgrind"])
-    let runs = try options.integer("runs", default: 5)
+    let runs = try options.integer("runs", default: 9)
     let seconds = try options.integer("seconds", default: 600)
     let context = try await BenchmarkContext(seconds: seconds)
     defer { context.emulator.stop() }
