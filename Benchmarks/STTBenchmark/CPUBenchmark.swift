@@ -77,6 +77,7 @@ func runCPUBenchmark(_ arguments: some Sequence<String>) async throws {
         flags: ["json", "no-python", "no-callgrind"])
     let runs = try options.integer("runs", default: 9)
     let seconds = try options.integer("seconds", default: 600)
+    let loadAtStart = loadAverage()
     let context = try await BenchmarkContext(seconds: seconds)
     defer { context.emulator.stop() }
     log("emulator on port \(context.emulator.port); \(seconds) s of audio, \(context.expectedWords) words")
@@ -122,7 +123,8 @@ func runCPUBenchmark(_ arguments: some Sequence<String>) async throws {
             context: context, seconds: try options.integer("callgrind-seconds", default: 30))
     }
     let report = CPUReport(
-        rows: rows, runs: runs, audioSeconds: Double(seconds), python: python, callgrind: callgrind)
+        rows: rows, runs: runs, audioSeconds: Double(seconds), python: python, callgrind: callgrind,
+        loadAtStart: loadAtStart)
     if options.flag("json") { try report.printJSON() } else { report.printMarkdown() }
 }
 

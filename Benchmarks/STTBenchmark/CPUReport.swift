@@ -10,6 +10,8 @@ struct CPUReport {
     var audioSeconds: Double
     var python: PythonEnvironment
     var callgrind: CallgrindFigures.Outcome
+    /// `/proc/loadavg`'s three averages when the benchmark started.
+    var loadAtStart: String
 
     /// The issue's targets (not to be weakened): our CPU per audio-hour at most this for
     /// AssemblyAI at 50 ms chunks, and at least this many times less than the cheapest Python
@@ -222,7 +224,6 @@ struct CPUReport {
             return line.map { String($0.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) } ?? "unknown"
         }
         let memory = Double(first("/proc/meminfo", "MemTotal:").split(separator: " ").first ?? "0") ?? 0
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
         var pythonVersion = "not used"
         if case .ready(_, let version) = python { pythonVersion = version }
         return [
@@ -231,7 +232,8 @@ struct CPUReport {
             ("memory", String(format: "%.1f GiB", memory / 1024 / 1024)),
             ("os", first("/etc/os-release", "PRETTY_NAME=").replacingOccurrences(of: "\"", with: "")),
             ("python", pythonVersion),
-            ("load average at the end (1, 5, 15 min)", load.map { $0.joined(separator: " ") } ?? "unknown"),
+            ("load average (1, 5, 15 min) at the start", loadAtStart),
+            ("load average (1, 5, 15 min) at the end", loadAverage()),
         ]
     }
 
@@ -255,4 +257,10 @@ struct CPUReport {
         }
         return result
     }
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute load averages.
+func loadAverage() -> String {
+    let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
 }
