@@ -14,20 +14,25 @@ import StreamingSTTTesting
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let modeArguments = Array(arguments.dropFirst())
-switch arguments.first {
-case "serve":
-    try serve()
-case "emulator":
-    try runEmulatorMode(modeArguments)
-case "client":
-    try runBlocking { try await runClientMode(modeArguments) }
-case "cpu":
-    try runBlocking { try await runCPUBenchmark(modeArguments) }
-default:
-    let runs = Int(arguments.first ?? "") ?? 3
-    try runBlocking { try await runTransportBenchmarks(runs: runs) }
-    print("")
-    try runAudioBenchmarks()
+do {
+    switch arguments.first {
+    case "serve":
+        try serve()
+    case "emulator":
+        try runEmulatorMode(modeArguments)
+    case "client":
+        try runBlocking { try await runClientMode(modeArguments) }
+    case "cpu":
+        try runBlocking { try await runCPUBenchmark(modeArguments) }
+    default:
+        let runs = Int(arguments.first ?? "") ?? 3
+        try runBlocking { try await runTransportBenchmarks(runs: runs) }
+        print("")
+        try runAudioBenchmarks()
+    }
+} catch {
+    FileHandle.standardError.write(Data("stt-benchmark: \(error)\n".utf8))
+    exit(1)
 }
 
 // MARK: - Server process
