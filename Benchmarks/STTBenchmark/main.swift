@@ -1,7 +1,10 @@
-// stt-benchmark: transport figures over wss on loopback.
+// stt-benchmark: transport figures over wss on loopback, and client CPU per audio-hour.
 //
 //   swift run -c release stt-benchmark            # all transport figures (about a minute)
 //   swift run -c release stt-benchmark serve      # the server side alone (used by the above)
+//   swift run -c release stt-benchmark cpu        # client CPU per audio-hour, ours and Python's
+//   swift run -c release stt-benchmark emulator   # the emulator alone (used by `cpu`)
+//   swift run -c release stt-benchmark client …   # one measured session (used by `cpu`)
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -9,14 +12,27 @@ import Foundation
 import StreamingSTT
 import StreamingSTTTesting
 
-let arguments = CommandLine.arguments.dropFirst()
-if arguments.first == "serve" {
-    try serve()
-} else {
-    let runs = Int(arguments.first ?? "") ?? 3
-    try await runTransportBenchmarks(runs: runs)
-    print("")
-    try runAudioBenchmarks()
+let arguments = Array(CommandLine.arguments.dropFirst())
+let modeArguments = Array(arguments.dropFirst())
+do {
+    switch arguments.first {
+    case "serve":
+        try serve()
+    case "emulator":
+        try runEmulatorMode(modeArguments)
+    case "client":
+        try runBlocking { try await runClientMode(modeArguments) }
+    case "cpu":
+        try runBlocking { try await runCPUBenchmark(modeArguments) }
+    default:
+        let runs = Int(arguments.first ?? "") ?? 3
+        try runBlocking { try await runTransportBenchmarks(runs: runs) }
+        print("")
+        try runAudioBenchmarks()
+    }
+} catch {
+    FileHandle.standardError.write(Data("stt-benchmark: \(error)\n".utf8))
+    exit(1)
 }
 
 // MARK: - Server process
@@ -49,30 +65,43 @@ func serve() throws {
 
 // MARK: - Client side
 
+/// This executable in another mode (`serve` or `emulator`), as a child process that prints
+/// `PORT <port> CA <path>` and runs until its standard input closes or says `quit`.
 struct ServerProcess {
     let process: Process
     let input: Pipe
+    let output: Pipe
     let port: Int
     let caPath: String
 
-    static func start() throws -> ServerProcess {
+    static func start(_ arguments: [String] = ["serve"]) throws -> ServerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["serve"]
+        process.arguments = arguments
         let output = Pipe()
         let input = Pipe()
         process.standardOutput = output
         process.standardInput = input
         try process.run()
+        let parts = readLine(from: output).split(separator: " ")
+        guard parts.count == 4, let port = Int(parts[1]) else { throw BenchmarkError("server did not start") }
+        return ServerProcess(process: process, input: input, output: output, port: port, caPath: String(parts[3]))
+    }
+
+    /// Sends `command` on the child's standard input and returns the line it answers.
+    func ask(_ command: String) throws -> String {
+        try input.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+        return Self.readLine(from: output)
+    }
+
+    private static func readLine(from output: Pipe) -> String {
         var line = Data()
         while true {
             let byte = output.fileHandleForReading.readData(ofLength: 1)
             if byte.isEmpty || byte == Data("\n".utf8) { break }
             line += byte
         }
-        let parts = String(decoding: line, as: UTF8.self).split(separator: " ")
-        guard parts.count == 4, let port = Int(parts[1]) else { throw BenchmarkError("server did not start") }
-        return ServerProcess(process: process, input: input, port: port, caPath: String(parts[3]))
+        return String(decoding: line, as: UTF8.self)
     }
 
     func stop() {

@@ -1,0 +1,153 @@
+// `stt-benchmark client`: one transcription session through `StreamingTranscriber`, unpaced,
+// measured from inside the process; the CPU benchmark runs it as a child process.
+
+import Foundation
+import StreamingSTT
+
+/// What one client session measured; printed as one JSON line. The Python clients print the
+/// same fields (`Benchmarks/python/bench_common.py`).
+struct ClientResult {
+    var client: String
+    var vendor: String
+    var chunkMilliseconds: Int
+    var audioSeconds: Double
+    var cpu = CPUTime(user: 0, system: 0)
+    var wallSeconds = 0.0
+    var peakResidentKiB = 0
+    var finals = 0
+    var partials = 0
+    var finalWords = 0
+    /// The CPU seconds until the session had begun (connection, TLS, handshake, first message).
+    var setupCPUSeconds = 0.0
+    var error: String?
+
+    /// The result as a JSON object.
+    var json: [String: Any] {
+        [
+            "client": client, "vendor": vendor, "chunk_ms": chunkMilliseconds, "audio_seconds": audioSeconds,
+            "cpu_seconds": cpu.total, "user_seconds": cpu.user, "system_seconds": cpu.system,
+            "wall_seconds": wallSeconds, "peak_rss_kib": peakResidentKiB, "finals": finals, "partials": partials,
+            "final_words": finalWords, "setup_cpu_seconds": setupCPUSeconds, "ok": error == nil,
+            "error": error ?? "",
+        ]
+    }
+}
+
+/// Streams the raw 16 kHz pcm_s16le file `--audio` to the
+/// emulator at `--url` (`--vendor assemblyai|speechmatics`, trusting the CA file `--ca`, key
+/// `--key`) through `StreamingTranscriber`, in `--chunk-ms` chunks, as fast as the session
+/// accepts them, reading the events concurrently; then `stop()`.
+///
+/// Measured from just before the transcriber is created until `stop()` has returned and the
+/// event reader has finished: this process's user and system CPU time (and how much of it was
+/// spent before `start()` returned), the wall time, and the process's peak resident memory. The
+/// audio is read into memory before that.
+func runClientMode(_ arguments: some Sequence<String>) async throws {
+    let options = try Options(arguments, valued: ["vendor", "chunk-ms", "audio", "url", "ca", "key"])
+    let vendor = try options.required("vendor")
+    let chunk = try options.integer("chunk-ms", default: 50)
+    let audio = try readFile(try options.required("audio"))
+    let url = try options.required("url")
+    let key = Secret(try options.required("key"))
+    let provider: StreamingTranscriber.Provider
+    switch vendor {
+    case "assemblyai":
+        provider = .assemblyAI(
+            AssemblyAI(credentials: .apiKey(key), speechModel: .u3RealtimePro, endpoint: .custom(url)))
+    case "speechmatics":
+        var speechmatics = Speechmatics(credentials: .apiKey(key), language: "en", endpoint: .custom(url))
+        speechmatics.enablePartials = true
+        speechmatics.maxDelay = 1.0
+        provider = .speechmatics(speechmatics)
+    default:
+        throw BenchmarkError("--vendor must be assemblyai or speechmatics")
+    }
+    let configuration = StreamingTranscriber.Configuration(
+        audioChunkDuration: .milliseconds(chunk),
+        tls: TLSConfiguration(additionalTrustRoots: [.file(try options.required("ca"))]))
+
+    var result = ClientResult(
+        client: "swift-streaming-stt", vendor: vendor, chunkMilliseconds: chunk,
+        audioSeconds: Double(audio.count) / Double(BenchmarkRecording.bytesPerSecond))
+    let clock = ContinuousClock()
+    let cpuStart = CPUTime.ofThisProcess()
+    let start = clock.now
+    do {
+        try await streamSession(
+            audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result)
+    } catch {
+        result.error = "\(error)"
+    }
+    result.wallSeconds = seconds(clock.now - start)
+    result.cpu = CPUTime.ofThisProcess() - cpuStart
+    result.peakResidentKiB = peakResidentKiB()
+    let json = try JSONSerialization.data(withJSONObject: result.json, options: [.sortedKeys])
+    FileHandle.standardOutput.write(json + Data("\n".utf8))
+    if result.error != nil { exit(1) }
+}
+
+/// One session: start, every chunk through `send(audio:)`, stop; the events counted meanwhile.
+private func streamSession(
+    _ audio: [UInt8], provider: StreamingTranscriber.Provider, configuration: StreamingTranscriber.Configuration,
+    cpuStart: CPUTime, into result: inout ClientResult
+) async throws {
+    let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
+    let reader = Task { () -> (finals: Int, partials: Int, words: Int) in
+        var counts = (finals: 0, partials: 0, words: 0)
+        for await event in transcriber.events {
+            switch event {
+            case .final(let transcript):
+                counts.finals += 1
+                counts.words += transcript.words.count
+            case .partial:
+                counts.partials += 1
+            default:
+                break
+            }
+        }
+        return counts
+    }
+    do {
+        try await transcriber.start()
+        result.setupCPUSeconds = (CPUTime.ofThisProcess() - cpuStart).total
+        let step = BenchmarkRecording.bytesPerSecond * result.chunkMilliseconds / 1000
+        var offset = 0
+        while offset < audio.count {
+            let end = min(offset + step, audio.count)
+            try await transcriber.send(audio: Array(audio[offset..<end]))
+            offset = end
+        }
+        try await transcriber.stop()
+    } catch {
+        await transcriber.cancel()
+        _ = await reader.value
+        throw error
+    }
+    let counts = await reader.value
+    result.finals = counts.finals
+    result.partials = counts.partials
+    result.finalWords = counts.words
+}
+
+/// The bytes of the file at `path`, read straight into one array (no second copy in memory).
+private func readFile(_ path: String) throws -> [UInt8] {
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw BenchmarkError("cannot open \(path)") }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else { throw BenchmarkError("cannot stat \(path)") }
+    let size = Int(status.st_size)
+    var failed = false
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        while count < size {
+            let read = Glibc.read(descriptor, buffer.baseAddress! + count, size - count)
+            if read <= 0 {
+                failed = true
+                break
+            }
+            count += read
+        }
+    }
+    if failed { throw BenchmarkError("cannot read \(path)") }
+    return bytes
+}
