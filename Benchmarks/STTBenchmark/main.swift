@@ -5,6 +5,7 @@
 //   swift run -c release stt-benchmark cpu        # client CPU per audio-hour, ours and Python's
 //   swift run -c release stt-benchmark emulator   # the emulator alone (used by `cpu`)
 //   swift run -c release stt-benchmark client …   # one measured session (used by `cpu`)
+//   swift run -c release stt-benchmark soak       # 200 sessions, 30 min, random faults (issue 4)
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -24,6 +25,10 @@ do {
         try runBlocking { try await runClientMode(modeArguments) }
     case "cpu":
         try runBlocking { try await runCPUBenchmark(modeArguments) }
+    case "soak":
+        try runBlocking { try await runSoak(modeArguments) }
+    case "soak-emulator":
+        try runSoakEmulatorMode()
     default:
         let runs = Int(arguments.first ?? "") ?? 3
         try runBlocking { try await runTransportBenchmarks(runs: runs) }

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import StreamingSTT
 import StreamingSTTTesting
@@ -24,6 +25,14 @@ func withTimeout<T: Sendable>(
         defer { group.cancelAll() }
         guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
         return value
+    }
+}
+
+/// Runs blocking work (creating or shutting down a libwebsockets context, generating keys) on a
+/// Dispatch thread, so that it never holds one of the cooperative pool's few threads.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -110,7 +110,7 @@ struct TranscriberReconnectionTests {
         let events = try await withTimeout { await collector.value }
         let records = await emulator.waitForSessions(count: emulator.sessions.count)
         let port = emulator.port
-        emulator.shutdown()
+        try await offThePool { emulator.shutdown() }
         return Outcome(events: events, records: records, bytesSent: bytesSent, socketsLeft: openSockets(port: port))
     }
 
