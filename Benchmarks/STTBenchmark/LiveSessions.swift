@@ -18,10 +18,12 @@ import StreamingSTTTesting
 
 /// `stt-benchmark sessions`: one `live` run per `--sessions` count (default `100,500,1000,2000`),
 /// `--seconds` of audio each (60), over `--emulators` emulator processes (1 per 500 sessions by
-/// default), AssemblyAI `u3-rt-pro`; prints the table (or `--json`).
+/// default), AssemblyAI `u3-rt-pro`, through `StreamingTranscriber` (a bare `WebSocketConnection`
+/// with `--transport-only`); prints the table (or `--json`).
 func runSessionsMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"], flags: ["json"])
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
+        flags: ["json", "transport-only"])
     let counts = try integerList(options.string("sessions") ?? "100,500,1000,2000")
     let seconds = try integerList(options.string("seconds") ?? "60")
     var results: [[String: Any]] = []
@@ -31,7 +33,7 @@ func runSessionsMode(_ arguments: some Sequence<String>) async throws {
             try await runLiveChild(
                 sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
                 rampSeconds: try options.integer("ramp-seconds", default: 10),
-                model: options.string("model") ?? "u3-rt-pro"))
+                model: options.string("model") ?? "u3-rt-pro", transportOnly: options.flag("transport-only")))
     }
     if options.flag("json") {
         try printJSON(["workload": "concurrent real-time sessions", "runs": results])
@@ -42,21 +44,25 @@ func runSessionsMode(_ arguments: some Sequence<String>) async throws {
 
 /// `stt-benchmark latency`: one `live` run per `--sessions` count (default `1,500`), for `--seconds`
 /// (default `300,60`: one value per count, or one for all), AssemblyAI
-/// `universal-streaming-english` (a partial for every word, so many samples); prints the
-/// delivery latency of every transcript (or `--json`).
+/// `universal-streaming-english` (a partial for every word, so many samples); each count is run
+/// through `StreamingTranscriber` and then through a bare `WebSocketConnection` (the transport's
+/// share), unless `--no-transport`. Prints the delivery latency of every transcript (or `--json`).
 func runLatencyMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"], flags: ["json"])
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
+        flags: ["json", "no-transport"])
     let counts = try integerList(options.string("sessions") ?? "1,500")
     let seconds = try integerList(options.string("seconds") ?? "300,60")
     var results: [[String: Any]] = []
     for (index, count) in counts.enumerated() {
         let duration = seconds[min(index, seconds.count - 1)]
-        results.append(
-            try await runLiveChild(
-                sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
-                rampSeconds: try options.integer("ramp-seconds", default: 10),
-                model: options.string("model") ?? "universal-streaming-english"))
+        for transportOnly in options.flag("no-transport") ? [false] : [false, true] {
+            results.append(
+                try await runLiveChild(
+                    sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
+                    rampSeconds: try options.integer("ramp-seconds", default: 10),
+                    model: options.string("model") ?? "universal-streaming-english", transportOnly: transportOnly))
+        }
     }
     if options.flag("json") {
         try printJSON(["workload": "added latency", "runs": results])
@@ -86,16 +92,18 @@ private func printJSON(_ object: Any) throws {
 
 /// Runs `stt-benchmark live` as a child process and returns its JSON result.
 private func runLiveChild(
-    sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String
+    sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String, transportOnly: Bool
 ) async throws -> [String: Any] {
     FileHandle.standardError.write(
-        Data("live: \(sessions) sessions, \(seconds) s, \(emulators) emulator process(es), \(model)…\n".utf8))
+        Data(
+            ("live: \(sessions) sessions, \(seconds) s, \(emulators) emulator process(es), \(model)"
+                + (transportOnly ? ", transport only" : "") + "…\n").utf8))
     let outcome = try await runChild(
         CommandLine.arguments[0],
         [
             "live", "--sessions", "\(sessions)", "--seconds", "\(seconds)", "--emulators", "\(emulators)",
             "--ramp-seconds", "\(rampSeconds)", "--model", model,
-        ],
+        ] + (transportOnly ? ["--transport-only"] : []),
         timeLimit: .seconds(seconds + rampSeconds + 300))
     guard let line = outcome.output.split(separator: "\n").last,
         let result = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -205,8 +213,14 @@ private final class LiveTally: Sendable {
 /// 50 ms chunk (1 600 bytes of the benchmark recording) every 50 ms for `--seconds`, each
 /// scheduled at its own start + k × 50 ms (a sleep until then, never a fixed delay after the
 /// previous send), then `stop()`. Prints one JSON line.
+///
+/// `--transport-only` replaces `StreamingTranscriber` with a bare `WebSocketConnection` speaking
+/// the same protocol (see ``transportSession(endpoint:model:chunks:tally:)``): the transport's
+/// share of the figures.
 func runLiveMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"])
+    let options = try Options(
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"], flags: ["transport-only"])
+    let transportOnly = options.flag("transport-only")
     let sessionCount = try options.integer("sessions", default: 100)
     let audioSeconds = try options.integer("seconds", default: 60)
     let emulatorCount = try options.integer("emulators", default: 1)
@@ -251,7 +265,11 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
             let startAt = began + .milliseconds(index * rampSeconds * 1000 / sessionCount)
             group.addTask {
                 try? await Task.sleep(until: startAt, clock: clock)
-                await liveSession(endpoint: endpoint, model: model, chunks: chunks, tally: tally)
+                if transportOnly {
+                    await transportSession(endpoint: endpoint, model: model, chunks: chunks, tally: tally)
+                } else {
+                    await liveSession(endpoint: endpoint, model: model, chunks: chunks, tally: tally)
+                }
             }
         }
     }
@@ -264,7 +282,8 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let violations = records.flatMap { $0["violations"] as? [String] ?? [] }
     let result: [String: Any] = [
         "sessions": sessionCount, "seconds": audioSeconds, "emulators": emulatorCount, "ramp_seconds": rampSeconds,
-        "model": model.rawValue, "chunk_ms": 50, "chunk_bytes": chunkBytes,
+        "model": model.rawValue, "client": transportOnly ? "WebSocketConnection" : "StreamingTranscriber",
+        "chunk_ms": 50, "chunk_bytes": chunkBytes,
         "lateness": tally.lateness.snapshot.summary, "latency": tally.latency.snapshot.summary,
         "wall_seconds": wall, "cpu_seconds": cpu.total, "user_seconds": cpu.user, "system_seconds": cpu.system,
         "cpu_percent": cpu.total / wall * 100, "emulator_cpu_percent": emulatorCPU / wall * 100,
@@ -342,6 +361,77 @@ private func liveSession(
     tally.ended(finals: counts.finals, unstamped: counts.unstamped, began: began, failure: failure)
 }
 
+/// One session of the AssemblyAI protocol on a bare `WebSocketConnection`, for comparison: the
+/// same handshake query and key, audio sent once `Begin` has arrived, the same schedule, then
+/// `Terminate` and the messages read until the emulator closes. A transcript's latency is taken
+/// when its message is read, before any parsing (the stamp is then found by a substring search).
+private func transportSession(
+    endpoint: (url: String, ca: String), model: AssemblyAI.SpeechModel, chunks: [[UInt8]], tally: LiveTally
+) async {
+    var configuration = WebSocketConfiguration()
+    configuration.additionalHeaders = [("Authorization", benchmarkAPIKey)]
+    configuration.tls.additionalTrustRoots = [.file(endpoint.ca)]
+    let url = endpoint.url + "?speech_model=\(model.rawValue)&sample_rate=16000&encoding=pcm_s16le"
+    let connection: WebSocketConnection
+    do {
+        connection = try await WebSocketConnection.connect(to: url, configuration: configuration)
+    } catch {
+        tally.ended(finals: 0, unstamped: 0, began: false, failure: "connect: \(error.code)")
+        return
+    }
+    let begun = AsyncStream<Void>.makeStream()
+    let reader = Task { () -> (finals: Int, unstamped: Int, failure: String?) in
+        var counts = (finals: 0, unstamped: 0, failure: String?.none)
+        do {
+            for try await message in connection.messages {
+                let received = monotonicNanoseconds()
+                guard case .text(let text) = message else { continue }
+                begun.continuation.finish()
+                guard text.contains("\"type\":\"Turn\"") else { continue }
+                if text.contains("\"end_of_turn\":true") { counts.finals += 1 }
+                if let stamp = sendStamp(in: text), received >= stamp {
+                    tally.latency.record(received - stamp)
+                } else {
+                    counts.unstamped += 1
+                }
+            }
+        } catch {
+            counts.failure = "read: \((error as? WebSocketError)?.code.description ?? "\(error)")"
+        }
+        begun.continuation.finish()
+        return counts
+    }
+    for await _ in begun.stream {}
+    tally.started()
+    var failure: String?
+    let clock = ContinuousClock()
+    let start = clock.now
+    for (index, chunk) in chunks.enumerated() {
+        let due = start + .milliseconds(50 * index)
+        try? await Task.sleep(until: due, clock: clock)
+        let now = clock.now
+        tally.lateness.record(now > due ? UInt64(seconds(now - due) * 1e9) : 0)
+        do {
+            try await connection.send(binary: chunk)
+        } catch {
+            failure = "send: \(error.code)"
+            break
+        }
+    }
+    if failure == nil {
+        do { try await connection.send(text: #"{"type":"Terminate"}"#) } catch { failure = "send: \(error.code)" }
+    }
+    let counts = await reader.value
+    _ = await connection.close()
+    tally.ended(finals: counts.finals, unstamped: counts.unstamped, began: true, failure: failure ?? counts.failure)
+}
+
+/// The value of `"emulator_sent_at_ns":"…"` in a message's text.
+private func sendStamp(in text: String) -> UInt64? {
+    guard let key = text.range(of: "\"emulator_sent_at_ns\":\"") else { return nil }
+    return UInt64(text[key.upperBound...].prefix { $0 != "\"" })
+}
+
 /// The whole file at `path`.
 private func readAll(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw BenchmarkError("cannot read \(path)") }
@@ -358,10 +448,10 @@ private func number(_ value: Any?, _ format: String = "%.1f") -> String {
 private func printSessionsTable(_ results: [[String: Any]]) {
     print("## Concurrent real-time sessions (AssemblyAI over wss, 50 ms chunks every 50 ms)\n")
     print(
-        "| sessions | emulator processes | audio s per session | chunk-send lateness p50 / p99 / max, ms "
+        "| client | sessions | emulator processes | audio s per session | chunk-send lateness p50 / p99 / max, ms "
             + "| client CPU %, whole run (steady) | emulators' CPU %, whole run (steady) "
             + "| client RSS MiB: peak / streaming / end | sessions failed | finals delivered / sent |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     var best: Int?
     for result in results {
         let lateness = result["lateness"] as? [String: Any] ?? [:]
@@ -370,7 +460,8 @@ private func printSessionsTable(_ results: [[String: Any]]) {
         let failures = (result["failures"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }
             .map { "\($0.key) × \($0.value)" }.joined(separator: ", ")
         print(
-            "| \(result["sessions"] ?? "?") | \(result["emulators"] ?? "?") | \(result["seconds"] ?? "?") "
+            "| \(result["client"] ?? "?") | \(result["sessions"] ?? "?") | \(result["emulators"] ?? "?") "
+                + "| \(result["seconds"] ?? "?") "
                 + "| \(number(lateness["p50_ms"], "%.2f")) / \(number(lateness["p99_ms"], "%.2f")) / "
                 + "\(number(lateness["max_ms"], "%.1f")) "
                 + "| \(number(result["cpu_percent"])) (\(number(steady["cpu_percent"]))) "
@@ -378,26 +469,29 @@ private func printSessionsTable(_ results: [[String: Any]]) {
                 + "| \(number(result["peak_rss_mib"])) / \(number(steady["rss_mib"])) / \(number(result["end_rss_mib"])) "
                 + "| \(failed)\(failures.isEmpty ? "" : " (\(failures))") "
                 + "| \(result["finals_delivered"] ?? "?") / \(result["finals_sent"] ?? "?") |")
-        if failed == 0, let p99 = lateness["p99_ms"] as? Double, p99 < 20, let count = result["sessions"] as? Int {
+        if failed == 0, result["client"] as? String == "StreamingTranscriber", let p99 = lateness["p99_ms"] as? Double,
+            p99 < 20, let count = result["sessions"] as? Int
+        {
             best = max(best ?? 0, count)
         }
     }
     print(
-        "\nLargest N with chunk-send lateness p99 < 20 ms and no failed session: "
+        "\nLargest N with chunk-send lateness p99 < 20 ms and no failed session (StreamingTranscriber): "
             + (best.map { "\($0)" } ?? "none of those run") + ".")
 }
 
 private func printLatencyTable(_ results: [[String: Any]]) {
     print("## Added latency: emulator writes a transcript → the consumer has the TranscriptEvent\n")
     print(
-        "| sessions | audio s per session | model | transcripts measured | p50 ms | p99 ms | p99.9 ms | max ms "
-            + "| client CPU % (steady) | sessions failed |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+        "| client | sessions | audio s per session | model | transcripts measured | p50 ms | p99 ms | p99.9 ms "
+            + "| max ms | client CPU % (steady) | sessions failed |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for result in results {
         let latency = result["latency"] as? [String: Any] ?? [:]
         let steady = result["steady"] as? [String: Any] ?? [:]
         print(
-            "| \(result["sessions"] ?? "?") | \(result["seconds"] ?? "?") | \(result["model"] ?? "?") "
+            "| \(result["client"] ?? "?") | \(result["sessions"] ?? "?") | \(result["seconds"] ?? "?") "
+                + "| \(result["model"] ?? "?") "
                 + "| \(latency["count"] ?? "?") | \(number(latency["p50_ms"], "%.3f")) "
                 + "| \(number(latency["p99_ms"], "%.3f")) | \(number(latency["p999_ms"], "%.3f")) "
                 + "| \(number(latency["max_ms"], "%.2f")) | \(number(steady["cpu_percent"])) "
