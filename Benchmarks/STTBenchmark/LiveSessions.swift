@@ -280,6 +280,11 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let records = try emulators.sessions()
     let counts = tally.counts
     let violations = records.flatMap { $0["violations"] as? [String] ?? [] }
+    // Every transcriber has ended and been released: what is still resident, then what is left
+    // once glibc has given its free heap pages back (what the sessions really kept).
+    let endResident = residentBytes()
+    trimHeap()
+    let trimmedResident = residentBytes()
     let result: [String: Any] = [
         "sessions": sessionCount, "seconds": audioSeconds, "emulators": emulatorCount, "ramp_seconds": rampSeconds,
         "model": model.rawValue, "client": transportOnly ? "WebSocketConnection" : "StreamingTranscriber",
@@ -288,7 +293,9 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
         "wall_seconds": wall, "cpu_seconds": cpu.total, "user_seconds": cpu.user, "system_seconds": cpu.system,
         "cpu_percent": cpu.total / wall * 100, "emulator_cpu_percent": emulatorCPU / wall * 100,
         "steady": steady, "rss_before_mib": Double(residentBefore) / 1_048_576,
-        "peak_rss_mib": Double(peakResidentKiB()) / 1024, "end_rss_mib": Double(residentBytes()) / 1_048_576,
+        "peak_rss_mib": Double(peakResidentKiB()) / 1024, "end_rss_mib": Double(endResident) / 1_048_576,
+        "end_rss_trimmed_mib": Double(trimmedResident) / 1_048_576,
+        "open_connections_at_end": WebSocketEventLoop.shared.connectionCount,
         "started": counts.started, "completed": counts.completed,
         "failed": counts.failures.values.reduce(0, +), "failures": counts.failures,
         "finals_delivered": counts.finals, "finals_sent": records.map { $0["finals"] as? Int ?? 0 }.reduce(0, +),
@@ -432,6 +439,15 @@ private func sendStamp(in text: String) -> UInt64? {
     return UInt64(text[key.upperBound...].prefix { $0 != "\"" })
 }
 
+/// glibc's `malloc_trim(0)`: gives the heap's free pages back to the system. Looked up at run
+/// time, since the Glibc module does not export `malloc.h`.
+private func trimHeap() {
+    typealias Trim = @convention(c) (Int) -> Int32
+    // RTLD_DEFAULT is a null handle on glibc.
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+}
+
 /// The whole file at `path`.
 private func readAll(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw BenchmarkError("cannot read \(path)") }
@@ -450,7 +466,8 @@ private func printSessionsTable(_ results: [[String: Any]]) {
     print(
         "| client | sessions | emulator processes | audio s per session | chunk-send lateness p50 / p99 / max, ms "
             + "| client CPU %, whole run (steady) | emulators' CPU %, whole run (steady) "
-            + "| client RSS MiB: peak / streaming / end | sessions failed | finals delivered / sent |")
+            + "| client RSS MiB: peak / streaming / end (after malloc_trim) | sessions failed | finals delivered / sent |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     var best: Int?
     for result in results {
@@ -466,7 +483,7 @@ private func printSessionsTable(_ results: [[String: Any]]) {
                 + "\(number(lateness["max_ms"], "%.1f")) "
                 + "| \(number(result["cpu_percent"])) (\(number(steady["cpu_percent"]))) "
                 + "| \(number(result["emulator_cpu_percent"])) (\(number(steady["emulator_cpu_percent"]))) "
-                + "| \(number(result["peak_rss_mib"])) / \(number(steady["rss_mib"])) / \(number(result["end_rss_mib"])) "
+                + "| \(number(result["peak_rss_mib"])) / \(number(steady["rss_mib"])) / \(number(result["end_rss_mib"])) (\(number(result["end_rss_trimmed_mib"]))) "
                 + "| \(failed)\(failures.isEmpty ? "" : " (\(failures))") "
                 + "| \(result["finals_delivered"] ?? "?") / \(result["finals_sent"] ?? "?") |")
         if failed == 0, result["client"] as? String == "StreamingTranscriber", let p99 = lateness["p99_ms"] as? Double,
