@@ -19,11 +19,12 @@ import StreamingSTTTesting
 /// `stt-benchmark sessions`: one `live` run per `--sessions` count (default `100,500,1000,2000`),
 /// `--seconds` of audio each (60), over `--emulators` emulator processes (1 per 500 sessions by
 /// default), AssemblyAI `u3-rt-pro`, through `StreamingTranscriber` (a bare `WebSocketConnection`
-/// with `--transport-only`); prints the table (or `--json`).
+/// with `--transport-only`), against the emulator (or `--minimal-server`: see ``runLiveMode(_:)``);
+/// prints the table (or `--json`).
 func runSessionsMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
         arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
-        flags: ["json", "transport-only"])
+        flags: ["json", "transport-only", "minimal-server"])
     let counts = try integerList(options.string("sessions") ?? "100,500,1000,2000")
     let seconds = try integerList(options.string("seconds") ?? "60")
     var results: [[String: Any]] = []
@@ -33,7 +34,8 @@ func runSessionsMode(_ arguments: some Sequence<String>) async throws {
             try await runLiveChild(
                 sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
                 rampSeconds: try options.integer("ramp-seconds", default: 10),
-                model: options.string("model") ?? "u3-rt-pro", transportOnly: options.flag("transport-only")))
+                model: options.string("model") ?? "u3-rt-pro", transportOnly: options.flag("transport-only"),
+                minimalServer: options.flag("minimal-server")))
     }
     if options.flag("json") {
         try printJSON(["workload": "concurrent real-time sessions", "runs": results])
@@ -61,7 +63,8 @@ func runLatencyMode(_ arguments: some Sequence<String>) async throws {
                 try await runLiveChild(
                     sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
                     rampSeconds: try options.integer("ramp-seconds", default: 10),
-                    model: options.string("model") ?? "universal-streaming-english", transportOnly: transportOnly))
+                    model: options.string("model") ?? "universal-streaming-english", transportOnly: transportOnly,
+                    minimalServer: false))
         }
     }
     if options.flag("json") {
@@ -92,18 +95,19 @@ private func printJSON(_ object: Any) throws {
 
 /// Runs `stt-benchmark live` as a child process and returns its JSON result.
 private func runLiveChild(
-    sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String, transportOnly: Bool
+    sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String, transportOnly: Bool,
+    minimalServer: Bool
 ) async throws -> [String: Any] {
     FileHandle.standardError.write(
         Data(
             ("live: \(sessions) sessions, \(seconds) s, \(emulators) emulator process(es), \(model)"
-                + (transportOnly ? ", transport only" : "") + "…\n").utf8))
+                + (transportOnly ? ", transport only" : "") + (minimalServer ? ", minimal server" : "") + "…\n").utf8))
     let outcome = try await runChild(
         CommandLine.arguments[0],
         [
             "live", "--sessions", "\(sessions)", "--seconds", "\(seconds)", "--emulators", "\(emulators)",
             "--ramp-seconds", "\(rampSeconds)", "--model", model,
-        ] + (transportOnly ? ["--transport-only"] : []),
+        ] + (transportOnly ? ["--transport-only"] : []) + (minimalServer ? ["--minimal-server"] : []),
         timeLimit: .seconds(seconds + rampSeconds + 300))
     guard let line = outcome.output.split(separator: "\n").last,
         let result = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -121,9 +125,15 @@ private func runLiveChild(
 private struct EmulatorGroup {
     let processes: [ServerProcess]
 
-    init(count: Int, scriptSeconds: Int) throws {
+    /// `true`: `stt-benchmark serve` processes, whose `/v3/ws` is a minimal AssemblyAI (`Begin`,
+    /// audio dropped, `Termination`), with no transcripts, checks or records.
+    let minimal: Bool
+
+    init(count: Int, scriptSeconds: Int, minimal: Bool) throws {
+        self.minimal = minimal
         processes = try (0..<count).map { _ in
-            try ServerProcess.start(["emulator", "--seconds", "\(scriptSeconds)", "--real-time", "--stamp"])
+            try ServerProcess.start(
+                minimal ? ["serve"] : ["emulator", "--seconds", "\(scriptSeconds)", "--real-time", "--stamp"])
         }
     }
 
@@ -140,7 +150,8 @@ private struct EmulatorGroup {
 
     /// Every session each emulator saw, once they have ended (each waits at most 10 s).
     func sessions() throws -> [[String: Any]] {
-        try processes.flatMap { process -> [[String: Any]] in
+        if minimal { return [] }
+        return try processes.flatMap { process -> [[String: Any]] in
             let line = try process.ask("sessions")
             return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [[String: Any]]) ?? []
         }
@@ -216,10 +227,14 @@ private final class LiveTally: Sendable {
 ///
 /// `--transport-only` replaces `StreamingTranscriber` with a bare `WebSocketConnection` speaking
 /// the same protocol (see ``transportSession(endpoint:model:chunks:tally:)``): the transport's
-/// share of the figures.
+/// share of the figures. `--minimal-server` replaces the emulators with `stt-benchmark serve`
+/// processes, whose `/v3/ws` only says `Begin` and `Termination`: a server that needs little of
+/// the machine's CPU, to see what the client can drive when the server is not the limit.
 func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"], flags: ["transport-only"])
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
+        flags: ["transport-only", "minimal-server"])
+    let minimal = options.flag("minimal-server")
     let transportOnly = options.flag("transport-only")
     let sessionCount = try options.integer("sessions", default: 100)
     let audioSeconds = try options.integer("seconds", default: 60)
@@ -233,7 +248,7 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let chunks = stride(from: 0, to: recording.count, by: chunkBytes).map {
         Array(recording[$0..<min($0 + chunkBytes, recording.count)])
     }
-    let emulators = try EmulatorGroup(count: emulatorCount, scriptSeconds: audioSeconds + 5)
+    let emulators = try EmulatorGroup(count: emulatorCount, scriptSeconds: audioSeconds + 5, minimal: minimal)
     defer { emulators.stop() }
     let tally = LiveTally()
     let clock = ContinuousClock()
@@ -288,6 +303,7 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let result: [String: Any] = [
         "sessions": sessionCount, "seconds": audioSeconds, "emulators": emulatorCount, "ramp_seconds": rampSeconds,
         "model": model.rawValue, "client": transportOnly ? "WebSocketConnection" : "StreamingTranscriber",
+        "server": minimal ? "minimal" : "emulator",
         "chunk_ms": 50, "chunk_bytes": chunkBytes,
         "lateness": tally.lateness.snapshot.summary, "latency": tally.latency.snapshot.summary,
         "wall_seconds": wall, "cpu_seconds": cpu.total, "user_seconds": cpu.user, "system_seconds": cpu.system,
@@ -464,8 +480,8 @@ private func number(_ value: Any?, _ format: String = "%.1f") -> String {
 private func printSessionsTable(_ results: [[String: Any]]) {
     print("## Concurrent real-time sessions (AssemblyAI over wss, 50 ms chunks every 50 ms)\n")
     print(
-        "| client | sessions | emulator processes | audio s per session | chunk-send lateness p50 / p99 / max, ms "
-            + "| client CPU %, whole run (steady) | emulators' CPU %, whole run (steady) "
+        "| client | sessions | server processes | audio s per session | chunk-send lateness p50 / p99 / max, ms "
+            + "| client CPU %, whole run (steady) | servers' CPU %, whole run (steady) "
             + "| client RSS MiB: peak / streaming / end (after malloc_trim) | sessions failed | finals delivered / sent |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -477,7 +493,8 @@ private func printSessionsTable(_ results: [[String: Any]]) {
         let failures = (result["failures"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }
             .map { "\($0.key) × \($0.value)" }.joined(separator: ", ")
         print(
-            "| \(result["client"] ?? "?") | \(result["sessions"] ?? "?") | \(result["emulators"] ?? "?") "
+            "| \(result["client"] ?? "?")\(result["server"] as? String == "minimal" ? ", minimal server" : "") "
+                + "| \(result["sessions"] ?? "?") | \(result["emulators"] ?? "?") "
                 + "| \(result["seconds"] ?? "?") "
                 + "| \(number(lateness["p50_ms"], "%.2f")) / \(number(lateness["p99_ms"], "%.2f")) / "
                 + "\(number(lateness["max_ms"], "%.1f")) "
@@ -486,7 +503,9 @@ private func printSessionsTable(_ results: [[String: Any]]) {
                 + "| \(number(result["peak_rss_mib"])) / \(number(steady["rss_mib"])) / \(number(result["end_rss_mib"])) (\(number(result["end_rss_trimmed_mib"]))) "
                 + "| \(failed)\(failures.isEmpty ? "" : " (\(failures))") "
                 + "| \(result["finals_delivered"] ?? "?") / \(result["finals_sent"] ?? "?") |")
-        if failed == 0, result["client"] as? String == "StreamingTranscriber", let p99 = lateness["p99_ms"] as? Double,
+        if failed == 0, result["client"] as? String == "StreamingTranscriber",
+            result["server"] as? String == "emulator",
+            let p99 = lateness["p99_ms"] as? Double,
             p99 < 20, let count = result["sessions"] as? Int
         {
             best = max(best ?? 0, count)

@@ -53,9 +53,12 @@ do {
 
 // MARK: - Server process
 
-/// Serves /sink (counts binary bytes; answers the text "report" with the count), /echo and /idle
-/// over TLS, prints "PORT <port> CA <path>" and runs until its standard input closes.
+/// Serves /sink (counts binary bytes; answers the text "report" with the count), /echo, /idle and
+/// /v3/ws (a minimal AssemblyAI v3 for load tests: `Begin`, audio dropped, `Termination` and a
+/// close on `Terminate`) over TLS, prints "PORT <port> CA <path>" and runs until its standard
+/// input closes.
 func serve() throws {
+    raiseOpenFileLimit()
     let authority = try TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
     let server = try TestWebSocketServer(tls: authority, maxQueuedOutboundBytes: 4 << 20) { connection in
         switch connection.handshake.path {
@@ -69,6 +72,15 @@ func serve() throws {
             }
         case "/echo":
             for try await message in connection.messages { try await connection.send(message) }
+        case "/v3/ws":
+            try await connection.send(.text(#"{"type":"Begin","id":"minimal","expires_at":4102444800}"#))
+            for try await message in connection.messages {
+                guard case .text(let text) = message, text.contains("Terminate") else { continue }
+                try await connection.send(
+                    .text(#"{"type":"Termination","audio_duration_seconds":0,"session_duration_seconds":0}"#))
+                _ = await connection.close(WebSocketCloseFrame(code: 1000, reason: ""))
+                break
+            }
         default:
             _ = await connection.closed()
         }
