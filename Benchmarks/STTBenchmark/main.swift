@@ -6,6 +6,9 @@
 //   swift run -c release stt-benchmark emulator   # the emulator alone (used by `cpu`)
 //   swift run -c release stt-benchmark client …   # one measured session (used by `cpu`)
 //   swift run -c release stt-benchmark soak       # 200 sessions, 30 min, random faults (issue 4)
+//   swift run -c release stt-benchmark sessions   # 100–2000 concurrent real-time sessions (issue 5)
+//   swift run -c release stt-benchmark latency    # transcript delivery latency, 1 and 500 sessions
+//   swift run -c release stt-benchmark audio      # audio conversion and file decoding throughput
 //
 // The server runs in a child process, so the client's CPU figures contain only the client.
 
@@ -29,6 +32,14 @@ do {
         try runBlocking { try await runSoak(modeArguments) }
     case "soak-emulator":
         try runSoakEmulatorMode()
+    case "sessions":
+        try runBlocking { try await runSessionsMode(modeArguments) }
+    case "latency":
+        try runBlocking { try await runLatencyMode(modeArguments) }
+    case "live":
+        try runBlocking { try await runLiveMode(modeArguments) }
+    case "audio":
+        try runAudioMode(modeArguments)
     default:
         let runs = Int(arguments.first ?? "") ?? 3
         try runBlocking { try await runTransportBenchmarks(runs: runs) }

@@ -1,3 +1,4 @@
+import Foundation
 import StreamingSTTTesting
 import Testing
 
@@ -245,5 +246,81 @@ struct TranscriberEmulatorTests {
         #expect(transcripts.allSatisfy { $0 == Self.script.transcript })
         let records = await emulator.waitForSessions(count: 50)
         #expect(records.allSatisfy { $0.violations.isEmpty })
+    }
+
+    @Test(
+        "stampsTranscripts: every transcript carries a CLOCK_MONOTONIC send time before its delivery; off by default",
+        arguments: [(EmulatorVendor.assemblyAI, true), (.speechmatics, true), (.assemblyAI, false)])
+    func stampedTranscripts(vendor: EmulatorVendor, stamps: Bool) async throws {
+        let emulator = try Self.emulator(secure: false) { $0.stampsTranscripts = stamps }
+        defer { emulator.shutdown() }
+        let provider: StreamingTranscriber.Provider
+        switch vendor {
+        case .assemblyAI:
+            provider = .assemblyAI(
+                AssemblyAI(
+                    credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
+                    endpoint: .custom(emulator.assemblyAIURL)))
+        case .speechmatics:
+            var options = Speechmatics(
+                credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL))
+            options.enablePartials = true
+            provider = .speechmatics(options)
+        }
+        let transcriber = StreamingTranscriber(
+            provider: provider, configuration: .init(deliversRawMessages: true))
+        let started = Self.monotonicNanoseconds()
+        let collector = Task {
+            var stamped: [(sent: UInt64?, received: UInt64)] = []
+            var raw = (transcripts: 0, otherStamped: 0)
+            for await event in transcriber.events {
+                let received = Self.monotonicNanoseconds()
+                switch event {
+                case .partial(let transcript), .final(let transcript):
+                    stamped.append(
+                        (transcript.raw["emulator_sent_at_ns"]?.stringValue.flatMap { UInt64($0) }, received))
+                case .raw(let message) where ["Turn", "AddTranscript", "AddPartialTranscript"].contains(message.type):
+                    raw.transcripts += 1
+                case .raw(let message):
+                    if message.json["emulator_sent_at_ns"] != nil { raw.otherStamped += 1 }
+                default:
+                    break
+                }
+            }
+            return (stamped, raw)
+        }
+        let audio = Self.audio(seconds: Self.script.duration + 1.5)
+        try await withTimeout(.seconds(60)) {
+            try await transcriber.start()
+            var offset = 0
+            while offset < audio.count {
+                let end = min(audio.count, offset + 3200)
+                try await transcriber.send(audio: Array(audio[offset..<end]))
+                offset = end
+            }
+            _ = try await transcriber.stop()
+        }
+        let (transcripts, raw) = await collector.value
+        #expect(transcripts.count >= 3)
+        if stamps {
+            for (sent, received) in transcripts {
+                let sent = try #require(sent, "a transcript without emulator_sent_at_ns")
+                #expect(sent >= started && sent <= received)
+            }
+        } else {
+            #expect(transcripts.allSatisfy { $0.sent == nil })
+        }
+        // Begin, SpeechStarted, RecognitionStarted, AudioAdded, Termination… are never stamped.
+        #expect(raw.transcripts > 0)
+        #expect(raw.otherStamped == 0)
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.violations.isEmpty, "\(record.violations)")
+        #expect(record.transcript == Self.script.transcript)
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -1,5 +1,11 @@
 import StreamingSTT
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Something that happened to a session, consumed in order by the session's loop.
 enum SessionEvent: Sendable {
     /// A text message and when it was read.
@@ -171,12 +177,23 @@ final class SessionIO: Sendable {
     let recorder: SessionRecorder
     let faults: [EmulatorFault]
     let replyDelay: Duration?
+    /// Whether transcript messages get `emulator_sent_at_ns` (see
+    /// ``TranscriptionEmulator/Configuration/stampsTranscripts``).
+    let stampsTranscripts: Bool
     private let closing = LockedState(false)
 
-    init(connection: TestWebSocketServer.Connection, recorder: SessionRecorder, faults: [EmulatorFault]) {
+    /// The message types that ``stampsTranscripts`` stamps (`type` for AssemblyAI, `message` for
+    /// Speechmatics).
+    static let transcriptTypes: Set<String> = ["Turn", "AddTranscript", "AddPartialTranscript"]
+
+    init(
+        connection: TestWebSocketServer.Connection, recorder: SessionRecorder, faults: [EmulatorFault],
+        stampsTranscripts: Bool = false
+    ) {
         self.connection = connection
         self.recorder = recorder
         self.faults = faults
+        self.stampsTranscripts = stampsTranscripts
         var delay: Duration?
         for case .delayReplies(let duration) in faults { delay = (delay ?? .zero) + duration }
         replyDelay = delay
@@ -189,15 +206,29 @@ final class SessionIO: Sendable {
     /// Returns the moment just before the frame was handed to the connection.
     @discardableResult
     func send(_ json: EmulatorJSON, final: String? = nil) async -> ContinuousClock.Instant {
-        await send(raw: json.text, final: final)
+        let stamp =
+            stampsTranscripts
+            && (json["type"] ?? json["message"]).flatMap(\.stringValue).map(Self.transcriptTypes.contains) == true
+        return await send(raw: json.text, final: final, stamp: stamp)
     }
 
     /// Sends a raw text frame (recorded). Returns the moment just before the frame was handed to
     /// the connection (after any `delayReplies` delay).
+    ///
+    /// With `stamp`, `text` must be a JSON object: `"emulator_sent_at_ns"` is added as its last
+    /// member, read after the delay, just before the frame is recorded and handed over.
     @discardableResult
-    func send(raw text: String, final: String? = nil) async -> ContinuousClock.Instant {
+    func send(raw text: String, final: String? = nil, stamp: Bool = false) async -> ContinuousClock.Instant {
         guard !isClosing else { return .now }
         if let replyDelay { try? await Task.sleep(for: replyDelay) }
+        var text = text
+        if stamp, text.last == "}" {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+            text.removeLast()
+            text += (text.last == "{" ? "" : ",") + "\"emulator_sent_at_ns\":\"\(nanoseconds)\"}"
+        }
         recorder.sent(text, final: final)
         let writtenAt = ContinuousClock.now
         try? await connection.send(.text(text))

@@ -54,6 +54,13 @@ public final class TranscriptionEmulator: Sendable {
         public var maxRecordedAudioBytes: Int
         /// The most messages recorded per session and direction.
         public var maxRecordedMessages: Int
+        /// Adds `"emulator_sent_at_ns": "<nanoseconds>"` to every transcript message (AssemblyAI
+        /// `Turn`, Speechmatics `AddTranscript` and `AddPartialTranscript`): `CLOCK_MONOTONIC`
+        /// read just before the message is handed to the connection, as a decimal string. It shows
+        /// in ``StreamingSTT/Transcript/raw``, so a client on the same machine (in any process:
+        /// `CLOCK_MONOTONIC` is system-wide) can measure how long a transcript took to reach it.
+        /// Off by default: the real services send no such field. `stt-benchmark latency` uses it.
+        public var stampsTranscripts: Bool
         /// Receives libwebsockets' lines about the server.
         public var logger: Logger
 
@@ -67,6 +74,7 @@ public final class TranscriptionEmulator: Sendable {
         ///   - speechmatics: Speechmatics behaviour; the SaaS defaults.
         ///   - maxRecordedAudioBytes: 32 MiB by default.
         ///   - maxRecordedMessages: 100 000 by default.
+        ///   - stampsTranscripts: `false` by default (see ``stampsTranscripts``).
         ///   - logger: logs nothing by default.
         ///   - faults: none by default.
         public init(
@@ -77,6 +85,7 @@ public final class TranscriptionEmulator: Sendable {
             speechmatics: SpeechmaticsBehaviour = .init(),
             maxRecordedAudioBytes: Int = 32 << 20,
             maxRecordedMessages: Int = 100_000,
+            stampsTranscripts: Bool = false,
             logger: Logger = WebSocketConnection.disabledLogger,
             faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in [] }
         ) {
@@ -87,6 +96,7 @@ public final class TranscriptionEmulator: Sendable {
             self.speechmatics = speechmatics
             self.maxRecordedAudioBytes = maxRecordedAudioBytes
             self.maxRecordedMessages = maxRecordedMessages
+            self.stampsTranscripts = stampsTranscripts
             self.logger = logger
             self.faults = faults
         }
@@ -327,7 +337,9 @@ final class EmulatorCore: Sendable {
             await connection.close(WebSocketCloseFrame(code: 1011, reason: "internal_error"))
             return
         }
-        let io = SessionIO(connection: connection, recorder: pending.recorder, faults: pending.faults)
+        let io = SessionIO(
+            connection: connection, recorder: pending.recorder, faults: pending.faults,
+            stampsTranscripts: configuration.stampsTranscripts)
         switch pending.info.vendor {
         case .assemblyAI:
             await AssemblyAISession(
