@@ -578,6 +578,7 @@ static int on_writeable(stt_conn *c) {
     stt_loop *l = c->loop;
     struct lws *wsi = c->wsi;
     if (c->local_close_code || c->aborted) return 0;  // lws may call once more after -1
+    if (c->too_big) return -1;                         // sends the 1009 close set in on_receive
     pthread_mutex_lock(&l->mu);
     int abort = c->abort_requested;
     pthread_mutex_unlock(&l->mu);
@@ -689,12 +690,18 @@ static int on_receive(stt_conn *c, const uint8_t *in, size_t len) {
         c->rx_max = c->max_message;
         pthread_mutex_unlock(&c->loop->mu);
     }
+    if (c->too_big) return 0;  // the rest of an oversized message: discarded while closing
     if (c->rx_len + len > c->rx_max) {
+        // Closed with 1009 from the next WRITEABLE callback, not from here: returning -1 inside
+        // RECEIVE while TLS still holds decrypted input makes libwebsockets 4.1 go on writing that
+        // input into the freed connection (heap corruption, seen with a 2 MiB frame over wss).
         static const char reason[] = "message too big";
         c->too_big = 1;
         c->rx_len = 0;
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason, sizeof reason - 1);
-        return -1;
+        lws_rx_flow_control(wsi, 0);
+        lws_callback_on_writable(wsi);
+        return 0;
     }
     if (rx_append(c, in, len)) return -1;
     if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {

@@ -2,8 +2,8 @@ import StreamingSTT
 import StreamingSTTTesting
 import Testing
 
-/// Every emulator fault gives the documented outcome within a bounded time, for both vendors, and
-/// every final sent before the fault reaches the caller.
+/// Every emulator fault gives the documented outcome within a bounded time, for both vendors, over
+/// ws and wss, and every final sent before the fault reaches the caller; no socket is left open.
 @Suite("StreamingTranscriber fault matrix against the emulator")
 struct TranscriberFaultTests {
     enum Vendor: String, CaseIterable, Sendable { case assemblyAI, speechmatics }
@@ -30,13 +30,15 @@ struct TranscriberFaultTests {
     /// Runs one session with `faults`, sending `seconds` of audio in 100 ms pieces, then stopping.
     static func run(
         _ vendor: Vendor,
+        secure: Bool = false,
         faults: [EmulatorFault],
         seconds: Double = 3,
         configure: (inout StreamingTranscriber.Configuration) -> Void = { _ in }
     ) async throws -> Outcome {
         let emulator = try TranscriptionEmulator(
             configuration: .init(
-                script: script, assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)),
+                tls: secure ? sharedAuthority : nil, script: script,
+                assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)),
                 speechmatics: .init(closeGrace: .milliseconds(100)), faults: { _ in faults }))
         defer { emulator.shutdown() }
         let provider: StreamingTranscriber.Provider =
@@ -52,6 +54,7 @@ struct TranscriberFaultTests {
             }
         var configuration = StreamingTranscriber.Configuration(
             startTimeout: .seconds(10), stopTimeout: .seconds(10),
+            tls: TLSConfiguration(additionalTrustRoots: secure ? [.file(sharedAuthority.caCertificatePath)] : []),
             keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(2000)))
         configure(&configuration)
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
@@ -86,9 +89,9 @@ struct TranscriberFaultTests {
         return outcome
     }
 
-    @Test("TCP dropped mid-stream: finals first, then connectionLost", arguments: Vendor.allCases)
-    func drop(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.dropConnection(afterAudioChunks: 30)])
+    @Test("TCP dropped mid-stream: finals first, then connectionLost", arguments: Vendor.allCases, [false, true])
+    func drop(vendor: Vendor, secure: Bool) async throws {
+        let outcome = try await Self.run(vendor, secure: secure, faults: [.dropConnection(afterAudioChunks: 30)])
         #expect(!outcome.finals.isEmpty)
         #expect(outcome.lastError?.code == .connectionLost)
         #expect(outcome.lastError?.isRetryable == true)
@@ -96,9 +99,11 @@ struct TranscriberFaultTests {
         #expect(outcome.finals.count == sent.count, "every final the emulator sent reaches the caller")
     }
 
-    @Test("the vendor's mid-stream error: finals first, then a retryable vendor error", arguments: Vendor.allCases)
-    func vendorError(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.vendorError(afterAudioChunks: 30)])
+    @Test(
+        "the vendor's mid-stream error: finals first, then a retryable vendor error", arguments: Vendor.allCases,
+        [false, true])
+    func vendorError(vendor: Vendor, secure: Bool) async throws {
+        let outcome = try await Self.run(vendor, secure: secure, faults: [.vendorError(afterAudioChunks: 30)])
         #expect(!outcome.finals.isEmpty)
         let error = try #require(outcome.lastError)
         #expect(error.code == .vendorError)
@@ -125,10 +130,13 @@ struct TranscriberFaultTests {
         #expect(error.code == (auth ? .authenticationFailed : .serverClosed))
     }
 
-    @Test("malformed JSON and unknown messages are tolerated; the session ends normally", arguments: Vendor.allCases)
-    func tolerated(vendor: Vendor) async throws {
+    @Test(
+        "malformed JSON and unknown messages are tolerated; the session ends normally", arguments: Vendor.allCases,
+        [false, true])
+    func tolerated(vendor: Vendor, secure: Bool) async throws {
         let outcome = try await Self.run(
-            vendor, faults: [.sendMalformedJSON(afterAudioChunks: 5), .sendUnknownMessage(afterAudioChunks: 6)],
+            vendor, secure: secure,
+            faults: [.sendMalformedJSON(afterAudioChunks: 5), .sendUnknownMessage(afterAudioChunks: 6)],
             seconds: Self.script.duration + 1)
         #expect(
             outcome.events.contains {
@@ -142,19 +150,23 @@ struct TranscriberFaultTests {
         #expect(outcome.finals.joined(separator: " ") == Self.script.transcript)
     }
 
-    @Test("an oversized frame is a protocol violation", arguments: Vendor.allCases)
-    func hugeFrame(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.sendHugeFrame(bytes: 2 << 20, afterAudioChunks: 10)]) {
+    @Test("an oversized frame is a protocol violation", arguments: Vendor.allCases, [false, true])
+    func hugeFrame(vendor: Vendor, secure: Bool) async throws {
+        let outcome = try await Self.run(
+            vendor, secure: secure, faults: [.sendHugeFrame(bytes: 2 << 20, afterAudioChunks: 10)]
+        ) {
             $0.maxMessageSize = 1 << 20
         }
         #expect(outcome.lastError?.code == .protocolViolation)
         #expect(outcome.lastError?.closeCode == 1009)
     }
 
-    @Test("a slow server (every reply delayed): the session still completes", arguments: Vendor.allCases)
-    func slowServer(vendor: Vendor) async throws {
+    @Test(
+        "a slow server (every reply delayed): the session still completes", arguments: Vendor.allCases, [false, true])
+    func slowServer(vendor: Vendor, secure: Bool) async throws {
         // The emulator delays each reply in turn, so delays add up over a session's messages.
-        let outcome = try await Self.run(vendor, faults: [.delayReplies(.milliseconds(40))], seconds: 1) {
+        let outcome = try await Self.run(vendor, secure: secure, faults: [.delayReplies(.milliseconds(40))], seconds: 1)
+        {
             $0.stopTimeout = .seconds(20)
             $0.startTimeout = .seconds(10)
         }
@@ -164,38 +176,48 @@ struct TranscriberFaultTests {
         }
     }
 
-    @Test("a server that stops reading: the sender waits, then the dead peer is detected", arguments: Vendor.allCases)
-    func stopsReading(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.stopReading(afterAudioChunks: 5)], seconds: 60) {
+    @Test(
+        "a server that stops reading: the sender waits, then the dead peer is detected", arguments: Vendor.allCases,
+        [false, true])
+    func stopsReading(vendor: Vendor, secure: Bool) async throws {
+        let outcome = try await Self.run(
+            vendor, secure: secure, faults: [.stopReading(afterAudioChunks: 5)], seconds: 60
+        ) {
             $0.maxQueuedOutboundBytes = 64 << 10
         }
         #expect(outcome.lastError?.code == .connectionLost || outcome.lastError?.code == .timeout)
         #expect((outcome.record?.audioByteCount ?? 0) < 60 * 32000, "the sender was held back")
     }
 
-    @Test("the handshake refused with an HTTP status", arguments: Vendor.allCases, [401, 403, 429, 500])
+    @Test("the handshake refused with an HTTP status (over wss)", arguments: Vendor.allCases, [401, 403, 429, 500])
     func handshake(vendor: Vendor, status: Int) async throws {
-        let outcome = try await Self.run(vendor, faults: [.rejectHandshake(status: status)])
+        let outcome = try await Self.run(vendor, secure: true, faults: [.rejectHandshake(status: status)])
         let error = try #require(outcome.lastError)
         #expect(error.httpStatus == status)
         #expect(error.code == (status == 401 || status == 403 ? .authenticationFailed : .handshakeRejected))
         #expect(error.isRetryable == (status >= 429))
     }
 
-    @Test("the final message never comes: stop times out, every final before it delivered", arguments: Vendor.allCases)
-    func neverFinishes(vendor: Vendor) async throws {
-        let outcome = try await Self.run(vendor, faults: [.neverSendFinalMessage]) { $0.stopTimeout = .seconds(8) }
+    @Test(
+        "the final message never comes: stop times out, every final before it delivered", arguments: Vendor.allCases,
+        [false, true])
+    func neverFinishes(vendor: Vendor, secure: Bool) async throws {
+        let outcome = try await Self.run(vendor, secure: secure, faults: [.neverSendFinalMessage]) {
+            $0.stopTimeout = .seconds(8)
+        }
         #expect(outcome.lastError?.code == .timeout)
         let sent = outcome.record?.finalTranscripts.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? []
         #expect(outcome.finals.count == sent.count)
         #expect(!outcome.finals.isEmpty)
     }
 
-    @Test("closed before the session starts, or never started: start fails in bounded time", arguments: Vendor.allCases)
-    func neverStarts(vendor: Vendor) async throws {
-        let closed = try await Self.run(vendor, faults: [.closeBeforeStart(code: 1011)])
+    @Test(
+        "closed before the session starts, or never started: start fails in bounded time", arguments: Vendor.allCases,
+        [false, true])
+    func neverStarts(vendor: Vendor, secure: Bool) async throws {
+        let closed = try await Self.run(vendor, secure: secure, faults: [.closeBeforeStart(code: 1011)])
         #expect(closed.lastError?.closeCode == 1011)
-        let silent = try await Self.run(vendor, faults: [.neverStart]) { $0.startTimeout = .seconds(2) }
+        let silent = try await Self.run(vendor, secure: secure, faults: [.neverStart]) { $0.startTimeout = .seconds(2) }
         #expect(silent.lastError?.code == .timeout)
         #expect(!silent.events.contains { if case .begin = $0 { true } else { false } })
     }

@@ -243,18 +243,27 @@ struct TranscriberReconnectionTests {
 
     @Test("rollover before the session limit: no gap, no overlap, the old session drained", arguments: Vendor.allCases)
     func rollover(vendor: Vendor) async throws {
-        // AssemblyAI: the service says `expires_at` (8 s here); Speechmatics: a configured maximum.
-        // The first session rolls over 3-4 s in; the next one would only at 7-8 s, after the end.
-        var policy = ReconnectionPolicy(rolloverLeadTime: .seconds(4))
-        if vendor == .speechmatics { policy.maximumSessionDuration = .seconds(8) }
+        // AssemblyAI: the service says `expires_at` (20 s here); Speechmatics: a configured maximum.
+        // The first session starts its successor 9-10 s in (AssemblyAI's `expires_at` is in whole
+        // seconds) and switches at the next end of turn (a sentence ends every 0.6 s), at 14-15 s
+        // at the latest; the next one would roll over only after 19 s, after the 17 s of audio.
+        // Wide margins, so that this holds on a loaded machine under a sanitizer.
+        var policy = ReconnectionPolicy(rolloverLeadTime: .seconds(10))
+        if vendor == .speechmatics { policy.maximumSessionDuration = .seconds(20) }
         let outcome = try await Self.run(
-            vendor, chunks: 60, paced: true, policy: policy,
-            emulatorSetup: { $0.assemblyAI.maxSessionDuration = .seconds(8) }, faults: { _ in [] })
+            vendor, chunks: 170, paced: true, policy: policy,
+            emulatorSetup: {
+                $0.assemblyAI.maxSessionDuration = .seconds(20)
+                $0.script = EmulatorScript(
+                    text: String(repeating: "One. Two. ", count: 20), startingAt: 0.05, wordDuration: 0.2, gap: 0.05,
+                    sentenceGap: 0.4)
+            }, faults: { _ in [] })
         let summary = try #require(outcome.summary, "\(outcome.events.last.map { "\($0)" } ?? "")")
         #expect(outcome.reconnecting.map(\.reason) == [.rollover])
         let reconnected = try #require(outcome.reconnected.first)
         #expect(reconnected.reason == .rollover)
         #expect(reconnected.lostAudio == 0)
+        #expect(reconnected.audioOffset < 14, "switched at a turn boundary, before the deadline")
         #expect(summary.sessionCount == 2)
         #expect(outcome.records.count == 2)
         // Every byte went to exactly one session.
