@@ -80,24 +80,6 @@ enum BenchmarkRecording {
 
     /// The words of one repetition.
     private static func repetitionWords() -> [EmulatorScript.Word] {
-        var words: [EmulatorScript.Word] = []
-        for sentence in sentences {
-            let tokens = sentence.text.split(separator: " ").map(String.init)
-            let letters = Double(tokens.map(\.count).reduce(0, +))
-            var time = sentence.start + 0.1
-            let usable = sentence.duration - 0.2
-            for token in tokens {
-                var text = token
-                var punctuation: String?
-                if let last = text.last, ".,?!".contains(last) {
-                    punctuation = String(last)
-                    text.removeLast()
-                }
-                let length = usable * Double(token.count) / letters
-                words.append(.init(text: text, start: time, end: time + length * 0.85, punctuation: punctuation))
-                time += length
-            }
-        }
-        return words
+        EmulatorScript(timedSentences: sentences).words
     }
 }

@@ -141,25 +141,7 @@ struct Demo: AsyncParsableCommand {
 
     /// The emulator's script: each sentence's words spread over its span, in proportion to length.
     static func script() -> EmulatorScript {
-        var words: [EmulatorScript.Word] = []
-        for sentence in sentences {
-            let tokens = sentence.text.split(separator: " ").map(String.init)
-            let letters = Double(tokens.map(\.count).reduce(0, +))
-            var time = sentence.start + 0.1
-            let usable = sentence.duration - 0.2
-            for token in tokens {
-                var text = token
-                var punctuation: String?
-                if let last = text.last, ".,?!".contains(last) {
-                    punctuation = String(last)
-                    text.removeLast()
-                }
-                let length = usable * Double(token.count) / letters
-                words.append(.init(text: text, start: time, end: time + length * 0.85, punctuation: punctuation))
-                time += length
-            }
-        }
-        return EmulatorScript(words: words)
+        EmulatorScript(timedSentences: sentences)
     }
 
     static func recordingPath() throws -> String {

@@ -103,6 +103,36 @@ public struct EmulatorScript: Sendable, Hashable {
         self.init(words: words, language: language)
     }
 
+    /// Creates a script for a recording whose sentences are known only by where they start and how
+    /// long they last: each sentence's words are spread over its span (0.1 s in from each end), in
+    /// proportion to their length, each lasting 85 % of its share. A trailing `. , ? !` becomes
+    /// the word's ``Word/punctuation``.
+    ///
+    /// - Parameters:
+    ///   - timedSentences: each sentence's text, start and duration, in seconds.
+    ///   - language: the language code.
+    public init(timedSentences: [(text: String, start: Double, duration: Double)], language: String = "en") {
+        var words: [Word] = []
+        for sentence in timedSentences {
+            let tokens = sentence.text.split(separator: " ").map(String.init)
+            let letters = Double(tokens.map(\.count).reduce(0, +))
+            var time = sentence.start + 0.1
+            let usable = sentence.duration - 0.2
+            for token in tokens {
+                var text = token
+                var punctuation: String?
+                if let last = text.last, ".,?!".contains(last) {
+                    punctuation = String(last)
+                    text.removeLast()
+                }
+                let length = usable * Double(token.count) / letters
+                words.append(Word(text: text, start: time, end: time + length * 0.85, punctuation: punctuation))
+                time += length
+            }
+        }
+        self.init(words: words, language: language)
+    }
+
     /// The full expected text: the words joined with spaces, punctuation attached
     /// (`"Hello world. How are you?"`).
     public var transcript: String { words.map(\.written).joined(separator: " ") }
