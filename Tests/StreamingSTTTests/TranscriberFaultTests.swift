@@ -27,6 +27,20 @@ struct TranscriberFaultTests {
         }
     }
 
+    /// The vendor's options pointed at `emulator`, with the key it accepts.
+    static func provider(_ vendor: Vendor, _ emulator: TranscriptionEmulator) -> StreamingTranscriber.Provider {
+        switch vendor {
+        case .assemblyAI:
+            .assemblyAI(
+                AssemblyAI(
+                    credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
+                    endpoint: .custom(emulator.assemblyAIURL)))
+        case .speechmatics:
+            .speechmatics(
+                Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
+        }
+    }
+
     /// Runs one session with `faults`, sending `seconds` of audio in 100 ms pieces, then stopping.
     static func run(
         _ vendor: Vendor,
@@ -41,17 +55,7 @@ struct TranscriberFaultTests {
                 assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)),
                 speechmatics: .init(closeGrace: .milliseconds(100)), faults: { _ in faults }))
         defer { emulator.shutdown() }
-        let provider: StreamingTranscriber.Provider =
-            switch vendor {
-            case .assemblyAI:
-                .assemblyAI(
-                    AssemblyAI(
-                        credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
-                        endpoint: .custom(emulator.assemblyAIURL)))
-            case .speechmatics:
-                .speechmatics(
-                    Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
-            }
+        let provider = Self.provider(vendor, emulator)
         var configuration = StreamingTranscriber.Configuration(
             startTimeout: .seconds(10), stopTimeout: .seconds(10),
             tls: TLSConfiguration(additionalTrustRoots: secure ? [.file(sharedAuthority.caCertificatePath)] : []),

@@ -9,7 +9,7 @@ import Testing
 /// end the session at once; the attempt budget holds; lost audio is counted; nothing is left open.
 @Suite("StreamingTranscriber reconnection and rollover")
 struct TranscriberReconnectionTests {
-    enum Vendor: String, CaseIterable, Sendable { case assemblyAI, speechmatics }
+    typealias Vendor = TranscriberFaultTests.Vendor
     enum Fault: String, CaseIterable, Sendable { case dropTCP, vendorError }
 
     /// A sentence ends every 0.6 s, so finals flow before and after a fault.
@@ -33,19 +33,6 @@ struct TranscriberReconnectionTests {
         /// Our finals of session `index`, joined the way ``EmulatorSessionRecord/transcript`` is.
         func transcript(ofSession index: Int, vendor: Vendor) -> String {
             finals.filter { $0.sessionIndex == index }.map(\.text).joined(separator: " ")
-        }
-    }
-
-    static func provider(_ vendor: Vendor, _ emulator: TranscriptionEmulator) -> StreamingTranscriber.Provider {
-        switch vendor {
-        case .assemblyAI:
-            .assemblyAI(
-                AssemblyAI(
-                    credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
-                    endpoint: .custom(emulator.assemblyAIURL)))
-        case .speechmatics:
-            .speechmatics(
-                Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL)))
         }
     }
 
@@ -75,7 +62,8 @@ struct TranscriberReconnectionTests {
             keepalive: .enabled(pingInterval: .milliseconds(500), pongTimeout: .milliseconds(2000)),
             reconnection: policy)
         configure(&configuration, emulator)
-        let transcriber = StreamingTranscriber(provider: provider(vendor, emulator), configuration: configuration)
+        let transcriber = StreamingTranscriber(
+            provider: TranscriberFaultTests.provider(vendor, emulator), configuration: configuration)
         let outage = Promise<Void>()
         let collector = Task {
             var all: [TranscriptEvent] = []
@@ -96,6 +84,8 @@ struct TranscriberReconnectionTests {
             let clock = ContinuousClock()
             let began = clock.now
             for index in 0..<chunks {
+                // Real-time pacing is the behaviour under test here (rollover is on the wall clock,
+                // and the emulator refuses AssemblyAI audio faster than real time), not a wait.
                 if paced { try await Task.sleep(until: began + .milliseconds(100 * index), clock: clock) }
                 do { try await transcriber.send(audio: chunk) } catch { break }
                 sent += chunk.count
