@@ -132,11 +132,11 @@ struct Demo: AsyncParsableCommand {
         try await transcriber.stream(from: source, pacing: fast ? .asFastAsPossible : .realTime)
         let summary = try await transcriber.stop()
         let shown = await display.value
-        let firstPartial = shown.firstPartial.map { String(format: "%.2f s", Self.seconds($0)) } ?? "none"
+        let firstPartial = shown.firstPartial.map { String(format: "%.2f s", seconds($0)) } ?? "none"
         print(
             String(
                 format: "  time to first partial %@ · %d finals · %.1f s of audio · session %.1f s", firstPartial,
-                shown.finals, summary.audioDuration, Self.seconds(clock.now - started)))
+                shown.finals, summary.audioDuration, seconds(clock.now - started)))
     }
 
     /// The emulator's script: each sentence's words spread over its span, in proportion to length.
@@ -153,10 +153,5 @@ struct Demo: AsyncParsableCommand {
                 "The demo recording is missing: \(path). Run the demo from a checkout of the package.")
         }
         return path
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

@@ -61,7 +61,7 @@ final class Display: @unchecked Sendable {
             case .failure(let error): why = "\(error)"
             }
             printError(
-                "transcribe: reconnecting (attempt \(notice.attempt), in \(String(format: "%.2f", JSONLines.seconds(notice.delay))) s): \(why)"
+                "transcribe: reconnecting (attempt \(notice.attempt), in \(String(format: "%.2f", seconds(notice.delay))) s): \(why)"
             )
             redrawLocked()
         case .reconnected(let notice):
@@ -218,11 +218,6 @@ enum JSONLines {
                 ("message", .string(error.reason)),
             ]
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 
     static func transcriptObject(_ type: String, _ transcript: Transcript) -> [(key: String, value: JSONValue)] {
