@@ -329,7 +329,6 @@ extension StreamingTranscriber {
         continuation.yield(.error(error))
         finish(.failure(error))
         for leg in legs { close(leg, gracefully: false) }
-        activeLeg?.connection.cancel()
     }
 
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {

@@ -213,9 +213,8 @@ public final class WebSocketConnection: Sendable {
     @discardableResult
     public func close(_ frame: WebSocketCloseFrame = .normalClosure) async -> WebSocketClosure {
         channel.close(frame)
-        let closure = await channel.waitForClosure()
-        await channel.waitUntilDestroyed()
-        return closure
+        await released()
+        return await channel.waitForClosure()
     }
 
     /// Drops the connection now, without a close frame. Pending sends and reads fail with
