@@ -359,18 +359,12 @@ private func liveSession(
         try await transcriber.start()
         began = true
         tally.started()
-        let clock = ContinuousClock()
-        let start = clock.now
-        for (index, chunk) in chunks.enumerated() {
-            let due = start + .milliseconds(50 * index)
-            try? await Task.sleep(until: due, clock: clock)
-            let now = clock.now
-            tally.lateness.record(now > due ? UInt64(seconds(now - due) * 1e9) : 0)
-            do {
+        failure = await sendPaced(chunks, tally: tally) { chunk in
+            do throws(TranscriptionError) {
                 try await transcriber.send(audio: chunk)
+                return nil
             } catch {
-                failure = "send: \(error.code)"
-                break
+                return "send: \(error.code)"
             }
         }
         if failure == nil {
@@ -426,19 +420,12 @@ private func transportSession(
     }
     for await _ in begun.stream {}
     tally.started()
-    var failure: String?
-    let clock = ContinuousClock()
-    let start = clock.now
-    for (index, chunk) in chunks.enumerated() {
-        let due = start + .milliseconds(50 * index)
-        try? await Task.sleep(until: due, clock: clock)
-        let now = clock.now
-        tally.lateness.record(now > due ? UInt64(seconds(now - due) * 1e9) : 0)
-        do {
+    var failure = await sendPaced(chunks, tally: tally) { chunk in
+        do throws(WebSocketError) {
             try await connection.send(binary: chunk)
+            return nil
         } catch {
-            failure = "send: \(error.code)"
-            break
+            return "send: \(error.code)"
         }
     }
     if failure == nil {
@@ -447,6 +434,23 @@ private func transportSession(
     let counts = await reader.value
     _ = await connection.close()
     tally.ended(finals: counts.finals, unstamped: counts.unstamped, began: true, failure: failure ?? counts.failure)
+}
+
+/// Sends one chunk every 50 ms, each against its own due time from the first, recording how late
+/// each send call started; stops at the first failure `send` reports, and returns it.
+private func sendPaced(
+    _ chunks: [[UInt8]], tally: LiveTally, send: ([UInt8]) async -> String?
+) async -> String? {
+    let clock = ContinuousClock()
+    let start = clock.now
+    for (index, chunk) in chunks.enumerated() {
+        let due = start + .milliseconds(50 * index)
+        try? await Task.sleep(until: due, clock: clock)
+        let now = clock.now
+        tally.lateness.record(now > due ? UInt64(seconds(now - due) * 1e9) : 0)
+        if let failure = await send(chunk) { return failure }
+    }
+    return nil
 }
 
 /// The value of `"emulator_sent_at_ns":"…"` in a message's text.
