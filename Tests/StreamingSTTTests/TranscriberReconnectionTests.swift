@@ -225,8 +225,10 @@ struct TranscriberReconnectionTests {
         // What was lost is exactly what lies between the last final of session 0 and the replay.
         let lastFinal = outcome.finals.last { $0.sessionIndex == 0 }?.end ?? 0
         #expect(abs(reconnected.lostAudio - (reconnected.audioOffset - lastFinal)) < 0.001)
+        // The session that took over is the last one the emulator saw (on a slow machine an
+        // attempt before it may have timed out without audio).
         let offsetBytes = Int((reconnected.audioOffset * 32000).rounded())
-        #expect(outcome.records[1].audioByteCount == outcome.bytesSent - offsetBytes)
+        #expect(outcome.records.last?.audioByteCount == outcome.bytesSent - offsetBytes)
         Self.expectMonotonic(outcome.finals)
         #expect(outcome.socketsLeft == 0)
     }
