@@ -9,6 +9,9 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,8 +25,10 @@ _Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
 /// Largest frame handed to lws_write in one call; bigger messages are split into continuation
 /// frames so lws never takes its slow "partial write" path (see prior-art §6).
 #define STT_FRAME_MAX 16384
-/// Frames written per WRITEABLE callback while the socket accepts more.
+/// Writes per WRITEABLE callback while the socket accepts more.
 #define STT_WRITES_PER_CALLBACK 16
+/// Most bytes of client frames gathered into one write: one TLS record.
+#define STT_BATCH_MAX 16384
 
 enum { P_CONNECT = 1, P_WRITE = 2, P_RXFLOW = 4, P_ABORT = 8 };
 enum { S_NEW = 0, S_CONNECTING, S_OPEN, S_CLOSING, S_DONE };
@@ -139,7 +144,9 @@ struct stt_loop {
     // Frame masks for client data frames (service thread only): drawn from OpenSSL's CSPRNG in
     // blocks, four bytes per frame (RFC 6455 5.3: unpredictable, from a strong source).
     uint8_t mask_pool[256];
-    size_t mask_used;
+    size_t mask_used;  // starts at sizeof(mask_pool): the first frame draws a block
+    // Where write_client_batch builds several frames for one write (service thread only).
+    uint8_t batch[LWS_PRE + STT_BATCH_MAX];
 };
 
 
@@ -529,18 +536,24 @@ static void fail_unstarted(stt_loop *l) {
 // ---------------------------------------------------------------------------------------------
 // Writing (service thread, WRITEABLE).
 
-_Static_assert(LWS_PRE >= 14, "a client frame header needs 14 bytes of headroom");
+/// Whether `m` is a whole client data message (text or binary, FIN set), which the shim frames
+/// itself rather than lws_write: libwebsockets 4.1 masks payloads a byte at a time and reads
+/// /dev/urandom for every frame's mask, which dominated the cost of small audio frames.
+static int is_client_data(const stt_conn *c, const stt_msg *m) {
+    return !c->is_server && !m->is_close && (m->flags == LWS_WRITE_BINARY || m->flags == LWS_WRITE_TEXT);
+}
 
-/// Writes one whole client data frame (text or binary, FIN set) built here rather than by
-/// lws_write: libwebsockets 4.1 masks payloads a byte at a time and reads /dev/urandom for every
-/// frame's mask, which dominated the cost of small audio frames. The header goes into the LWS_PRE
-/// headroom before the payload; the bytes go out through lws_issue_raw (LWS_WRITE_HTTP on a ws
-/// connection), which buffers a partial write like any other. -1 on failure.
-static int write_client_frame(stt_loop *l, struct lws *wsi, stt_msg *m) {
-    uint8_t *payload = m->buf + LWS_PRE;
+/// Bytes of the client frame header (opcode, length, mask key) for a payload of `len` bytes.
+static size_t client_header_size(size_t len) { return 2 + (len < 126 ? 0 : len <= 0xFFFF ? 2 : 8) + 4; }
+
+/// Builds the masked client frame of `m` at `out` (which has room for the header and the
+/// payload; `out` may be `m`'s own headroom, payload masked in place). Returns the frame's size,
+/// 0 if no mask could be drawn.
+static size_t build_client_frame(stt_loop *l, const stt_msg *m, uint8_t *out) {
+    const uint8_t *payload = m->buf + LWS_PRE;
     size_t len = m->len;
-    size_t header = 2 + (len < 126 ? 0 : len <= 0xFFFF ? 2 : 8) + 4;
-    uint8_t *h = payload - header;
+    size_t header = client_header_size(len);
+    uint8_t *h = out;
     h[0] = (uint8_t)(0x80 | ((m->flags & 0xf) == LWS_WRITE_BINARY ? 0x2 : 0x1));
     if (len < 126) {
         h[1] = (uint8_t)(0x80 | len);
@@ -553,12 +566,14 @@ static int write_client_frame(stt_loop *l, struct lws *wsi, stt_msg *m) {
         for (int i = 0; i < 8; i++) h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
     }
     if (l->mask_used + 4 > sizeof(l->mask_pool)) {
-        if (RAND_bytes(l->mask_pool, (int)sizeof(l->mask_pool)) != 1) return -1;
+        if (RAND_bytes(l->mask_pool, (int)sizeof(l->mask_pool)) != 1) return 0;
         l->mask_used = 0;
     }
-    uint8_t *key = h + header - 4;
+    uint8_t key[4];
     memcpy(key, l->mask_pool + l->mask_used, 4);
     l->mask_used += 4;
+    memcpy(h + header - 4, key, 4);
+    uint8_t *dst = h + header;
     uint64_t key64;
     memcpy(&key64, key, 4);
     memcpy((uint8_t *)&key64 + 4, key, 4);
@@ -567,11 +582,43 @@ static int write_client_frame(stt_loop *l, struct lws *wsi, stt_msg *m) {
         uint64_t word;
         memcpy(&word, payload + i, 8);
         word ^= key64;
-        memcpy(payload + i, &word, 8);
+        memcpy(dst + i, &word, 8);
     }
-    for (; i < len; i++) payload[i] ^= key[i & 3];
-    int written = lws_write(wsi, h, header + len, LWS_WRITE_HTTP);
-    return written < 0 ? -1 : 0;
+    for (; i < len; i++) dst[i] = payload[i] ^ key[i & 3];
+    return header + len;
+}
+
+_Static_assert(LWS_PRE >= 14, "a client frame header needs 14 bytes of headroom");
+
+/// Writes one client data frame built in the message's own LWS_PRE headroom. The bytes go out
+/// through lws_write(LWS_WRITE_HTTP) (raw on a ws connection), which buffers a partial write like
+/// any other. -1 on failure.
+static int write_client_frame(stt_loop *l, struct lws *wsi, stt_msg *m) {
+    uint8_t *frame = m->buf + LWS_PRE - client_header_size(m->len);
+    size_t size = build_client_frame(l, m, frame);
+    if (!size) return -1;
+    return lws_write(wsi, frame, size, LWS_WRITE_HTTP) < 0 ? -1 : 0;
+}
+
+/// Writes the client frames of the list `first` (whole data messages, at most STT_BATCH_MAX
+/// framed bytes together) with one lws_write: one TLS record and one system call for several
+/// small audio frames instead of one each. Frees the messages. -1 on failure.
+static int write_client_batch(stt_loop *l, struct lws *wsi, stt_msg *first) {
+    uint8_t *out = l->batch + LWS_PRE;
+    size_t used = 0;
+    int failed = 0;
+    while (first) {
+        stt_msg *m = first;
+        first = m->next;
+        if (!failed) {
+            size_t size = build_client_frame(l, m, out + used);
+            if (!size) failed = 1;
+            used += size;
+        }
+        free(m);
+    }
+    if (failed) return -1;
+    return lws_write(wsi, out, used, LWS_WRITE_HTTP) < 0 ? -1 : 0;
 }
 
 static int on_writeable(stt_conn *c) {
@@ -636,6 +683,25 @@ static int on_writeable(stt_conn *c) {
             return -1;
         }
         c->queued -= m->len;
+        // Small client data frames queued together go out in one write (see write_client_batch).
+        stt_msg *batch = NULL;
+        if (is_client_data(c, m) && client_header_size(m->len) + m->len <= STT_BATCH_MAX) {
+            size_t used = client_header_size(m->len) + m->len;
+            stt_msg *last = m;
+            stt_msg *next = c->head;
+            while (next && is_client_data(c, next) &&
+                   used + client_header_size(next->len) + next->len <= STT_BATCH_MAX) {
+                used += client_header_size(next->len) + next->len;
+                c->queued -= next->len;
+                last->next = next;
+                last = next;
+                next = next->next;
+            }
+            last->next = NULL;
+            c->head = next;
+            if (!c->head) c->tail = NULL;
+            batch = m;
+        }
         int drained = 0;
         if (c->drain_wanted && c->queued <= c->drain_limit) {
             c->drain_wanted = 0;
@@ -644,11 +710,18 @@ static int on_writeable(stt_conn *c) {
         int more = c->head != NULL;
         pthread_mutex_unlock(&l->mu);
         int r;
-        if (!c->is_server && (m->flags == LWS_WRITE_BINARY || m->flags == LWS_WRITE_TEXT))
+        if (batch && batch->next) {
+            r = write_client_batch(l, wsi, batch);  // frees the messages
+        } else if (batch) {
+            r = write_client_frame(l, wsi, batch);
+            free(batch);
+        } else if (is_client_data(c, m)) {
             r = write_client_frame(l, wsi, m);
-        else
+            free(m);
+        } else {
             r = lws_write(wsi, m->buf + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
-        free(m);
+            free(m);
+        }
         if (drained) {
             stt_event ev = {0};
             ev.kind = STT_EV_DRAINED;
@@ -1007,6 +1080,49 @@ static void on_client_http_completed(stt_conn *c) {
 // ---------------------------------------------------------------------------------------------
 // The protocol callback.
 
+/// Whether `dir` holds OpenSSL's hashed certificate links ("1a2b3c4d.0"), as
+/// update-ca-certificates makes in /etc/ssl/certs.
+static int has_hashed_certificates(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        if (len < 10 || n[8] != '.') continue;
+        found = 1;
+        for (int i = 0; i < 8; i++)
+            if (!isxdigit((unsigned char)n[i])) found = 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/// Whether SSL_CERT_FILE is unset or names the system's default bundle (which
+/// update-ca-certificates builds from the same certificates as the hashed directory).
+static int cert_file_is_default(void) {
+    const char *file = getenv(X509_get_default_cert_file_env());
+    if (!file) return 1;
+    char given[PATH_MAX], standard[PATH_MAX];
+    return realpath(file, given) && realpath(X509_get_default_cert_file(), standard) && !strcmp(given, standard);
+}
+
+/// Trusts the system's root certificates. SSL_CTX_set_default_verify_paths parses the whole
+/// bundle file (about 140 certificates, ~37 ms of CPU with OpenSSL 3) for every TLS context;
+/// the hashed directory gives the same roots, each read only when a chain needs it. The bundle
+/// is still loaded when SSL_CERT_FILE names another file or the directory has no hashed links.
+/// (The vhosts are created with LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS, so lws does not load it.)
+static void trust_system_roots(SSL_CTX *ctx) {
+    const char *dir = getenv(X509_get_default_cert_dir_env());
+    if (!dir) dir = X509_get_default_cert_dir();
+    X509_LOOKUP *lookup = NULL;
+    if (cert_file_is_default() && strchr(dir, ':') == NULL && has_hashed_certificates(dir))
+        lookup = X509_STORE_add_lookup(SSL_CTX_get_cert_store(ctx), X509_LOOKUP_hash_dir());
+    if (!lookup || X509_LOOKUP_add_dir(lookup, dir, X509_FILETYPE_PEM) != 1) SSL_CTX_set_default_verify_paths(ctx);
+    ERR_clear_error();
+}
+
 static stt_conn *conn_of(struct lws *wsi) { return wsi ? (stt_conn *)lws_get_opaque_user_data(wsi) : NULL; }
 
 static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
@@ -1021,7 +1137,7 @@ static int stt_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS: {
         SSL_CTX *ctx = (SSL_CTX *)user;
-        SSL_CTX_set_default_verify_paths(ctx);
+        trust_system_roots(ctx);
         // Idle connections give their TLS record buffers back (tens of KiB each).
         SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         if (l && l->pending_ca) {
@@ -1249,7 +1365,7 @@ static struct lws_vhost *vhost_for_ca(stt_loop *l, const char *pem, size_t len) 
     memset(&vi, 0, sizeof vi);
     vi.port = CONTEXT_PORT_NO_LISTEN;
     vi.protocols = stt_client_protocols;
-    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     vi.vhost_name = name;
     // lws shares one client SSL_CTX between vhosts whose TLS settings hash the same, and the
     // hash includes ca_mem: giving the PEM here keeps this vhost's trust store its own (the
@@ -1304,6 +1420,7 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
     atomic_init(&l->refs, 1);
     atomic_init(&l->stop, 0);
     pthread_mutex_init(&l->mu, NULL);
+    l->mask_used = sizeof(l->mask_pool);  // no masks drawn yet: the first frame draws a block
     l->opts = *o;
     l->opts.server_iface = NULL;
     l->opts.server_cert_path = NULL;
@@ -1343,7 +1460,7 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
     }
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof vi);
-    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     if (o->server) {
         vi.port = o->server_port;
         vi.iface = o->server_iface;
@@ -1497,8 +1614,10 @@ int stt_conn_send(stt_conn *c, const void *data, size_t len, int binary, int fra
     c->queued += len;
     int over = 0;
     if (c->queued > limit) {
+        // Wake the sender when half the limit has drained, not as soon as one frame has gone:
+        // a sender that outruns the socket then wakes once per limit/2 bytes, not once per frame.
         over = 1;
-        if (!c->drain_wanted || limit < c->drain_limit) c->drain_limit = limit;
+        if (!c->drain_wanted || limit / 2 < c->drain_limit) c->drain_limit = limit / 2;
         c->drain_wanted = 1;
     }
     int need = 0;
@@ -1512,7 +1631,7 @@ int stt_conn_wait_drain(stt_conn *c, size_t limit) {
     pthread_mutex_lock(&c->loop->mu);
     int wait = 0;
     if (c->state < S_CLOSING && !c->loop->dead && c->queued > limit) {
-        if (!c->drain_wanted || limit < c->drain_limit) c->drain_limit = limit;
+        if (!c->drain_wanted || limit / 2 < c->drain_limit) c->drain_limit = limit / 2;
         c->drain_wanted = 1;
         wait = 1;
     } else if (c->state >= S_CLOSING || c->loop->dead) {

@@ -211,10 +211,11 @@ stt_conn *stt_conn_connect(stt_loop *loop, const stt_connect_params *params, voi
 
 /// Queues a message (split into `fragments` frames when > 1). Returns -1 if the connection is
 /// closed or closing, 1 if more than `limit` bytes are now queued (a STT_EV_DRAINED event will
-/// follow once the queue is back at or under `limit`), 0 otherwise.
+/// follow once the queue is back at or under `limit / 2`), 0 otherwise.
 int stt_conn_send(stt_conn *conn, const void *data, size_t len, int binary, int fragments, size_t limit);
 /// Re-arms the drain notification: returns 1 if more than `limit` bytes are still queued (a
-/// STT_EV_DRAINED event will follow), 0 if not, -1 if the connection is closing or closed.
+/// STT_EV_DRAINED event will follow at or under `limit / 2`), 0 if not, -1 if the connection is
+/// closing or closed.
 int stt_conn_wait_drain(stt_conn *conn, size_t limit);
 /// Bytes queued and not yet handed to the socket.
 size_t stt_conn_queued_bytes(stt_conn *conn);
