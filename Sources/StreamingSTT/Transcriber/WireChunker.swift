@@ -4,10 +4,16 @@
 /// arrives or the stream ends, so that a tail shorter than a chunk can be merged into it: every
 /// chunk stays within the vendor's allowed duration (50–1000 ms) and exactly the audio given is
 /// sent, never padded. Without it (Speechmatics, where any size goes), full chunks leave at once.
+///
+/// A buffer of exactly one chunk that arrives with no partial audio waiting is passed on as it
+/// is, without a copy: the common case of a caller that sends chunk-sized buffers.
 struct WireChunker: Sendable {
     let chunkBytes: Int
     let alignment: Int
     let holdsBackLastChunk: Bool
+    /// The full chunk held back (only with `holdsBackLastChunk`).
+    private var held: [UInt8]?
+    /// Audio after `held`, from `start`: less than a chunk between calls.
     private var buffer: [UInt8] = []
     private var start = 0
 
@@ -19,16 +25,23 @@ struct WireChunker: Sendable {
     }
 
     /// Bytes waiting.
-    var pending: Int { buffer.count - start }
+    var pending: Int { (held?.count ?? 0) + buffer.count - start }
 
     /// Adds audio; returns the chunks that are ready (each exactly `chunkBytes`).
-    mutating func append(_ bytes: some Collection<UInt8>) -> [[UInt8]] {
+    mutating func append(_ bytes: [UInt8]) -> [[UInt8]] {
+        if bytes.count == chunkBytes && buffer.count == start {
+            guard let chunk = passing(bytes) else { return [] }
+            return [chunk]
+        }
+        return append(contentsOf: bytes)
+    }
+
+    /// Adds audio from any collection; returns the chunks that are ready.
+    mutating func append(contentsOf bytes: some Collection<UInt8>) -> [[UInt8]] {
         buffer.append(contentsOf: bytes)
         var chunks: [[UInt8]] = []
-        // Keep one full chunk back while more may come (see the type's note).
-        let keep = holdsBackLastChunk ? chunkBytes : 0
-        while buffer.count - start >= chunkBytes + keep {
-            chunks.append(Array(buffer[start..<start + chunkBytes]))
+        while buffer.count - start >= chunkBytes {
+            if let chunk = passing(Array(buffer[start..<start + chunkBytes])) { chunks.append(chunk) }
             start += chunkBytes
         }
         if start > 0 && start >= buffer.count / 2 {
@@ -38,11 +51,21 @@ struct WireChunker: Sendable {
         return chunks
     }
 
+    /// A full chunk: what leaves now (the held one, or `chunk` itself), and `chunk` is held back.
+    private mutating func passing(_ chunk: [UInt8]) -> [UInt8]? {
+        guard holdsBackLastChunk else { return chunk }
+        defer { held = chunk }
+        return held
+    }
+
     /// The end of the audio: what is left, as at most two chunks — a full chunk and a tail, or the
     /// tail merged into the last chunk when `mergeTail` (so no chunk is shorter than a full one
     /// unless the whole stream was).
     mutating func finish(mergeTail: Bool) -> [[UInt8]] {
-        let rest = Array(buffer[start...].prefix((buffer.count - start) / alignment * alignment))
+        var rest = held ?? []
+        rest += buffer[start...]
+        rest.removeLast(rest.count % alignment)
+        held = nil
         buffer.removeAll()
         start = 0
         guard !rest.isEmpty else { return [] }
