@@ -29,6 +29,11 @@ _Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
 #define STT_WRITES_PER_CALLBACK 16
 /// Most bytes of client frames gathered into one write: one TLS record.
 #define STT_BATCH_MAX 16384
+/// Message buffers a loop keeps for reuse, and the largest payload kept. Messages are allocated on
+/// the sender's thread and released on the service thread; recycling them avoids glibc's arena
+/// lock, which the two threads otherwise contend for about once per written batch.
+#define STT_POOL_MAX 256
+#define STT_POOL_PAYLOAD_MAX 16384
 
 enum { P_CONNECT = 1, P_WRITE = 2, P_RXFLOW = 4, P_ABORT = 8 };
 enum { S_NEW = 0, S_CONNECTING, S_OPEN, S_CLOSING, S_DONE };
@@ -36,6 +41,7 @@ enum { S_NEW = 0, S_CONNECTING, S_OPEN, S_CLOSING, S_DONE };
 typedef struct stt_msg {
     struct stt_msg *next;
     size_t len;
+    size_t cap;  // payload capacity
     int flags;  // lws_write protocol incl. ws frame flags
     int is_close;
     int close_code;
@@ -145,6 +151,8 @@ struct stt_loop {
     // blocks, four bytes per frame (RFC 6455 5.3: unpredictable, from a strong source).
     uint8_t mask_pool[256];
     size_t mask_used;  // starts at sizeof(mask_pool): the first frame draws a block
+    stt_msg *pool;  // under mu: released message buffers for reuse
+    int pool_count; // under mu
     // Where write_client_batch builds several frames for one write (service thread only).
     uint8_t batch[LWS_PRE + STT_BATCH_MAX];
 };
@@ -199,19 +207,77 @@ static void install_log(void) { lws_set_log_level(LLL_ERR | LLL_WARN, stt_log_em
 static void loop_unref(stt_loop *l) {
     if (atomic_fetch_sub(&l->refs, 1) != 1) return;
     pthread_mutex_destroy(&l->mu);
+    while (l->pool) {
+        stt_msg *m = l->pool;
+        l->pool = m->next;
+        free(m);
+    }
     for (int i = 0; i < l->nvhosts; i++) free(l->vhosts[i].pem);
     free(l->vhosts);
     free(l->custom_headers);
     free(l);
 }
 
-static void conn_free(stt_conn *c) {
-    stt_msg *m = c->head;
-    while (m) {
-        stt_msg *n = m->next;
-        free(m);
-        m = n;
+/// A message buffer for `n` payload bytes: a released one of the same size class when the pool
+/// has one, else a new one. Takes l->mu (the caller must not hold it). NULL when out of memory.
+static stt_msg *msg_new(stt_loop *l, size_t n) {
+    stt_msg *m = NULL;
+    if (n <= STT_POOL_PAYLOAD_MAX) {
+        pthread_mutex_lock(&l->mu);
+        // Same size class: the pool's buffer is at least n and not more than twice n (+64).
+        if (l->pool && l->pool->cap >= n && l->pool->cap <= 2 * n + 64) {
+            m = l->pool;
+            l->pool = m->next;
+            l->pool_count--;
+        }
+        pthread_mutex_unlock(&l->mu);
     }
+    if (!m) {
+        size_t cap = (n + 63) & ~(size_t)63;
+        m = malloc(sizeof *m + LWS_PRE + cap);
+        if (!m) return NULL;
+        m->cap = cap;
+    }
+    m->next = NULL;
+    m->len = n;
+    m->is_close = 0;
+    m->close_code = 0;
+    m->flags = 0;
+    return m;
+}
+
+/// Releases a list of messages, keeping up to STT_POOL_MAX buffers for msg_new. Takes l->mu.
+static void msgs_release(stt_loop *l, stt_msg *first) {
+    stt_msg *drop = NULL;
+    pthread_mutex_lock(&l->mu);
+    while (first) {
+        stt_msg *m = first;
+        first = m->next;
+        if (m->cap <= STT_POOL_PAYLOAD_MAX && l->pool_count < STT_POOL_MAX) {
+            m->next = l->pool;
+            l->pool = m;
+            l->pool_count++;
+        } else {
+            m->next = drop;
+            drop = m;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    while (drop) {
+        stt_msg *m = drop;
+        drop = m->next;
+        free(m);
+    }
+}
+
+/// Releases one message (see msgs_release).
+static void msg_release(stt_loop *l, stt_msg *m) {
+    m->next = NULL;
+    msgs_release(l, m);
+}
+
+static void conn_free(stt_conn *c) {
+    msgs_release(c->loop, c->head);
     free(c->rx);
     free(c->address);
     free(c->host);
@@ -607,16 +673,12 @@ static int write_client_batch(stt_loop *l, struct lws *wsi, stt_msg *first) {
     uint8_t *out = l->batch + LWS_PRE;
     size_t used = 0;
     int failed = 0;
-    while (first) {
-        stt_msg *m = first;
-        first = m->next;
-        if (!failed) {
-            size_t size = build_client_frame(l, m, out + used);
-            if (!size) failed = 1;
-            used += size;
-        }
-        free(m);
+    for (stt_msg *m = first; m && !failed; m = m->next) {
+        size_t size = build_client_frame(l, m, out + used);
+        if (!size) failed = 1;
+        used += size;
     }
+    msgs_release(l, first);
     if (failed) return -1;
     return lws_write(wsi, out, used, LWS_WRITE_HTTP) < 0 ? -1 : 0;
 }
@@ -663,7 +725,7 @@ static int on_writeable(stt_conn *c) {
             // and a RST makes the peer's kernel discard data it has not read yet. The wsi is
             // killed shortly after, or when the peer closes its side.
             pthread_mutex_unlock(&l->mu);
-            free(m);
+            msg_release(l, m);
             c->aborted = 1;
             c->local_close_code = -1;  // no more writes from on_writeable
             int fd = (int)lws_get_socket_fd(wsi);
@@ -677,7 +739,7 @@ static int on_writeable(stt_conn *c) {
             c->local_reason_len = m->len;
             memcpy(c->local_reason, m->buf + LWS_PRE, m->len);
             lws_close_reason(wsi, (enum lws_close_status)m->close_code, m->buf + LWS_PRE, m->len);
-            free(m);
+            msg_release(l, m);
             if (c->close_timeout_ms)
                 lws_sul_schedule(l->ctx, 0, &c->sul_connect, close_timeout_cb, (lws_usec_t)c->close_timeout_ms * 1000);
             return -1;
@@ -714,13 +776,13 @@ static int on_writeable(stt_conn *c) {
             r = write_client_batch(l, wsi, batch);  // frees the messages
         } else if (batch) {
             r = write_client_frame(l, wsi, batch);
-            free(batch);
+            msg_release(l, batch);
         } else if (is_client_data(c, m)) {
             r = write_client_frame(l, wsi, m);
-            free(m);
+            msg_release(l, m);
         } else {
             r = lws_write(wsi, m->buf + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
-            free(m);
+            msg_release(l, m);
         }
         if (drained) {
             stt_event ev = {0};
@@ -1577,19 +1639,11 @@ int stt_conn_send(stt_conn *c, const void *data, size_t len, int binary, int fra
     int base = binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
     for (size_t i = 0; i < nframes; i++) {
         size_t n = per + (i < extra ? 1 : 0);
-        stt_msg *m = malloc(sizeof *m + LWS_PRE + n);
+        stt_msg *m = msg_new(l, n);
         if (!m) {
-            while (first) {
-                stt_msg *x = first->next;
-                free(first);
-                first = x;
-            }
+            msgs_release(l, first);
             return -1;
         }
-        m->next = NULL;
-        m->len = n;
-        m->is_close = 0;
-        m->close_code = 0;
         m->flags = nframes == 1 ? base : lws_write_ws_flags(base, i == 0, i == nframes - 1);
         if (n) memcpy(m->buf + LWS_PRE, src, n);
         src += n;
@@ -1600,11 +1654,7 @@ int stt_conn_send(stt_conn *c, const void *data, size_t len, int binary, int fra
     pthread_mutex_lock(&l->mu);
     if (c->state >= S_CLOSING || l->dead) {
         pthread_mutex_unlock(&l->mu);
-        while (first) {
-            stt_msg *x = first->next;
-            free(first);
-            first = x;
-        }
+        msgs_release(l, first);
         return -1;
     }
     int was_empty = c->head == NULL;
@@ -1651,18 +1701,16 @@ size_t stt_conn_queued_bytes(stt_conn *c) {
 int stt_conn_close(stt_conn *c, int code, const char *reason, size_t reason_len) {
     stt_loop *l = c->loop;
     if (reason_len > 123) reason_len = 123;
-    stt_msg *m = malloc(sizeof *m + LWS_PRE + reason_len + 1);
+    stt_msg *m = msg_new(l, reason_len + 1);
     if (!m) return -1;
-    m->next = NULL;
     m->len = reason_len;
-    m->flags = 0;
     m->is_close = 1;
     m->close_code = code;
     if (reason_len) memcpy(m->buf + LWS_PRE, reason, reason_len);
     pthread_mutex_lock(&l->mu);
     if (c->state >= S_CLOSING || l->dead) {
         pthread_mutex_unlock(&l->mu);
-        free(m);
+        msg_release(l, m);
         return -1;
     }
     int was_open = c->state == S_OPEN;
