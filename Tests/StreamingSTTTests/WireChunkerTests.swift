@@ -69,7 +69,9 @@ struct WireChunkerTests {
         #expect(chunker.append(first).isEmpty)
         let out = chunker.append(second)
         #expect(out.count == 1)
-        let same = out[0].withUnsafeBufferPointer { a in first.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        let same = out[0].withUnsafeBufferPointer { a in
+            first.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
+        }
         #expect(same)
     }
 }
