@@ -18,7 +18,8 @@ public struct WebSocketConfiguration: Sendable {
     /// The largest inbound message accepted; a larger one fails the connection with
     /// ``WebSocketError/Code/messageTooLarge`` after closing it with 1009.
     public var maxMessageSize: Int
-    /// `send` suspends while more than this many bytes are queued and not yet written to the socket.
+    /// `send` suspends when more than this many bytes are queued and not yet written to the
+    /// socket, until the queue is back at half of it.
     public var maxQueuedOutboundBytes: Int
     /// Reading from the socket pauses while more than this many bytes of received messages wait
     /// for the consumer, so a slow consumer bounds memory instead of growing it.
