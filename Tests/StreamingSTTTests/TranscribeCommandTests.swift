@@ -284,4 +284,51 @@ struct TranscribeCommandTests {
         let aborted = try await Self.run(arguments, stdin: Data(count: 32000), interruptions: 2)
         #expect(aborted.status == 130)
     }
+
+    @Test("System roots come from the hashed certificate directory: a CA linked there is trusted")
+    func systemRootsFromHashedDirectory() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        // A certificate directory holding only the test CA under its subject hash ("1a2b3c4d.0"),
+        // the way update-ca-certificates lays out /etc/ssl/certs; no --ca-file.
+        let hashing = Process()
+        hashing.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        hashing.arguments = ["x509", "-hash", "-noout", "-in", sharedAuthority.caCertificatePath]
+        let output = Pipe()
+        hashing.standardOutput = output
+        try hashing.run()
+        hashing.waitUntilExit()
+        let hash = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash.count == 8)
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("stt-roots-\(UUID())")
+        let hashed = base.appendingPathComponent("hashed")
+        let empty = base.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: hashed, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.copyItem(
+            atPath: sharedAuthority.caCertificatePath, toPath: hashed.appendingPathComponent("\(hash).0").path)
+        let arguments = [
+            "--provider", "assemblyai", "--input", Self.recording, "--pace", "none", "--format", "jsonl",
+            "--endpoint", emulator.assemblyAIURL,
+        ]
+        // SSL_CERT_FILE set to the system's default bundle still takes the directory path.
+        let trusted = try await Self.run(
+            arguments,
+            environment: [
+                "ASSEMBLYAI_API_KEY": "cli-key-0123456789", "SSL_CERT_DIR": hashed.path,
+                "SSL_CERT_FILE": "/usr/lib/ssl/cert.pem",
+            ])
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        #expect(trusted.lines.last?["type"]?.stringValue == "terminated")
+        // Without the link the CA is unknown: the handshake fails (exit 4), nothing is trusted by accident.
+        let untrusted = try await Self.run(
+            arguments,
+            environment: [
+                "ASSEMBLYAI_API_KEY": "cli-key-0123456789", "SSL_CERT_DIR": empty.path,
+                "SSL_CERT_FILE": "/usr/lib/ssl/cert.pem",
+            ])
+        #expect(untrusted.status == 4, "\(untrusted.stderr)")
+    }
 }
