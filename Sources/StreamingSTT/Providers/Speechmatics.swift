@@ -212,8 +212,9 @@ public struct Speechmatics: Sendable, Hashable {
     public var translationConfig: TranslationConfig?
     /// `audio_events_config.types` (`applause`, `laughter`, `music`); `[]` asks for all.
     public var audioEventTypes: [String]?
-    /// At most this many audio chunks may wait for their `AudioAdded` acknowledgement; the sender
-    /// waits beyond it (the service reads audio at its own pace).
+    /// At most this many audio chunks may wait for their `AudioAdded` acknowledgement; when that
+    /// many do, the sender waits until half of them are acknowledged (the service reads audio at
+    /// its own pace).
     public var maxUnacknowledgedChunks: Int
 
     /// Creates a configuration with the service's defaults for everything not given.

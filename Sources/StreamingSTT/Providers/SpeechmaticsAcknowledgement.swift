@@ -9,14 +9,17 @@ enum SpeechmaticsAcknowledgement {
     /// The `seq_no` of an `AudioAdded` message in exactly the plain form, or `nil`.
     static func sequenceNumber(in text: String) -> Int? {
         var text = text
-        return text.withUTF8 { bytes in
-            var scanner = Scanner(bytes: bytes)
-            return scanner.audioAdded()
-        }
+        return text.withUTF8 { sequenceNumber(in: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for a message's UTF-8 bytes.
+    static func sequenceNumber(in bytes: UnsafeRawBufferPointer) -> Int? {
+        var scanner = Scanner(bytes: bytes)
+        return scanner.audioAdded()
     }
 
     private struct Scanner {
-        let bytes: UnsafeBufferPointer<UInt8>
+        let bytes: UnsafeRawBufferPointer
         var index = 0
 
         mutating func audioAdded() -> Int? {

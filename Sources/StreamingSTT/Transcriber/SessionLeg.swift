@@ -35,8 +35,10 @@ final class SessionLeg {
     var turnMap: [Int: Int] = [:]
     /// Binary messages sent (Speechmatics sequence numbers).
     var chunksSent = 0
+    /// Speechmatics `AudioAdded` acknowledgements.
+    let acknowledgements: AcknowledgementCounter
     /// The highest Speechmatics `AudioAdded.seq_no`.
-    var chunksAcknowledged = 0
+    var chunksAcknowledged: Int { acknowledgements.value }
     /// Bytes of audio sent.
     var bytesSent = 0
     /// Whether the vendor's end message was sent.
@@ -52,11 +54,14 @@ final class SessionLeg {
     /// The rollover timer.
     var rolloverTimer: Task<Void, Never>?
 
-    init(index: Int, connection: WebSocketConnection, decoder: any SessionDecoder, connectedAt: ContinuousClock.Instant)
-    {
+    init(
+        index: Int, connection: WebSocketConnection, decoder: any SessionDecoder,
+        acknowledgements: AcknowledgementCounter = AcknowledgementCounter(), connectedAt: ContinuousClock.Instant
+    ) {
         self.index = index
         self.connection = connection
         self.decoder = decoder
+        self.acknowledgements = acknowledgements
         self.connectedAt = connectedAt
     }
 }

@@ -46,6 +46,10 @@ extension StreamingTranscriber {
             decoder = SpeechmaticsDecoder()
         }
         decoder.deliversRawMessages = configuration.deliversRawMessages
+        let acknowledgements = AcknowledgementCounter()
+        if case .speechmatics = provider, !configuration.deliversRawMessages {
+            webSocket.inboundFilter = acknowledgements.inboundFilter
+        }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
         let connection: WebSocketConnection
         do {
@@ -58,7 +62,9 @@ extension StreamingTranscriber {
             connection.cancel()
             throw endedError()
         }
-        let leg = SessionLeg(index: index, connection: connection, decoder: decoder, connectedAt: clock.now)
+        let leg = SessionLeg(
+            index: index, connection: connection, decoder: decoder, acknowledgements: acknowledgements,
+            connectedAt: clock.now)
         legs.append(leg)
         Task { await self.readLoop(leg) }
         if case .speechmatics(let options) = provider {
@@ -137,7 +143,7 @@ extension StreamingTranscriber {
                 logger.debug("session started", metadata: ["stt.session.id": "\(info.id)"])
                 changed()
             case .acknowledged(let sequence):
-                leg.chunksAcknowledged = max(leg.chunksAcknowledged, sequence)
+                leg.acknowledgements.advance(to: sequence)
                 changed()
             case .finished(let message):
                 legFinished(leg, message: message)

@@ -105,24 +105,9 @@ extension StreamingTranscriber {
     /// Sends one binary message to `leg`, within the Speechmatics acknowledgement window.
     func send(_ chunk: [UInt8], on leg: SessionLeg) async throws(TranscriptionError) {
         if case .speechmatics(let options) = provider {
-            while leg.chunksSent - leg.chunksAcknowledged >= options.maxUnacknowledgedChunks {
-                if isEnded || leg.role == .ended { throw lostError(of: leg) }
-                blockedOnAcknowledgements = true
-                resumeAll(&blockedObservers)
-                let before = leg.chunksAcknowledged
-                let limit = configuration.acknowledgementTimeout
-                let acknowledged = await wait(within: limit) {
-                    leg.chunksAcknowledged > before || leg.role == .ended || isEnded
-                }
-                blockedOnAcknowledgements = false
-                if !acknowledged {
-                    legFailed(
-                        leg,
-                        TranscriptionError(
-                            .timeout, provider: .speechmatics, reason: "no AudioAdded acknowledgement within \(limit)",
-                            isRetryable: true))
-                    throw lostError(of: leg)
-                }
+            let window = options.maxUnacknowledgedChunks
+            if leg.chunksSent - leg.chunksAcknowledged >= window {
+                try await waitForAcknowledgements(on: leg, window: window)
             }
         }
         if isEnded || leg.role == .ended { throw lostError(of: leg) }
@@ -133,6 +118,44 @@ extension StreamingTranscriber {
         }
         leg.chunksSent += 1
         leg.bytesSent += chunk.count
+    }
+
+    /// With the window of unacknowledged chunks full, waits until half of it is free again
+    /// (resuming at every single acknowledgement would cost a wake-up per chunk while the service
+    /// reads at its own pace). Fails the leg when no acknowledgement at all arrives for
+    /// ``Configuration/acknowledgementTimeout``.
+    private func waitForAcknowledgements(on leg: SessionLeg, window: Int) async throws(TranscriptionError) {
+        if isEnded || leg.role == .ended { throw lostError(of: leg) }
+        blockedOnAcknowledgements = true
+        resumeAll(&blockedObservers)
+        defer { blockedOnAcknowledgements = false }
+        let target = leg.chunksSent - max(1, window / 2)
+        let limit = configuration.acknowledgementTimeout
+        // Acknowledgements mostly arrive on the event loop's thread (the connection's inbound
+        // filter), not through the reader: the counter wakes the waiters.
+        leg.acknowledgements.wake(past: target - 1) { [weak self] in
+            Task { await self?.changed() }
+        }
+        defer { leg.acknowledgements.cancelWake() }
+        var deadline = clock.now + limit
+        while true {
+            let reached = await wait(within: deadline - clock.now) {
+                leg.chunksAcknowledged >= target || leg.role == .ended || isEnded
+            }
+            if isEnded || leg.role == .ended { throw lostError(of: leg) }
+            if reached { return }
+            // Not there yet: keep waiting while acknowledgements still come.
+            if let last = leg.acknowledgements.lastAdvance, clock.now - last < limit {
+                deadline = last + limit
+                continue
+            }
+            legFailed(
+                leg,
+                TranscriptionError(
+                    .timeout, provider: .speechmatics, reason: "no AudioAdded acknowledgement within \(limit)",
+                    isRetryable: true))
+            throw lostError(of: leg)
+        }
     }
 
     /// Sends a control message to the active leg; does nothing while reconnecting.

@@ -41,16 +41,19 @@ package final class WebSocketChannel: Sendable {
     private let secrets: [String]
     private let maxBufferedInbound: Int
     private let onEstablished: (@Sendable (WebSocketChannel) -> Void)?
+    private let inboundFilter: WebSocketInboundFilter?
 
     package init(
         logger: Logger,
         secrets: [String],
         maxBufferedInbound: Int,
+        inboundFilter: WebSocketInboundFilter? = nil,
         onEstablished: (@Sendable (WebSocketChannel) -> Void)? = nil
     ) {
         self.logger = logger
         self.secrets = secrets.filter { $0.count >= 4 }
         self.maxBufferedInbound = max(1, maxBufferedInbound)
+        self.inboundFilter = inboundFilter
         self.onEstablished = onEstablished
     }
 
@@ -117,6 +120,7 @@ package final class WebSocketChannel: Sendable {
     private func received(_ event: stt_event) {
         let message: WebSocketMessage
         let bytes = UnsafeRawBufferPointer(start: event.data, count: event.len)
+        if let inboundFilter, inboundFilter(bytes, event.binary != 0) { return }
         if event.binary != 0 {
             message = .binary(Array(bytes))
         } else {

@@ -8,6 +8,12 @@
 /// configuration.connectTimeout = .seconds(5)
 /// ```
 public struct WebSocketConfiguration: Sendable {
+    /// Sees every received message's bytes on the event loop's thread before it is queued; when it
+    /// returns `true` the message is consumed there and never reaches ``WebSocketConnection/messages``.
+    /// For a provider's high-rate bookkeeping messages (Speechmatics' `AudioAdded`), which would
+    /// otherwise wake the reading task once each. It must be quick and must not block.
+    package var inboundFilter: WebSocketInboundFilter?
+
     /// Extra handshake headers, in order (for example `Authorization`). Their values are treated
     /// as secrets: they are never logged or put in an error.
     public var additionalHeaders: [(name: String, value: String)]
@@ -102,3 +108,7 @@ public struct TLSConfiguration: Sendable, Hashable {
         return configuration
     }
 }
+
+/// Decides on the event loop's thread whether a received message is consumed before it is
+/// queued: `(bytes, isBinary) -> consumed`. See ``WebSocketConfiguration/inboundFilter``.
+package typealias WebSocketInboundFilter = @Sendable (UnsafeRawBufferPointer, Bool) -> Bool

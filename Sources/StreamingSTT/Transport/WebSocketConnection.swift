@@ -81,7 +81,8 @@ public final class WebSocketConnection: Sendable {
             }
         }
         let channel = WebSocketChannel(
-            logger: logger, secrets: secrets, maxBufferedInbound: configuration.maxBufferedInboundBytes)
+            logger: logger, secrets: secrets, maxBufferedInbound: configuration.maxBufferedInboundBytes,
+            inboundFilter: configuration.inboundFilter)
         let connection = WebSocketConnection(
             channel: channel, maxQueuedOutboundBytes: configuration.maxQueuedOutboundBytes)
 
