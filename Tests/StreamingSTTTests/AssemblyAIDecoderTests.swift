@@ -201,3 +201,24 @@ struct AssemblyAIDecoderTests {
         #expect(finals(extra).map(\.text) == ["Ok."])
     }
 }
+
+/// `isBlank` is what `trimmingCharacters(in: .whitespaces).isEmpty` said, without Foundation.
+@Suite("AssemblyAI blank finals")
+struct AssemblyAIBlankTextTests {
+    @Test("Blank means only space separators and tabs")
+    func blank() {
+        for text in ["", " ", "\t", " \t ", "\u{00A0}", "\u{2003}\u{3000}", "\u{200B}"] {
+            #expect(AssemblyAIDecoder.isBlank(text), "\(text.unicodeScalars.map(\.value))")
+        }
+        for text in ["a", " a ", "\n", " \r", "."] {
+            #expect(!AssemblyAIDecoder.isBlank(text), "\(text.unicodeScalars.map(\.value))")
+        }
+        for text in [
+            "", " ", "\t", "\u{00A0}", "\u{2003}\u{3000}", "a", "\n", " \r", "\u{200B}", "\u{1680}", "\u{0085}",
+        ] {
+            #expect(
+                AssemblyAIDecoder.isBlank(text) == text.trimmingCharacters(in: .whitespaces).isEmpty,
+                "\(text.unicodeScalars.map(\.value))")
+        }
+    }
+}

@@ -133,14 +133,23 @@ extension JSONValue {
     /// Parses JSON text.
     /// - Throws: ``JSONParseError`` when the text is not valid JSON (RFC 8259).
     public init(parsing text: String) throws(JSONParseError) {
-        var parser = JSONParser(bytes: Array(text.utf8))
-        self = try parser.parseDocument()
+        var text = text
+        self = try text.withUTF8 { bytes in
+            Result { () throws(JSONParseError) in
+                var parser = JSONParser(bytes: bytes)
+                return try parser.parseDocument()
+            }
+        }.get()
     }
 
     /// Parses JSON from UTF-8 bytes.
     public init(parsing bytes: [UInt8]) throws(JSONParseError) {
-        var parser = JSONParser(bytes: bytes)
-        self = try parser.parseDocument()
+        self = try bytes.withUnsafeBufferPointer { bytes in
+            Result { () throws(JSONParseError) in
+                var parser = JSONParser(bytes: bytes)
+                return try parser.parseDocument()
+            }
+        }.get()
     }
 }
 
@@ -155,13 +164,13 @@ public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-/// A strict recursive-descent JSON parser (depth-limited).
+/// A strict recursive-descent JSON parser (depth-limited), over bytes that outlive it.
 private struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
@@ -174,7 +183,12 @@ private struct JSONParser {
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
@@ -190,12 +204,13 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseLiteral(_ word: String, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
-        let utf8 = Array(word.utf8)
-        guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
+    mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("invalid literal") }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
             throw fail("invalid literal")
         }
-        index += utf8.count
+        index += count
         return value
     }
 
@@ -265,7 +280,9 @@ private struct JSONParser {
         var runStart = index
         var result = ""
         func flush(_ end: Int) {
-            if end > runStart { result += String(decoding: bytes[runStart..<end], as: UTF8.self) }
+            if end > runStart {
+                result += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), as: UTF8.self)
+            }
         }
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
@@ -336,19 +353,50 @@ private struct JSONParser {
         return value
     }
 
+    /// Powers of ten that are exact doubles (10^0 … 10^22).
+    static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1e19, 1e20, 1e21, 1e22,
+    ]
+
     mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid value") }
+        // The digits as an integer while it stays exact (≤ 2^53): with at most 22 fraction digits
+        // and no exponent, mantissa / 10^digits is then the correctly rounded value (Clinger's fast
+        // path: both operands are exact and IEEE division rounds correctly). Otherwise strtod.
+        var mantissa: UInt64 = 0
+        var exact = true
+        var fractionDigits = 0
+        func accumulate(_ byte: UInt8) {
+            guard exact else { return }
+            mantissa = mantissa * 10 + UInt64(byte - UInt8(ascii: "0"))
+            if mantissa > 1 << 53 { exact = false }
+        }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count, isDigit(bytes[index]) {
+                accumulate(bytes[index])
+                index += 1
+            }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid fraction") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            while index < bytes.count, isDigit(bytes[index]) {
+                accumulate(bytes[index])
+                fractionDigits += 1
+                index += 1
+            }
+        }
+        let hasExponent =
+            index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
+        if !hasExponent && exact && fractionDigits < Self.exactPowersOfTen.count {
+            let magnitude = Double(mantissa) / Self.exactPowersOfTen[fractionDigits]
+            return .number(negative ? -magnitude : magnitude)
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
@@ -358,7 +406,7 @@ private struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text) else { throw fail("invalid number") }
         return .number(value)
     }

@@ -72,6 +72,14 @@ package struct AssemblyAIDecoder: SessionDecoder {
         return outputs
     }
 
+    /// Whether `text` is empty or only spaces and tabs (what `CharacterSet.whitespaces` trims:
+    /// Unicode space separators, U+0009 and U+200B), without Foundation's slow bridged trimming.
+    static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy {
+            $0 == "\t" || $0 == "\u{200B}" || $0.properties.generalCategory == .spaceSeparator
+        }
+    }
+
     private mutating func turn(_ json: JSONValue) -> [SessionOutput] {
         let order = json["turn_order"]?.intValue ?? 0
         guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
@@ -104,7 +112,7 @@ package struct AssemblyAIDecoder: SessionDecoder {
         } else {
             pendingUnformatted = nil
             finalTurns.insert(order)
-            if !transcript.text.trimmingCharacters(in: .whitespaces).isEmpty {
+            if !Self.isBlank(transcript.text) {
                 outputs.append(.event(.final(transcript)))
             }
         }
@@ -115,7 +123,7 @@ package struct AssemblyAIDecoder: SessionDecoder {
         guard let pending = pendingUnformatted else { return [] }
         pendingUnformatted = nil
         guard finalTurns.insert(pending.turnOrder).inserted else { return [] }
-        return pending.text.trimmingCharacters(in: .whitespaces).isEmpty ? [] : [.event(.final(pending))]
+        return Self.isBlank(pending.text) ? [] : [.event(.final(pending))]
     }
 
     package func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError? {
