@@ -1492,9 +1492,11 @@ stt_loop *stt_loop_create(const stt_loop_options *o, char *error, size_t error_l
         l->custom_headers_len = o->server_custom_headers_len;
     }
     l->opts.server_custom_headers = NULL;
-    // lws' own idle ping/hangup is pushed out of the way: keepalive is ours (ping_cb).
-    l->idle_policy.secs_since_valid_ping = 0xffff;
-    l->idle_policy.secs_since_valid_hangup = 0xffff;
+    // lws' own idle ping/hangup is off: keepalive is ours (ping_cb). A zero hangup time makes
+    // lws skip its validity timer altogether; any other value re-inserts that timer into the
+    // loop's sorted timer list (a walk over every connection's timers) each time data arrives.
+    l->idle_policy.secs_since_valid_ping = 0;
+    l->idle_policy.secs_since_valid_hangup = 0;
 
     pthread_mutex_lock(&ssl_init_mu);
     int first = !ssl_init_done;
