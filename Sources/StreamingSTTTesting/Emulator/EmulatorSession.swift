@@ -262,10 +262,15 @@ final class SessionIO: Sendable {
 
 /// Runs a session: a reader task feeding the event queue, a ticker, and `body` consuming events.
 /// Returns when `body` has returned and the connection has ended.
+///
+/// Ticks only drive deadline checks (session expiry, inactivity, the close after
+/// `EndOfTranscript`), which the services enforce to the second; a tick every 200 ms keeps them
+/// within 0.2 s while costing a quarter of the timer wake-ups of 50 ms (with thousands of sessions
+/// in one emulator process, as many timer wake-ups as audio chunks).
 func runSession(
     connection: TestWebSocketServer.Connection,
     queueCapacity: Int = 64,
-    tick: Duration = .milliseconds(50),
+    tick: Duration = .milliseconds(200),
     body: @escaping @Sendable (SessionEventQueue) async -> Void
 ) async {
     let queue = SessionEventQueue(capacity: queueCapacity)
