@@ -59,7 +59,9 @@ struct HTTPTests {
 
     @Test("connection failures are typed errors")
     func failures() async throws {
-        let port = try unusedPort()
+        let closedPort = try ClosedPort()
+        defer { closedPort.close() }
+        let port = closedPort.port
         let refused = await failure { _ = try await HTTPClient.send("GET", url: "http://127.0.0.1:\(port)/") }
         #expect(refused?.code == .connectionRefused)
         let server = try TestWebSocketServer(tls: sharedAuthority, httpHandler: .init { _ in .init(status: 200) })

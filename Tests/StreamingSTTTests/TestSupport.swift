@@ -148,11 +148,36 @@ struct SilentListener {
     func close() { _ = Glibc.close(fd) }
 }
 
-/// A port on 127.0.0.1 where nothing listens.
-func unusedPort() throws -> Int {
-    let listener = try SilentListener()
-    listener.close()
-    return listener.port
+/// A port on 127.0.0.1 where nothing listens, for as long as this value lives: a socket is bound
+/// to it but never listens, so a connection is refused and no other socket (another test's
+/// server binding port 0) can take the port meanwhile. A port that was merely free a moment ago
+/// could be given to a server of a test running in parallel, which would then get the
+/// "refused" connection. `close()` it when done.
+struct ClosedPort {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw TimedOut(what: "a bound socket") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }
 
 /// Threads in this process.

@@ -238,7 +238,9 @@ struct TranscribeCommandTests {
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.lines.last?["type"]?.stringValue == "error")
         #expect(refused.lines.last?["retryable"]?.boolValue == false)
-        let port = try unusedPort()
+        let closedPort = try ClosedPort()
+        defer { closedPort.close() }
+        let port = closedPort.port
         let unreachable = try await Self.run(
             ["--provider", "speechmatics", "--input", Self.recording, "--endpoint", "ws://127.0.0.1:\(port)/v2"],
             environment: ["SPEECHMATICS_API_KEY": secret])

@@ -6,7 +6,9 @@ import Testing
 struct WebSocketFailureTests {
     @Test("nothing listening: connectionRefused")
     func refused() async throws {
-        let port = try unusedPort()
+        let closedPort = try ClosedPort()
+        defer { closedPort.close() }
+        let port = closedPort.port
         let error = try await withTimeout {
             await failure { _ = try await WebSocketConnection.connect(to: "ws://127.0.0.1:\(port)/") }
         }
