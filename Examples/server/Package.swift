@@ -9,6 +9,7 @@ let swiftSettings: [SwiftSetting] = [
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -32,19 +33,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - Targets
         .target(
             name: "TranscriptionServer",
-            dependencies: [streamingSTT, hummingbird, hummingbirdWebSocket, logging] + nio,
+            dependencies: [streamingSTT, hummingbird, hummingbirdWebSocket, logging, serviceLifecycle] + nio,
             resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "stt-server",
             dependencies: [
-                "TranscriptionServer", streamingSTT, hummingbird, logging,
+                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -55,7 +57,7 @@ let package = Package(
         .testTarget(
             name: "TranscriptionServerTests",
             dependencies: [
-                "TranscriptionServer", streamingSTT, hummingbird, logging,
+                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

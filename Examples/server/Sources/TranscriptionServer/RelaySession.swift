@@ -12,10 +12,13 @@ import Synchronization
 /// `stop` ends the vendor session gracefully. A child task forwards the transcript events as JSON
 /// and closes the WebSocket after the last one; another stops the session when it reaches the
 /// duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
+/// When the server shuts down gracefully, the vendor session is stopped like on `stop` (every
+/// final still reaches the client) and the WebSocket closes with 1001 (going away).
 final class RelaySession: Sendable {
     private struct State {
         var transcriber: StreamingTranscriber?
         var timeLimitReached = false
+        var shuttingDown = false
         var closed = false
     }
 
@@ -60,6 +63,29 @@ final class RelaySession: Sendable {
 
     func run(inbound: WebSocketInboundStream) async {
         logger.info("relay session opened")
+        await relay(inbound: inbound)
+        logger.info("relay session closed")
+    }
+
+    /// The server is shutting down: end the vendor session with its end message, so that its last
+    /// finals reach the client (the forwarder then closes with 1001), or close at once if none
+    /// was started. No session starts after this.
+    func shutDown() {
+        let transcriber = state.withLock { state in
+            state.shuttingDown = true
+            return state.transcriber
+        }
+        logger.info("relay session ending: the server is shutting down")
+        Task {
+            if let transcriber {
+                _ = try? await transcriber.stop()
+            } else {
+                await close(code: TranscriptionRelay.CloseCode.goingAway, reason: "server_shutting_down")
+            }
+        }
+    }
+
+    private func relay(inbound: WebSocketInboundStream) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.enforceTimeLimit() }
             var transcriber: StreamingTranscriber?
@@ -103,15 +129,15 @@ final class RelaySession: Sendable {
             if let transcriber { await transcriber.cancel() }
             group.cancelAll()
         }
-        logger.info("relay session closed")
     }
 
     /// Creates and starts the vendor session, and the task that forwards its events.
     private func begin(
         _ provider: ProviderKind, in group: inout TaskGroup<Void>
     ) async -> StreamingTranscriber? {
-        // Once the WebSocket is closing (refused provider, duration cap), nothing starts any more.
-        if state.withLock({ $0.closed }) { return nil }
+        // Once the WebSocket is closing (refused provider, duration cap) or the server is shutting
+        // down, nothing starts any more.
+        if state.withLock({ $0.closed || $0.shuttingDown }) { return nil }
         guard let access = configuration.access(for: provider) else {
             await write(
                 EventJSON.error(
@@ -126,7 +152,7 @@ final class RelaySession: Sendable {
             configuration: .init(tls: configuration.tls), logger: logger)
         let limited = state.withLock { state in
             state.transcriber = transcriber
-            return state.timeLimitReached
+            return state.timeLimitReached || state.shuttingDown
         }
         if limited { return nil }
         group.addTask { await self.forward(transcriber, logger: logger) }
@@ -163,8 +189,11 @@ final class RelaySession: Sendable {
             }
             if let json = EventJSON.encode(event) { await write(json) }
         }
-        if state.withLock({ $0.timeLimitReached }) {
+        let (timeLimitReached, shuttingDown) = state.withLock { ($0.timeLimitReached, $0.shuttingDown) }
+        if timeLimitReached {
             await close(code: TranscriptionRelay.CloseCode.sessionTimeLimit, reason: "session_time_limit")
+        } else if shuttingDown && !failed {
+            await close(code: TranscriptionRelay.CloseCode.goingAway, reason: "server_shutting_down")
         } else {
             await close(code: failed ? 1011 : 1000, reason: failed ? "session_failed" : "done")
         }

@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import StreamingSTT
 import Synchronization
 
@@ -26,6 +27,7 @@ public struct TranscriptionRelay: Sendable {
     let logger: Logger
     let limiter: SessionLimiter
     let authenticator: ClientAuthenticator
+    let registry = SessionRegistry()
 
     /// Close codes the relay uses besides the standard ones (4000–4999 are the application's).
     public enum CloseCode {
@@ -37,6 +39,8 @@ public struct TranscriptionRelay: Sendable {
         public static let sessionTimeLimit: UInt16 = 4408
         /// Too many sessions, for this client or in total; try again later.
         public static let tooManySessions: UInt16 = 4429
+        /// The server is shutting down (after the session's last events when one was running).
+        public static let goingAway: UInt16 = 1001
     }
 
     /// Creates the relay.
@@ -56,8 +60,19 @@ public struct TranscriptionRelay: Sendable {
     /// Sessions relaying now.
     public var activeSessions: Int { limiter.activeSessions }
 
-    /// The Hummingbird application; run it with `runService()` (graceful shutdown on SIGINT and
-    /// SIGTERM) or in a `ServiceGroup`.
+    /// The application and the service that drains the sessions on graceful shutdown, in the
+    /// order a `ServiceGroup` needs them (it shuts them down in reverse: sessions first).
+    /// - Parameters:
+    ///   - drainTimeout: how long a graceful shutdown waits for the sessions to end.
+    ///   - onServerRunning: called with the bound port once the server listens.
+    public func services(
+        drainTimeout: Duration = .seconds(30), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> [any Service] {
+        [application(onServerRunning: onServerRunning), RelaySessionDrainer(registry: registry, timeout: drainTimeout)]
+    }
+
+    /// The Hummingbird application alone (a graceful shutdown of it alone closes the WebSockets at
+    /// once; run ``services(drainTimeout:onServerRunning:)`` in a `ServiceGroup` to drain them).
     /// - Parameter onServerRunning: called with the bound port once the server listens.
     public func application(
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -142,6 +157,11 @@ public struct TranscriptionRelay: Sendable {
         var sessionLogger = logger
         sessionLogger[metadataKey: "stt.client"] = "\(client.name)"
         let session = RelaySession(configuration: configuration, outbound: outbound, logger: sessionLogger)
+        guard registry.register(session) else {
+            return await reject(
+                "server_shutting_down", "the server is shutting down", close: CloseCode.goingAway, retryable: true)
+        }
+        defer { registry.unregister(session) }
         await session.run(inbound: inbound)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import StreamingSTT
 import StreamingSTTTesting
 import TranscriptionServer
@@ -143,7 +144,7 @@ struct STTServer: AsyncParsableCommand {
         .compactMap { $0 }.joined(separator: ", ")
         let settings = configuration
         let relay = TranscriptionRelay(configuration: settings, logger: logger)
-        let app = relay.application { port in
+        let services = relay.services { port in
             let shown = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
             Self.say(
                 "stt-server listening on http://\(shown):\(port)/ (providers: \(offered); default \(settings.defaultProvider))"
@@ -154,7 +155,10 @@ struct STTServer: AsyncParsableCommand {
                     : "client authentication: \(settings.clientTokens.count) client token(s); temporary tokens: POST /v1/token"
             )
         }
-        try await app.runService()
+        // SIGINT/SIGTERM: the sessions are drained first (last finals, then 1001), then the server stops.
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     /// Starts the emulator of both services on loopback over TLS and points `configuration` at it.
