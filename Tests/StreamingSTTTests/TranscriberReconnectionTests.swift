@@ -207,8 +207,10 @@ struct TranscriberReconnectionTests {
 
     @Test("audio beyond the replay buffer during an outage is dropped and counted", arguments: Vendor.allCases)
     func lostAudioIsCounted(vendor: Vendor) async throws {
+        // The outage lasts 2 s of wall time, so the 20 sends below finish inside it even on a slow
+        // sanitizer run (with 300 ms, a TSan run once saw the new session take over half-way).
         let policy = ReconnectionPolicy(
-            initialDelay: .milliseconds(300), jitter: 0, replayBufferDuration: .milliseconds(500))
+            initialDelay: .seconds(2), jitter: 0, replayBufferDuration: .milliseconds(500))
         let outcome = try await Self.run(
             vendor, policy: policy,
             duringOutage: { transcriber in

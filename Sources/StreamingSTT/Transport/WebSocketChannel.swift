@@ -126,22 +126,24 @@ package final class WebSocketChannel: Sendable {
         } else {
             message = .text(String(decoding: bytes, as: UTF8.self))
         }
-        let (reader, pause) = state.withLock {
-            state -> (UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?, Bool) in
+        // The waiting reader is resumed under the lock: the reader takes the same lock before it
+        // waits again, which orders its next continuation after this resume in a way
+        // ThreadSanitizer can see (the runtime's own ordering, when the reader had not suspended
+        // yet, is an atomic it cannot).
+        let pause = state.withLock { state -> Bool in
             if let reader = state.reader, state.inbound.isEmpty {
                 state.reader = nil
-                return (reader, false)
+                reader.resume(returning: .success(message))
+                return false
             }
             state.inbound.append(message)
             if !state.readPaused && state.inbound.byteCount > maxBufferedInbound {
                 state.readPaused = true
-                return (nil, true)
+                return true
             }
-            return (nil, false)
+            return false
         }
-        if let reader {
-            reader.resume(returning: .success(message))
-        } else if pause, let conn = event.conn {
+        if pause, let conn = event.conn {
             stt_conn_pause_reading(conn, 1)
         }
     }
