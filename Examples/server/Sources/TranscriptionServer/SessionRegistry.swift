@@ -12,9 +12,6 @@ final class SessionRegistry: Sendable {
 
     private let state = Mutex(State())
 
-    /// Whether a shutdown is draining the sessions (new ones are refused).
-    var isDraining: Bool { state.withLock { $0.draining } }
-
     /// Adds a session; `false` (and nothing added) once draining.
     func register(_ session: RelaySession) -> Bool {
         state.withLock { state in
@@ -47,8 +44,8 @@ final class SessionRegistry: Sendable {
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
-            // The sleeping task ends on cancellation; the waiter, if still waiting, when the
-            // sessions are closed by the server's own shutdown that follows.
+            // Timed out (or done): the sleeper ends on cancellation; a waiter still waiting is
+            // released here, and the server's own shutdown that follows closes what is left.
             let waiters = self.state.withLock { state in
                 state.gaveUp = true
                 defer { state.emptyWaiters.removeAll() }
