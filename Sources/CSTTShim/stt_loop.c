@@ -774,14 +774,10 @@ static int on_writeable(stt_conn *c) {
         int r;
         if (batch && batch->next) {
             r = write_client_batch(l, wsi, batch);  // frees the messages
-        } else if (batch) {
-            r = write_client_frame(l, wsi, batch);
-            msg_release(l, batch);
-        } else if (is_client_data(c, m)) {
-            r = write_client_frame(l, wsi, m);
-            msg_release(l, m);
         } else {
-            r = lws_write(wsi, m->buf + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
+            // One message (a batch of one is `m` itself).
+            r = is_client_data(c, m) ? write_client_frame(l, wsi, m)
+                                     : lws_write(wsi, m->buf + LWS_PRE, m->len, (enum lws_write_protocol)m->flags);
             msg_release(l, m);
         }
         if (drained) {
