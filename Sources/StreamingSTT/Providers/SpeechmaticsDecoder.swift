@@ -11,9 +11,6 @@ package struct SpeechmaticsDecoder: SessionDecoder {
     package init() {}
 
     package mutating func decode(_ text: String) -> [SessionOutput] {
-        if !deliversRawMessages, let sequence = SpeechmaticsAcknowledgement.sequenceNumber(in: text) {
-            return [.acknowledged(sequence)]
-        }
         let json: JSONValue
         switch Self.parse(text, provider: .speechmatics) {
         case .json(let value): json = value
