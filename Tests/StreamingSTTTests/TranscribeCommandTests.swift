@@ -316,21 +316,19 @@ struct TranscribeCommandTests {
             "--endpoint", emulator.assemblyAIURL,
         ]
         // SSL_CERT_FILE set to the system's default bundle still takes the directory path.
-        let trusted = try await Self.run(
-            arguments,
-            environment: [
-                "ASSEMBLYAI_API_KEY": "cli-key-0123456789", "SSL_CERT_DIR": hashed.path,
-                "SSL_CERT_FILE": "/usr/lib/ssl/cert.pem",
-            ])
+        func run(certificateDirectory: URL) async throws -> Result {
+            try await Self.run(
+                arguments,
+                environment: [
+                    "ASSEMBLYAI_API_KEY": "cli-key-0123456789", "SSL_CERT_DIR": certificateDirectory.path,
+                    "SSL_CERT_FILE": "/usr/lib/ssl/cert.pem",
+                ])
+        }
+        let trusted = try await run(certificateDirectory: hashed)
         #expect(trusted.status == 0, "\(trusted.stderr)")
         #expect(trusted.lines.last?["type"]?.stringValue == "terminated")
         // Without the link the CA is unknown: the handshake fails (exit 4), nothing is trusted by accident.
-        let untrusted = try await Self.run(
-            arguments,
-            environment: [
-                "ASSEMBLYAI_API_KEY": "cli-key-0123456789", "SSL_CERT_DIR": empty.path,
-                "SSL_CERT_FILE": "/usr/lib/ssl/cert.pem",
-            ])
+        let untrusted = try await run(certificateDirectory: empty)
         #expect(untrusted.status == 4, "\(untrusted.stderr)")
     }
 }
