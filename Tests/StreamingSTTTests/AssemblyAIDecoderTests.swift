@@ -165,6 +165,33 @@ struct AssemblyAIDecoderTests {
         #expect(error?.code == .serverClosed)
         #expect(error?.isRetryable == true)
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1008))?.code == .authenticationFailed)
+        // The WebSocket's own transient closes: a new session may work.
+        for code: UInt16 in [1001, 1005, 1011, 1012, 1013, 1014] {
+            #expect(decoder.closeError(WebSocketCloseFrame(code: code))?.isRetryable == true)
+        }
+    }
+
+    @Test("format_turns switched on mid-session (UpdateConfiguration): the formatted end of turn is the final")
+    func formatTurnsUpdated() {
+        var decoder = decoder(model: .universalStreamingEnglish, formatTurns: false)
+        var update = ConfigurationUpdate()
+        update.formatTurns = true
+        decoder.apply(update)
+        let unformatted = decoder.decode(
+            #"{"turn_order":0,"turn_is_formatted":false,"end_of_turn":true,"transcript":"hi there","end_of_turn_confidence":0.7,"words":[{"start":100,"end":400,"text":"hi","confidence":0.8,"word_is_final":true}],"utterance":"","type":"Turn"}"#
+        )
+        let formatted = decoder.decode(
+            #"{"turn_order":0,"turn_is_formatted":true,"end_of_turn":true,"transcript":"Hi there.","end_of_turn_confidence":0.7,"words":[{"start":100,"end":400,"text":"Hi","confidence":0.8,"word_is_final":true}],"utterance":"Hi there.","type":"Turn"}"#
+        )
+        #expect(finals(unformatted).isEmpty)
+        #expect(finals(formatted).map(\.text) == ["Hi there."])
+        // And switched off again: the end of turn is final at once.
+        update.formatTurns = false
+        decoder.apply(update)
+        let plain = decoder.decode(
+            #"{"turn_order":1,"turn_is_formatted":false,"end_of_turn":true,"transcript":"bye","end_of_turn_confidence":0.9,"words":[{"start":900,"end":1200,"text":"bye","confidence":0.9,"word_is_final":true}],"type":"Turn"}"#
+        )
+        #expect(finals(plain).map(\.text) == ["bye"])
     }
 
     @Test("unknown types are raw events; malformed JSON is a warning; SpeechStarted and Warning are mapped")

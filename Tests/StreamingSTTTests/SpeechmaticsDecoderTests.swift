@@ -115,6 +115,57 @@ struct SpeechmaticsDecoderTests {
         #expect(decoder.closeError(WebSocketCloseFrame(code: 4005, reason: "quota_exceeded"))?.isRetryable == true)
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1011))?.vendorCode == "internal_error")
         #expect(decoder.closeError(WebSocketCloseFrame(code: 1003))?.isRetryable == false)
+        // The WebSocket's own transient closes, which the API reference does not list.
+        for code: UInt16 in [1001, 1005, 1012, 1013, 1014] {
+            #expect(decoder.closeError(WebSocketCloseFrame(code: code))?.isRetryable == true)
+        }
+        #expect(decoder.closeError(WebSocketCloseFrame(code: 1002))?.isRetryable == false)
+    }
+
+    @Test("quota_exceeded, job_error and internal_error ask for at least 5 s before a retry (API reference)")
+    func retryInterval() {
+        var decoder = SpeechmaticsDecoder()
+        for type in ["quota_exceeded", "job_error", "internal_error"] {
+            guard case .failed(let error) = decoder.decode(#"{"message":"Error","type":"\#(type)","reason":"r"}"#).last
+            else {
+                Issue.record("no failure for \(type)")
+                continue
+            }
+            #expect(error.minimumRetryDelay == .seconds(5))
+        }
+        let quota = decoder.closeError(WebSocketCloseFrame(code: 4005, reason: "quota_exceeded"))
+        #expect(quota?.minimumRetryDelay == .seconds(5))
+        #expect(decoder.closeError(WebSocketCloseFrame(code: 1011))?.minimumRetryDelay == .seconds(5))
+        guard case .failed(let idle) = decoder.decode(#"{"message":"Error","type":"idle_timeout","reason":"r"}"#).last
+        else {
+            Issue.record("no failure")
+            return
+        }
+        #expect(idle.isRetryable && idle.minimumRetryDelay == nil)
+    }
+
+    @Test("a final holding only punctuation (its word finalized earlier) is delivered, with its sentence end")
+    func punctuationOnlyFinal() {
+        var decoder = SpeechmaticsDecoder()
+        let outputs = decoder.decode(
+            #"{"message":"AddTranscript","results":[{"type":"punctuation","attaches_to":"previous","is_eos":true,"start_time":1.2,"end_time":1.2,"alternatives":[{"content":".","confidence":1}]}],"metadata":{"start_time":1.2,"end_time":1.2,"transcript":". "}}"#
+        )
+        guard case .final(let final) = events(outputs).first else {
+            Issue.record("no final")
+            return
+        }
+        #expect(final.text == ".")
+        #expect(final.words.isEmpty)
+        #expect(final.isEndOfTurn)
+        // Without metadata the text comes from the results.
+        let bare = decoder.decode(
+            #"{"message":"AddTranscript","results":[{"type":"punctuation","attaches_to":"previous","is_eos":true,"start_time":2,"end_time":2,"alternatives":[{"content":"?","confidence":1}]}]}"#
+        )
+        guard case .final(let other) = events(bare).first else {
+            Issue.record("no final")
+            return
+        }
+        #expect(other.text == "?" && other.isEndOfTurn)
     }
 
     @Test("Info, Warning, EndOfTranscript and unknown messages")

@@ -68,6 +68,10 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
     public var httpStatus: Int?
     /// Whether trying again (after a pause) may succeed.
     public var isRetryable: Bool
+    /// The shortest pause before trying again that the vendor asks for, when it asks for one
+    /// (Speechmatics: 5 s after `quota_exceeded`, `job_error` and `internal_error`). Reconnection
+    /// waits at least this long.
+    public var minimumRetryDelay: Duration?
     /// The transport error behind this one, if any.
     public var transportError: WebSocketError?
     /// The audio error behind this one, if any.

@@ -9,14 +9,22 @@ import struct Foundation.Date
 /// text is delivered as the final instead, so nothing is lost. A final is never delivered twice for
 /// one `turn_order`, and an end of turn with no words is not delivered.
 package struct AssemblyAIDecoder: SessionDecoder {
-    let waitsForFormattedFinal: Bool
+    private let isU3ProFamily: Bool
+    private var waitsForFormattedFinal: Bool
     package var deliversRawMessages = false
     /// Turns already final: a turn's final is delivered once, whatever order messages come in.
     private var finalTurns = Set<Int>()
     private var pendingUnformatted: Transcript?
 
     package init(configuration: AssemblyAI) {
-        waitsForFormattedFinal = configuration.formatTurns == true && !configuration.speechModel.isU3ProFamily
+        isU3ProFamily = configuration.speechModel.isU3ProFamily
+        waitsForFormattedFinal = configuration.formatTurns == true && !isU3ProFamily
+    }
+
+    /// `format_turns` changed mid-session (`UpdateConfiguration`): from now on the formatted
+    /// end-of-turn message is (or is no longer) the one to wait for.
+    package mutating func apply(_ update: ConfigurationUpdate) {
+        if let formatTurns = update.formatTurns { waitsForFormattedFinal = formatTurns && !isU3ProFamily }
     }
 
     package mutating func decode(_ text: String) -> [SessionOutput] {
@@ -154,8 +162,8 @@ package struct AssemblyAIDecoder: SessionDecoder {
         case 3007: return make(.vendorError, retryable: false, "audio chunk duration or rate violation")
         case 3008: return make(.vendorError, retryable: true, "session expired: maximum session duration exceeded")
         case 3009: return make(.vendorError, retryable: true, "too many concurrent sessions")
-        case 1011, 1013: return make(.vendorError, retryable: true, "temporary server condition")
-        case 1001: return make(.connectionLost, retryable: true, "the service went away")
+        case 1011, 1012, 1013, 1014: return make(.vendorError, retryable: true, "temporary server condition")
+        case 1001, 1005: return make(.connectionLost, retryable: true, "the service went away")
         case 4001, 4002, 4003: return make(.authenticationFailed, retryable: false, "not authorized or no funds")
         case 4008, 4031: return make(.vendorError, retryable: true, "session expired or idle")
         default: return make(.vendorError, retryable: false, "error \(vendorCode ?? "without a code")")

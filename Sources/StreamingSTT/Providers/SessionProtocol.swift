@@ -23,9 +23,13 @@ package protocol SessionDecoder: Sendable {
     func closeError(_ frame: WebSocketCloseFrame) -> TranscriptionError?
     /// Whether every message should also be delivered as ``TranscriptEvent/raw(_:)``.
     var deliversRawMessages: Bool { get set }
+    /// A configuration change sent to the session (some change how messages are read).
+    mutating func apply(_ update: ConfigurationUpdate)
 }
 
 extension SessionDecoder {
+    package mutating func apply(_ update: ConfigurationUpdate) {}
+
     /// Parses a frame, or returns the warning that it was not JSON.
     static func parse(_ text: String, provider: ProviderKind) -> ParsedFrame {
         do {

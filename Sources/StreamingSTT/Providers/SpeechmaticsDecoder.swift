@@ -33,8 +33,11 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         case "AddPartialTranscript":
             outputs.append(.event(.partial(transcript(json))))
         case "AddTranscript":
+            // Finals come every few hundred ms, empty during silence: those are not events. One
+            // holding only punctuation (a full stop finalized after its word) is: its text and
+            // its end of sentence.
             let final = transcript(json)
-            if !final.words.isEmpty { outputs.append(.event(.final(final))) }
+            if !final.words.isEmpty || !final.text.isEmpty { outputs.append(.event(.final(final))) }
         case "EndOfUtterance":
             let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
             outputs.append(
@@ -112,7 +115,7 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         let metadata = json["metadata"]
         var text = metadata?["transcript"]?.stringValue ?? ""
         while let last = text.last, last.isWhitespace { text.removeLast() }
-        if text.isEmpty { text = words.map(\.text).joined(separator: wordDelimiter) }
+        if text.isEmpty { text = words.isEmpty ? prefix : words.map(\.text).joined(separator: wordDelimiter) }
         let speakers = Set(words.compactMap(\.speaker))
         let forced = json["forced"]?.boolValue ?? false
         return Transcript(
@@ -126,6 +129,12 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         if frame.code == 1000 { return nil }
         var error = Self.error(type: frame.reason, reason: frame.reason, closeCode: frame.code)
         if error.code == .vendorError { error.code = .serverClosed }
+        // A close the API reference does not list, from the WebSocket's own transient codes
+        // (going away, no status, service restart, try again later, bad gateway): a new session
+        // may work, as after a dropped connection.
+        if error.vendorCode == "unknown_error", [1001, 1005, 1012, 1013, 1014].contains(frame.code) {
+            error.isRetryable = true
+        }
         return error
     }
 
@@ -156,8 +165,14 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         let retryable = ["quota_exceeded", "job_error", "internal_error", "idle_timeout", "session_timeout"].contains(
             vendorType)
         let kind: TranscriptionError.Code = vendorType == "not_authorised" ? .authenticationFailed : .vendorError
-        return TranscriptionError(
+        var error = TranscriptionError(
             kind, provider: .speechmatics, vendorCode: vendorType, reason: reason.isEmpty ? vendorType : reason,
             closeCode: closeCode, isRetryable: retryable)
+        // "For the following errors only, we recommend adding a client retry interval of at least
+        // 5-10 seconds" (API reference, WebSocket errors).
+        if ["quota_exceeded", "job_error", "internal_error"].contains(vendorType) {
+            error.minimumRetryDelay = .seconds(5)
+        }
+        return error
     }
 }

@@ -16,7 +16,9 @@ extension StreamingTranscriber {
                 return
             }
             let attempt = failuresInARow
-            let delay = policy.delay(beforeAttempt: attempt, random: Double.random(in: 0...1))
+            let delay = max(
+                policy.delay(beforeAttempt: attempt, random: Double.random(in: 0...1)),
+                lastError.minimumRetryDelay ?? .zero)
             continuation.yield(
                 .reconnecting(
                     Reconnecting(
