@@ -87,6 +87,45 @@ struct TranscriberEmulatorTests {
         #expect(record.transcript == finals.map(\.text).joined(separator: " "))
     }
 
+    @Test("AssemblyAI at 22 050 Hz: 50 ms is not a whole number of frames; chunks round up, never under 50 ms")
+    func assemblyAIOddRate() async throws {
+        let emulator = try Self.emulator(secure: false)
+        defer { emulator.shutdown() }
+        var options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        options.sampleRate = 22_050
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options))
+        let audio = [UInt8](repeating: 0, count: 44_100 * 2)  // 2 s
+        let (events, _) = try await Self.run(transcriber, audio: audio, piece: 4410)
+        #expect(!events.contains { if case .error = $0 { true } else { false } })
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.violations.isEmpty, "\(record.violations)")
+        #expect(record.audio == audio)
+        #expect(record.audioChunkSizes.dropLast().allSatisfy { $0 == 2206 })  // 1103 frames: 50.02 ms
+    }
+
+    @Test("AssemblyAI: a stream shorter than 50 ms in all is padded with silence to 50 ms, not refused (3007)")
+    func assemblyAIShortStream() async throws {
+        let emulator = try Self.emulator(secure: false)
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options))
+        let audio = [UInt8](repeating: 7, count: 640)  // 20 ms
+        let (events, _) = try await Self.run(transcriber, audio: audio)
+        #expect(!events.contains { if case .error = $0 { true } else { false } })
+        if case .terminated = events.last {
+        } else {
+            Issue.record("the last event is not terminated: \(String(describing: events.last))")
+        }
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.violations.isEmpty, "\(record.violations)")
+        #expect(record.audioChunkSizes == [1600])
+        #expect(record.audio == audio + [UInt8](repeating: 0, count: 960))
+    }
+
     @Test("AssemblyAI Universal-Streaming with format_turns: each turn final once, formatted")
     func assemblyAIFormatTurns() async throws {
         let emulator = try Self.emulator(secure: false)

@@ -147,6 +147,171 @@ struct TranscriberSessionTests {
         #expect(all.last == .error(error!))
     }
 
+    @Test("stop waits while the service works through audio sent faster than real time, finals arriving")
+    func stopWaitsForBacklog() async throws {
+        // After EndOfStream the service is still transcribing: silence for 1.5 s (3 s of audio
+        // were sent, none transcribed yet), then a final every 0.6 s. stopTimeout is 1 s.
+        let server = try TestWebSocketServer { connection in
+            var sequence = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text) where text.contains("StartRecognition"):
+                    try await connection.send(.text(#"{"message":"RecognitionStarted","id":"backlog"}"#))
+                case .text(let text) where text.contains("EndOfStream"):
+                    try await Task.sleep(for: .milliseconds(1500))
+                    for index in 0..<4 {
+                        if index > 0 { try await Task.sleep(for: .milliseconds(600)) }
+                        let start = Double(index) * 0.7
+                        try await connection.send(
+                            .text(
+                                #"{"message":"AddTranscript","results":[{"type":"word","start_time":\#(start),"end_time":\#(start + 0.5),"alternatives":[{"content":"word\#(index)","confidence":0.9}]}],"metadata":{"start_time":\#(start),"end_time":\#(start + 0.5),"transcript":"word\#(index) "}}"#
+                            ))
+                    }
+                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+                case .binary:
+                    sequence += 1
+                    try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
+                default: break
+                }
+            }
+        }
+        defer { server.shutdown() }
+        let options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
+        let transcriber = StreamingTranscriber(
+            provider: .speechmatics(options), configuration: .init(stopTimeout: .seconds(1)))
+        let events = Self.collect(transcriber)
+        let summary = try await withTimeout {
+            try await transcriber.start()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 96_000))
+            return try await transcriber.stop()
+        }
+        #expect(summary.finalCount == 4)
+        let finals = await events.value.compactMap { if case .final(let t) = $0 { t.text } else { nil } }
+        #expect(finals == ["word0", "word1", "word2", "word3"])
+    }
+
+    @Test("AssemblyAI: forceEndOfTurn sends the audio held back for merging first, then ForceEndpoint")
+    func forceEndOfTurnSendsHeldAudio() async throws {
+        let log = LockedBox<[String]>([])
+        let server = try TestWebSocketServer { connection in
+            try await connection.send(.text(Self.begin))
+            for try await message in connection.messages {
+                switch message {
+                case .binary(let bytes): log.mutate { $0.append("audio \(bytes.count)") }
+                case .text(let text):
+                    log.mutate { $0.append(text) }
+                    if text.contains("Terminate") {
+                        try await connection.send(
+                            .text(#"{"type":"Termination","audio_duration_seconds":1,"session_duration_seconds":1}"#))
+                        await connection.close()
+                    }
+                }
+            }
+        }
+        defer { server.shutdown() }
+        let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
+        try await withTimeout {
+            try await transcriber.start()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 4800))  // 150 ms: three chunks
+            try await transcriber.forceEndOfTurn()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200))
+            _ = try await transcriber.stop()
+        }
+        #expect(
+            log.value == [
+                "audio 1600", "audio 1600", "audio 1600", #"{"type":"ForceEndpoint"}"#, "audio 1600", "audio 1600",
+                #"{"type":"Terminate"}"#,
+            ])
+    }
+
+    @Test("Speechmatics: audio sent while start() still waits for RecognitionStarted goes out after it")
+    func speechmaticsSendDuringStart() async throws {
+        let log = LockedBox<[String]>([])
+        let started = LockedBox(false)
+        let server = try TestWebSocketServer { connection in
+            var sequence = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text) where text.contains("StartRecognition"):
+                    // A slow start, while the server goes on reading: the client's audio call is
+                    // made meanwhile.
+                    Task {
+                        try await Task.sleep(for: .milliseconds(300))
+                        started.mutate { $0 = true }
+                        try await connection.send(.text(#"{"message":"RecognitionStarted","id":"slow"}"#))
+                    }
+                case .text(let text) where text.contains("EndOfStream"):
+                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+                case .binary:
+                    log.mutate { $0.append(started.value ? "audio" : "audio-too-early") }
+                    sequence += 1
+                    try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
+                default: break
+                }
+            }
+        }
+        defer { server.shutdown() }
+        let options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
+        let transcriber = StreamingTranscriber(provider: .speechmatics(options))
+        try await withTimeout {
+            let starting = Task { try await transcriber.start() }
+            // Until start() has connected, send reports notStarted; from then on it must wait.
+            while true {
+                do {
+                    try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200))
+                    break
+                } catch let error as TranscriptionError where error.code == .notStarted {
+                    await Task.yield()
+                }
+            }
+            try await starting.value
+            _ = try await transcriber.stop()
+        }
+        #expect(log.value == ["audio", "audio"])
+    }
+
+    @Test("Speechmatics: with a window of one chunk, never two unacknowledged")
+    func speechmaticsWindowOfOne() async throws {
+        let outstanding = LockedBox(0)
+        let most = LockedBox(0)
+        let server = try TestWebSocketServer { connection in
+            var sequence = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text) where text.contains("StartRecognition"):
+                    try await connection.send(.text(#"{"message":"RecognitionStarted","id":"one"}"#))
+                case .text(let text) where text.contains("EndOfStream"):
+                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+                case .binary:
+                    sequence += 1
+                    let number = sequence
+                    let now = outstanding.mutate { value -> Int in
+                        value += 1
+                        return value
+                    }
+                    most.mutate { $0 = max($0, now) }
+                    // Acknowledged a little later, while the server goes on reading.
+                    Task {
+                        try await Task.sleep(for: .milliseconds(20))
+                        outstanding.mutate { $0 -= 1 }
+                        try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(number)}"#))
+                    }
+                default: break
+                }
+            }
+        }
+        defer { server.shutdown() }
+        var options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
+        options.maxUnacknowledgedChunks = 1
+        let transcriber = StreamingTranscriber(provider: .speechmatics(options))
+        try await withTimeout {
+            try await transcriber.start()
+            try await transcriber.send(audio: [UInt8](repeating: 0, count: 16_000))  // 10 chunks
+            _ = try await transcriber.stop()
+        }
+        #expect(most.value == 1)
+    }
+
     @Test("a vendor error mid-stream arrives after every final sent before it")
     func errorMidStream() async throws {
         let server = try TestWebSocketServer { connection in

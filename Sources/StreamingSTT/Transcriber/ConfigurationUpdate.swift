@@ -58,7 +58,9 @@ public struct ConfigurationUpdate: Sendable, Hashable {
             throw fail("end_of_turn_confidence_threshold must be 0…1")
         }
         if let value = vadThreshold, !(0...1).contains(value) { throw fail("vad_threshold must be 0…1") }
-        if let terms = keytermsPrompt, terms.count > 100 || terms.contains(where: { $0.isEmpty || $0.count > 50 }) {
+        if let terms = keytermsPrompt,
+            terms.count > 100 || terms.contains(where: { $0.isEmpty || $0.unicodeScalars.count > 50 })
+        {
             throw fail("keyterms_prompt holds at most 100 terms of 1…50 characters")
         }
         var members: [(key: String, value: JSONValue)] = [("type", .string("UpdateConfiguration"))]

@@ -43,6 +43,12 @@ final class SessionLeg {
     var bytesSent = 0
     /// Whether the vendor's end message was sent.
     var endMessageSent = false
+    /// When the last message from the service arrived (acknowledgements read on the event loop
+    /// aside).
+    var lastReceivedAt: ContinuousClock.Instant?
+    /// The end of the latest partial or final, in this session's audio time (seconds): how far the
+    /// service has transcribed.
+    var transcribedUntil = 0.0
     /// Whether the session produced a partial or final (it works).
     var producedTranscript = false
     /// The error the leg failed with.

@@ -6,7 +6,9 @@ extension StreamingTranscriber {
         /// From the handshake to `Begin` / `RecognitionStarted` (a large Speechmatics vocabulary
         /// can delay the start by up to 15 s).
         public var startTimeout: Duration
-        /// From the end message to `Termination` / `EndOfTranscript`.
+        /// From the end message to `Termination` / `EndOfTranscript`, plus the audio the service
+        /// had not transcribed yet (audio sent faster than real time takes it that long), and at
+        /// least this long after the service's last message.
         public var stopTimeout: Duration
         /// How long the sender waits for Speechmatics acknowledgements before giving up.
         public var acknowledgementTimeout: Duration

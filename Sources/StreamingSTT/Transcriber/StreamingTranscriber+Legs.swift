@@ -46,6 +46,7 @@ extension StreamingTranscriber {
             decoder = SpeechmaticsDecoder()
         }
         decoder.deliversRawMessages = configuration.deliversRawMessages
+        for update in configurationUpdates { decoder.apply(update) }  // replayed to the session before its audio
         let acknowledgements = AcknowledgementCounter()
         if case .speechmatics = provider, !configuration.deliversRawMessages {
             webSocket.inboundFilter = acknowledgements.inboundFilter
@@ -102,6 +103,7 @@ extension StreamingTranscriber {
                 return
             }
             guard let message else { break }
+            leg.lastReceivedAt = clock.now
             guard case .text(let text) = message else { continue }  // binary frames mean nothing here
             apply(leg.decoder.decode(text), from: leg)
             if leg.role == .ended || isEnded { return }
@@ -160,10 +162,12 @@ extension StreamingTranscriber {
         switch event {
         case .partial(let transcript):
             leg.producedTranscript = true
+            leg.transcribedUntil = max(leg.transcribedUntil, transcript.end)
             continuation.yield(.partial(shifted(transcript, by: offset, from: leg)))
         case .final(let transcript):
             let moved = shifted(transcript, by: offset, from: leg)
             leg.producedTranscript = true
+            leg.transcribedUntil = max(leg.transcribedUntil, transcript.end)
             finalCount += 1
             let end = leg.startPosition + Int(transcript.end * Double(bytesPerSecond))
             finalizedPosition = max(finalizedPosition, min(end, leg.sentPosition))

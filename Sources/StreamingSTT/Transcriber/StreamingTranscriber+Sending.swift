@@ -129,7 +129,7 @@ extension StreamingTranscriber {
         blockedOnAcknowledgements = true
         resumeAll(&blockedObservers)
         defer { blockedOnAcknowledgements = false }
-        let target = leg.chunksSent - max(1, window / 2)
+        let target = leg.chunksSent - (window - max(1, window / 2))
         let limit = configuration.acknowledgementTimeout
         // Acknowledgements mostly arrive on the event loop's thread (the connection's inbound
         // filter), not through the reader: the counter wakes the waiters.
@@ -160,6 +160,7 @@ extension StreamingTranscriber {
 
     /// Sends a control message to the active leg; does nothing while reconnecting.
     func sendControl(_ message: JSONValue) async throws(TranscriptionError) {
+        try await waitForFirstSession()
         guard let leg = activeLeg, leg.role == .active else {
             if isEnded { throw endedError() }
             return

@@ -36,6 +36,34 @@ extension StreamingTranscriber {
         return true
     }
 
+    /// Waits for `condition` after the end message went to `leg`: `stopTimeout`, plus the audio
+    /// the service had not transcribed yet (audio sent faster than real time can take that long
+    /// to process), and never less than `stopTimeout` after the last message from the service.
+    /// `false` when that passed first.
+    func waitForEnd(of leg: SessionLeg?, until condition: () -> Bool) async -> Bool {
+        let limit = configuration.stopTimeout
+        var deadline = clock.now + limit
+        if let leg {
+            let untranscribed = seconds(ofBytes: leg.bytesSent) - leg.transcribedUntil
+            if untranscribed > 0 { deadline = deadline + .milliseconds(Int64(untranscribed * 1000)) }
+        }
+        while true {
+            if await wait(within: deadline - clock.now, until: condition) { return true }
+            guard let heard = leg?.lastReceivedAt, heard + limit > clock.now else { return false }
+            deadline = heard + limit
+        }
+    }
+
+    /// Returns once the first session has started (at once, after `start()` returned): a call made
+    /// while `start()` is still waiting for `Begin` / `RecognitionStarted` must not reach the
+    /// service before it (Speechmatics refuses audio before `RecognitionStarted`). Throws when the
+    /// transcriber ended instead.
+    func waitForFirstSession() async throws(TranscriptionError) {
+        if session != nil { return }
+        _ = await wait(within: .seconds(86_400)) { session != nil || isEnded }
+        try checkRunning()
+    }
+
     func acquireSendLock() async {
         while sendLockHeld {
             await withCheckedContinuation { sendLockWaiters.append($0) }

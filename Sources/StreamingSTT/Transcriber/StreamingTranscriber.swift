@@ -133,7 +133,11 @@ public actor StreamingTranscriber {
             sampleRate = options.sampleRate
             holdBack = false
         }
-        let frames = max(1, Int(Double(sampleRate) * Self.seconds(configuration.audioChunkDuration)))
+        // Rounded up: at rates where a chunk is not a whole number of frames (22 050 Hz × 50 ms),
+        // rounding down would make every AssemblyAI chunk a little under its 50 ms minimum (3007).
+        // The small subtraction keeps float noise (16 000 × 0.05 = 800.000…01) from adding a frame.
+        let exactFrames = Double(sampleRate) * Self.seconds(configuration.audioChunkDuration)
+        let frames = max(1, Int((exactFrames - 1e-6).rounded(.up)))
         self.chunker = WireChunker(
             chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame, holdsBackLastChunk: holdBack)
     }
@@ -197,6 +201,7 @@ public actor StreamingTranscriber {
     ///   any), `connectionLost`, `timeout`, `cancelled`.
     public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
         try checkRunning()
+        try await waitForFirstSession()
         await acquireSendLock()
         defer { releaseSendLock() }
         for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
@@ -272,6 +277,11 @@ public actor StreamingTranscriber {
         try checkRunning()
         switch provider {
         case .assemblyAI:
+            // The chunk held back for merging a tail goes first: the turn must end after all the
+            // audio given so far, not the last 50 ms before it.
+            await acquireSendLock()
+            defer { releaseSendLock() }
+            if let held = chunker.takeHeldChunk() { try await sendChunk(held) }
             try await sendControl(.object([("type", .string("ForceEndpoint"))]))
         case .speechmatics:
             let sent = activeLeg.map { Double($0.bytesSent) / Double(bytesPerSecond) } ?? 0
@@ -293,11 +303,13 @@ public actor StreamingTranscriber {
         try checkRunning()
         let message = try configurationMessage(update)
         if configuration.reconnection != nil { configurationUpdates.append(update) }
+        for leg in legs where leg.role != .ended { leg.decoder.apply(update) }
         try await sendControl(message)
     }
 
     /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
-    /// waits (at most ``Configuration/stopTimeout``) until the service has sent its last final and
+    /// waits (``Configuration/stopTimeout`` plus the audio not yet transcribed, longer while the
+    /// service keeps sending) until the service has sent its last final and
     /// its closing message, and every connection is released. ``TranscriptEvent/terminated(_:)`` is
     /// the last event. With
     /// reconnection, a session lost while stopping is replaced and ended in turn, and a session
@@ -317,6 +329,7 @@ public actor StreamingTranscriber {
         case .running, .stopping: break
         }
         if case .running = phase {
+            try? await waitForFirstSession()
             await acquireSendLock()
             if case .running = phase {
                 do {
@@ -325,7 +338,7 @@ public actor StreamingTranscriber {
                     }
                     let merge: Bool
                     if case .assemblyAI = provider { merge = true } else { merge = false }
-                    for chunk in chunker.finish(mergeTail: merge) { try await sendChunk(chunk) }
+                    for chunk in chunker.finish(mergeTail: merge) { try await sendChunk(paddedToMinimum(chunk)) }
                 } catch {
                     // The session ended while stopping; `phase` says how.
                 }
@@ -344,13 +357,14 @@ public actor StreamingTranscriber {
                 continue
             }
             let generation = legGeneration
-            let finished = await wait(within: configuration.stopTimeout) { isEnded || legGeneration != generation }
+            let finished = await waitForEnd(of: activeLeg) { isEnded || legGeneration != generation }
             if isEnded || legGeneration != generation { continue }
             if !finished {
                 fail(
                     TranscriptionError(
                         .timeout, provider: provider.kind,
-                        reason: "the service did not finish within \(configuration.stopTimeout) after the end message",
+                        reason: "the service did not finish within \(configuration.stopTimeout) after the end message "
+                            + "(and its last message)",
                         isRetryable: true))
             }
         }
@@ -425,6 +439,15 @@ public actor StreamingTranscriber {
             }
         }
         try configuration.reconnection?.validate(provider: provider.kind)
+        if case .assemblyAI(let options) = provider, case .temporaryToken = options.credentials,
+            configuration.reconnection != nil, configuration.credentials == nil
+        {
+            logger.warning(
+                """
+                reconnection with one AssemblyAI temporary token: a token opens one session, so every new \
+                session will be refused; set Configuration.credentials to mint a token per session
+                """)
+        }
     }
 
     private func configurationMessage(_ update: ConfigurationUpdate) throws(TranscriptionError) -> JSONValue {
@@ -463,6 +486,18 @@ public actor StreamingTranscriber {
     var isStopping: Bool {
         if case .stopping = phase { return true }
         return false
+    }
+
+    /// An AssemblyAI chunk under the service's 50 ms minimum (only the last one, when all the
+    /// audio since the previous chunk was shorter) padded with silence to 50 ms: the service closes
+    /// the session (3007) on a shorter one. Speechmatics chunks are returned as they are.
+    func paddedToMinimum(_ chunk: [UInt8]) -> [UInt8] {
+        guard case .assemblyAI(let options) = provider else { return chunk }
+        let frames = Int((Double(options.sampleRate) * 0.05 - 1e-6).rounded(.up))
+        let minimum = frames * options.encoding.bytesPerSample
+        guard chunk.count < minimum else { return chunk }
+        let silence: UInt8 = options.encoding == .pcmMulaw ? 0xFF : 0
+        return chunk + [UInt8](repeating: silence, count: minimum - chunk.count)
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -3,7 +3,7 @@
 /// With `holdsBackLastChunk` (AssemblyAI), the last full chunk is held back until more audio
 /// arrives or the stream ends, so that a tail shorter than a chunk can be merged into it: every
 /// chunk stays within the vendor's allowed duration (50–1000 ms) and exactly the audio given is
-/// sent, never padded. Without it (Speechmatics, where any size goes), full chunks leave at once.
+/// sent (only a stream shorter than 50 ms in all is padded with silence, by the transcriber). Without it (Speechmatics, where any size goes), full chunks leave at once.
 ///
 /// A buffer of exactly one chunk that arrives with no partial audio waiting is passed on as it
 /// is, without a copy: the common case of a caller that sends chunk-sized buffers.
@@ -55,6 +55,13 @@ struct WireChunker: Sendable {
     private mutating func passing(_ chunk: [UInt8]) -> [UInt8]? {
         guard holdsBackLastChunk else { return chunk }
         defer { held = chunk }
+        return held
+    }
+
+    /// The full chunk held back, now (before a forced end of turn, which must follow all the
+    /// audio given); the partial chunk after it stays.
+    mutating func takeHeldChunk() -> [UInt8]? {
+        defer { held = nil }
         return held
     }
 
