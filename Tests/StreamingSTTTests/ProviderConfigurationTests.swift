@@ -36,6 +36,8 @@ struct ProviderConfigurationTests {
         arguments: [
             { (o: inout AssemblyAI) in o.endOfTurnConfidenceThreshold = 1.5 },
             { (o: inout AssemblyAI) in o.keytermsPrompt = [String(repeating: "x", count: 51)] },
+            // 26 letters with a combining accent: 26 characters, but 52 code points for the service.
+            { (o: inout AssemblyAI) in o.keytermsPrompt = [String(repeating: "e\u{301}", count: 26)] },
             { (o: inout AssemblyAI) in o.keytermsPrompt = Array(repeating: "t", count: 101) },
             { (o: inout AssemblyAI) in o.inactivityTimeout = 2 },
             { (o: inout AssemblyAI) in o.maxSpeakers = 3 },
@@ -43,6 +45,9 @@ struct ProviderConfigurationTests {
             { (o: inout AssemblyAI) in o.mode = "fastest" },
             { (o: inout AssemblyAI) in o.credentials = .apiKey("") },
             { (o: inout AssemblyAI) in o.additionalQueryItems = [.init(name: "sample_rate", value: "8000")] },
+            { (o: inout AssemblyAI) in
+                o.additionalQueryItems = [.init(name: "new_option", value: "1"), .init(name: "new_option", value: "2")]
+            },
             { (o: inout AssemblyAI) in o.endpoint = .custom("https://example.com") },
         ] as [@Sendable (inout AssemblyAI) -> Void])
     func assemblyAIValidation(change: @Sendable (inout AssemblyAI) -> Void) {
@@ -96,6 +101,8 @@ struct ProviderConfigurationTests {
             { (o: inout Speechmatics) in o.translationConfig = .init(targetLanguages: ["a", "b", "c", "d", "e", "f"]) },
             { (o: inout Speechmatics) in o.punctuationOverrides = .init(permittedMarks: [".."]) },
             { (o: inout Speechmatics) in o.audioEventTypes = ["cough"] },
+            { (o: inout Speechmatics) in o.outputLocale = "" },
+            { (o: inout Speechmatics) in o.domain = "" },
             { (o: inout Speechmatics) in
                 o.operatingPoint = .enhanced
                 o.model = "standard"

@@ -199,10 +199,12 @@ public struct AssemblyAI: Sendable, Hashable {
             throw fail("min_turn_silence must not exceed max_turn_silence")
         }
         if keytermsPrompt.count > 100 { throw fail("keyterms_prompt holds at most 100 terms") }
-        if let long = keytermsPrompt.first(where: { $0.count > 50 || $0.isEmpty }) {
+        // Lengths in Unicode code points, as the service counts them (a letter with a combining
+        // accent is two).
+        if let long = keytermsPrompt.first(where: { $0.unicodeScalars.count > 50 || $0.isEmpty }) {
             throw fail("each key term must have 1…50 characters (\"\(long.prefix(60))\" does not)")
         }
-        if let text = agentContext, text.count > 1500 {
+        if let text = agentContext, text.unicodeScalars.count > 1500 {
             throw fail("agent_context holds at most about 1500 characters")
         }
         if let value = maxSpeakers, !(1...10).contains(value) { throw fail("max_speakers must be 1…10") }
@@ -219,8 +221,9 @@ public struct AssemblyAI: Sendable, Hashable {
         if let codes = languageCodes, codes.contains(where: \.isEmpty) {
             throw fail("language codes must not be empty")
         }
-        let known = Set(["token"] + queryItems.dropLast(additionalQueryItems.count).map(\.name))
-        for item in additionalQueryItems where known.contains(item.name) || item.name.isEmpty {
+        var known = Set(["token"] + queryItems.dropLast(additionalQueryItems.count).map(\.name))
+        for item in additionalQueryItems where !known.insert(item.name).inserted || item.name.isEmpty {
+            // The service refuses a repeated key (3006).
             throw fail("additional query item \"\(item.name)\" repeats or is empty; set the option itself")
         }
         switch credentials {

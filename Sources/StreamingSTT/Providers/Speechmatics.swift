@@ -245,6 +245,8 @@ public struct Speechmatics: Sendable, Hashable {
             throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)")
         }
         if operatingPoint != nil && model != nil { throw fail("set operating_point or model, not both") }
+        if outputLocale?.isEmpty == true { throw fail("output_locale must not be empty (leave it unset)") }
+        if domain?.isEmpty == true { throw fail("domain must not be empty (leave it unset)") }
         if let value = maxDelay, !(0.7...4).contains(value) { throw fail("max_delay must be 0.7…4 seconds") }
         if let config = speakerDiarizationConfig {
             if let value = config.maxSpeakers, value < 2 { throw fail("max_speakers must be at least 2") }
