@@ -144,13 +144,8 @@ struct SessionRunner {
             var configuration = Speechmatics(
                 credentials: credentials, language: options.language ?? "en",
                 endpoint: options.endpoint.map { .custom($0) } ?? .eu)
-            if let model = options.model {
-                if let point = Speechmatics.OperatingPoint(rawValue: model) {
-                    configuration.operatingPoint = point
-                } else {
-                    configuration.model = model
-                }
-            }
+            // `model` (standard, enhanced, melia-1): `operating_point` is its deprecated name.
+            configuration.model = options.model
             configuration.enablePartials = options.partials
             configuration.maxDelay = options.maxDelay
             configuration.additionalVocab = options.keyterm.map { .init($0) }

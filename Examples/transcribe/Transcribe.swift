@@ -87,7 +87,7 @@ struct Transcribe: AsyncParsableCommand {
 
     @Option(
         help:
-            "Model: AssemblyAI speech_model (default u3-rt-pro); Speechmatics operating point (standard, enhanced) or model."
+            "Model: AssemblyAI speech_model (default u3-rt-pro); Speechmatics model (standard, enhanced, melia-1)."
     )
     var model: String?
 
