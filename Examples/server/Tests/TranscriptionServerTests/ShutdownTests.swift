@@ -64,4 +64,66 @@ struct ShutdownTests {
         #expect(closure.peerCode == 1001)
         #expect(relay.activeSessions == 0)
     }
+    @Test("While a shutdown drains, a new client is refused: error server_shutting_down, then close 1001")
+    func drainingRefusesNewSessions() async throws {
+        // The vendor answers Terminate only after 3 s, so the drain stays open that long.
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(
+                tls: sharedAuthority, apiKeys: [vendorKey], script: script,
+                assemblyAI: .init(enforceRealTime: false, terminationDelay: .seconds(3))))
+        defer { emulator.shutdown() }
+        let relay = TranscriptionRelay(
+            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: relay.services { portSink.yield($0) }, logger: Logger(label: "shutdown-test")))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+        var portIterator = ports.makeAsyncIterator()
+        let port = try #require(await portIterator.next())
+
+        try await withTimeout {
+            // A: a vendor session in progress, which keeps the drain open.
+            let active = try await RelayClient.connect(port: port, token: clientToken)
+            try await active.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
+            var activeMessages = active.connection.messages.makeAsyncIterator()
+            while let message = try await activeMessages.next() {
+                if case .text(let text) = message, try JSONValue(parsing: text).type == "begin" { break }
+            }
+            // C: connected, no session started. The drain closes it with 1001 once it refuses
+            // new sessions, so C's close is the sign that the refusing has begun.
+            let idle = try await RelayClient.connect(port: port, token: secondClientToken)
+            await group.triggerGracefulShutdown()
+            #expect(await idle.connection.closed().peerCode == 1001)
+
+            // B: a new client while the drain waits for A's vendor.
+            let late = try await RelayClient.connect(port: port, token: thirdClientToken)
+            var events: [JSONValue] = []
+            do {
+                for try await message in late.connection.messages {
+                    if case .text(let text) = message { events.append(try JSONValue(parsing: text)) }
+                }
+            } catch {
+                // The server may drop TCP right after its close frame; the closure says what happened.
+            }
+            #expect(events.count == 1)
+            #expect(events.first?.type == "error")
+            #expect(events.first?["code"]?.stringValue == "server_shutting_down")
+            #expect(events.first?["retryable"]?.boolValue == true)
+            #expect(await late.connection.closed().peerCode == 1001)
+
+            // A still ends properly: terminated, then 1001.
+            var last: String?
+            do {
+                while let message = try await activeMessages.next() {
+                    if case .text(let text) = message { last = try JSONValue(parsing: text).type }
+                }
+            } catch {}
+            #expect(last == "terminated")
+            #expect(await active.connection.closed().peerCode == 1001)
+        }
+        try await withTimeout { try await server.value }
+        #expect(relay.activeSessions == 0)
+    }
 }
