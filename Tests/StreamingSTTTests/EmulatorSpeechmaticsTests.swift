@@ -93,6 +93,35 @@ struct EmulatorSpeechmaticsTests {
         #expect(record.path == "/v2/en")
     }
 
+    @Test("a session over the concurrent-session quota is refused: quota_exceeded, close 4005")
+    func quota() async throws {
+        let emulator = try TranscriptionEmulator(
+            configuration: fastConfiguration { $0.speechmatics.concurrentSessionQuota = 1 })
+        defer { emulator.shutdown() }
+        let first = try await EmulatorClient.connect(emulator.speechmaticsURL, headers: speechmaticsKey)
+        try await first.send(json: Self.start())
+        try await first.waitForMessage("RecognitionStarted")
+        let second = try await EmulatorClient.connect(emulator.speechmaticsURL, headers: speechmaticsKey)
+        let error = try await second.waitForMessage("Error")
+        #expect(error["type"] as? String == "quota_exceeded")
+        let closure = try await second.closed()
+        #expect(closure.peerCode == 4005)
+        await first.close()
+    }
+
+    @Test("no audio for idleTimeout: Error idle_timeout, close 1008")
+    func idleTimeout() async throws {
+        let emulator = try TranscriptionEmulator(
+            configuration: fastConfiguration { $0.speechmatics.idleTimeout = .milliseconds(600) })
+        defer { emulator.shutdown() }
+        let client = try await EmulatorClient.connect(emulator.speechmaticsURL, headers: speechmaticsKey)
+        try await client.send(json: Self.start())
+        try await client.waitForMessage("RecognitionStarted")
+        let error = try await client.waitForMessage("Error")
+        #expect(error["type"] as? String == "idle_timeout")
+        #expect(try await client.closed().peerCode == 1008)
+    }
+
     @Test("partials replace each other; EndOfUtterance after silence; speakers with diarization")
     func partialsAndUtterances() async throws {
         let emulator = try TranscriptionEmulator(configuration: fastConfiguration())

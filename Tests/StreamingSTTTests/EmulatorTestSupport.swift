@@ -235,7 +235,8 @@ func fastConfiguration(
     configure: (inout TranscriptionEmulator.Configuration) -> Void = { _ in }
 ) -> TranscriptionEmulator.Configuration {
     var configuration = TranscriptionEmulator.Configuration(
-        tls: tls ? sharedAuthority : nil, script: script, assemblyAI: .init(enforceRealTime: false))
+        tls: tls ? sharedAuthority : nil, script: script,
+        assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(100)))
     configure(&configuration)
     return configuration
 }

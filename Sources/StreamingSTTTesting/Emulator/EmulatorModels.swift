@@ -174,7 +174,7 @@ public struct AssemblyAIBehaviour: Sendable, Hashable {
     public init(
         enforceRealTime: Bool = true,
         rateSlack: Duration = .seconds(1),
-        terminationDelay: Duration = .milliseconds(100),
+        terminationDelay: Duration = .milliseconds(500),
         rejectUnauthorizedWithHTTP401: Bool = false,
         maxSessionDuration: Duration = .seconds(10800),
         apiVersion: String = "1.0.0"
@@ -212,6 +212,15 @@ public struct SpeechmaticsBehaviour: Sendable, Hashable {
     public var concurrentSessionQuota: Int
     /// How a missing or wrong key is refused.
     public var handshakeAuthFailure: AuthFailure
+    /// Whether a session beyond ``concurrentSessionQuota`` is refused (`Error` `quota_exceeded`,
+    /// close 4005), as the service does.
+    public var enforcesConcurrentSessionQuota: Bool
+    /// The longest time without audio (the SaaS: 1 h), then `Error` `idle_timeout` and close 1008;
+    /// `Warning` `idle_timeout` 15, 10 and 5 minutes before.
+    public var idleTimeout: Duration
+    /// The longest session (the SaaS: 48 h), then `Error` `session_timeout` and close 1008;
+    /// `Warning` `session_timeout` 45, 30 and 15 minutes before.
+    public var maxSessionDuration: Duration
     /// `nil`: audio is processed (and acknowledged with `AudioAdded`) as soon as it is read.
     /// A rate (1.0 = real time): each chunk is acknowledged only once that much processing time
     /// has passed since `RecognitionStarted`, so a client that sends faster than the rate sees
@@ -233,6 +242,9 @@ public struct SpeechmaticsBehaviour: Sendable, Hashable {
         sendInfoBeforeStart: Bool = true,
         concurrentSessionQuota: Int = 150,
         handshakeAuthFailure: AuthFailure = .httpStatus(401),
+        enforcesConcurrentSessionQuota: Bool = true,
+        idleTimeout: Duration = .seconds(3600),
+        maxSessionDuration: Duration = .seconds(48 * 3600),
         processingRate: Double? = nil,
         closeGrace: Duration = .milliseconds(500),
         temporaryKeysSingleUse: Bool = true,
@@ -243,6 +255,9 @@ public struct SpeechmaticsBehaviour: Sendable, Hashable {
         self.sendInfoBeforeStart = sendInfoBeforeStart
         self.concurrentSessionQuota = concurrentSessionQuota
         self.handshakeAuthFailure = handshakeAuthFailure
+        self.enforcesConcurrentSessionQuota = enforcesConcurrentSessionQuota
+        self.idleTimeout = idleTimeout
+        self.maxSessionDuration = maxSessionDuration
         self.processingRate = processingRate
         self.closeGrace = closeGrace
         self.temporaryKeysSingleUse = temporaryKeysSingleUse

@@ -63,6 +63,14 @@ struct SpeechmaticsSession: Sendable {
                 .init(type: "not_authorised", reason: "Not Authorized"), recordOnly: "Not Authorized: \(problem)")
             return await drain(queue)
         }
+        if behaviour.enforcesConcurrentSessionQuota, concurrentSessions > behaviour.concurrentSessionQuota {
+            // "Going over gives quota_exceeded and close 4005" (limits).
+            await fail(
+                .init(
+                    type: "quota_exceeded",
+                    reason: "Concurrent session quota exceeded (\(behaviour.concurrentSessionQuota) sessions)"))
+            return await drain(queue)
+        }
         if behaviour.sendInfoBeforeStart {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime]
@@ -78,6 +86,9 @@ struct SpeechmaticsSession: Sendable {
 
         enum Phase { case awaitingStart, started, ending(ContinuousClock.Instant?) }
         var phase = Phase.awaitingStart
+        let openedAt = clock.now
+        var lastAudioAt = clock.now
+        var limits = SessionLimitWarnings(behaviour: behaviour)
         var startedAt: ContinuousClock.Instant?
         var config = SpeechmaticsConfig()
         var transcripts: SpeechmaticsTranscripts?
@@ -136,6 +147,22 @@ struct SpeechmaticsSession: Sendable {
                     await io.close(code: 1000, reason: "")
                     return await drain(queue)
                 }
+                let now = clock.now
+                for warning in limits.due(sessionAge: now - openedAt, idle: now - lastAudioAt) {
+                    await io.send(warning)
+                }
+                if now - openedAt >= behaviour.maxSessionDuration {
+                    await fail(
+                        .init(type: "session_timeout", reason: "Session has reached its maximum duration"),
+                        recordOnly: "session_timeout (the session's limit, not a client error)")
+                    return await drain(queue)
+                }
+                if now - lastAudioAt >= behaviour.idleTimeout {
+                    await fail(
+                        .init(type: "idle_timeout", reason: "Session timed out due to inactivity, no audio sent"),
+                        recordOnly: "idle_timeout (no audio, not a client error)")
+                    return await drain(queue)
+                }
             case .binary(let bytes, let arrival):
                 io.recorder.received(audio: bytes)
                 switch phase {
@@ -159,6 +186,7 @@ struct SpeechmaticsSession: Sendable {
                 }
                 seqNo += 1
                 audioBytes += bytes.count
+                lastAudioAt = clock.now
                 if let rate = behaviour.processingRate, rate > 0, let startedAt {
                     let due = startedAt + .milliseconds(Int(Double(audioMilliseconds) / rate))
                     if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
@@ -330,5 +358,49 @@ struct SpeechmaticsSession: Sendable {
                     ])
                 }),
         ])
+    }
+}
+
+/// The Speechmatics warnings ahead of a session's limits: `idle_timeout` at 15, 10 and 5 minutes
+/// before the inactivity limit, `session_timeout` at 45, 30 and 15 minutes before the maximum
+/// duration (each once; only those that fall inside the limit).
+struct SessionLimitWarnings {
+    private var idleLeft: [Int]
+    private var sessionLeft: [Int]
+    private let idleLimit: Duration
+    private let sessionLimit: Duration
+
+    init(behaviour: SpeechmaticsBehaviour) {
+        idleLimit = behaviour.idleTimeout
+        sessionLimit = behaviour.maxSessionDuration
+        idleLeft = [15, 10, 5].filter { .seconds($0 * 60) < behaviour.idleTimeout }
+        sessionLeft = [45, 30, 15].filter { .seconds($0 * 60) < behaviour.maxSessionDuration }
+    }
+
+    /// The warnings due now; audio since the last idle warning re-arms them.
+    mutating func due(sessionAge: Duration, idle: Duration) -> [EmulatorJSON] {
+        var warnings: [EmulatorJSON] = []
+        if idle < idleLimit - .seconds(15 * 60) { idleLeft = [15, 10, 5].filter { .seconds($0 * 60) < idleLimit } }
+        while let minutes = idleLeft.first, idle >= idleLimit - .seconds(minutes * 60) {
+            idleLeft.removeFirst()
+            let elapsed = Int(idle / .seconds(60))
+            warnings.append(
+                Self.warning(
+                    "idle_timeout",
+                    "Session will timeout in \(minutes)m due to inactivity, no audio sent within the last \(elapsed)m"))
+        }
+        while let minutes = sessionLeft.first, sessionAge >= sessionLimit - .seconds(minutes * 60) {
+            sessionLeft.removeFirst()
+            let elapsed = Int(sessionAge / .seconds(60))
+            warnings.append(
+                Self.warning(
+                    "session_timeout",
+                    "Session will timeout in \(minutes)m due to max duration, session has been active for \(elapsed)m"))
+        }
+        return warnings
+    }
+
+    private static func warning(_ type: String, _ reason: String) -> EmulatorJSON {
+        .obj(["message": .string("Warning"), "type": .string(type), "reason": .string(reason)])
     }
 }

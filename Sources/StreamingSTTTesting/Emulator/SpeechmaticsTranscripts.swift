@@ -62,7 +62,7 @@ struct SpeechmaticsTranscripts: Sendable {
             guard cover > horizon else { continue }
             hear(upTo: min(audio, cover))
             messages.append(final(upTo: cover, forced: false))
-            messages += partialIfChanged()
+            messages += partialAfterFinal()
         }
         hear(upTo: audio)
         messages += endOfUtteranceIfDue(audio: audio)
@@ -76,17 +76,19 @@ struct SpeechmaticsTranscripts: Sendable {
         var messages = advance(to: audio)
         let cover = max(horizon, min(audio, timestamp ?? audio))
         messages.append(final(upTo: cover, forced: true))
+        messages += partialAfterFinal()
         messages.append(endOfUtterance(at: lastFinalEnd, forced: true))
         utteranceHasSpeech = false
-        messages += partialIfChanged()
         return messages
     }
 
     /// `EndOfStream`: finals for everything heard.
     mutating func flush(audio: Int) -> [Message] {
         var messages = advance(to: audio)
-        if finalized < heard || horizon < audio { messages.append(final(upTo: audio, forced: false)) }
-        messages += partialIfChanged()
+        if finalized < heard || horizon < audio {
+            messages.append(final(upTo: audio, forced: false))
+            messages += partialAfterFinal()
+        }
         return messages
     }
 
@@ -169,10 +171,16 @@ struct SpeechmaticsTranscripts: Sendable {
         return Message(json: json, final: transcript)
     }
 
-    private mutating func partialIfChanged() -> [Message] {
+    /// "On each Final transcript you will immediately receive a Partial transcript with any
+    /// remaining words which have not been finalized" (empty when there are none).
+    private mutating func partialAfterFinal() -> [Message] { partial(evenIfUnchanged: true) }
+
+    private mutating func partialIfChanged() -> [Message] { partial(evenIfUnchanged: false) }
+
+    private mutating func partial(evenIfUnchanged: Bool) -> [Message] {
         guard config.enablePartials else { return [] }
         let range = finalized..<max(finalized, heard)
-        guard range != lastPartial, !(range.isEmpty && lastPartial.isEmpty) else { return [] }
+        guard evenIfUnchanged || (range != lastPartial && !(range.isEmpty && lastPartial.isEmpty)) else { return [] }
         lastPartial = range
         let start = range.isEmpty ? lastFinalEnd : words[range.lowerBound].start
         let end = range.isEmpty ? lastFinalEnd : words[range.upperBound - 1].end
@@ -198,8 +206,10 @@ struct SpeechmaticsTranscripts: Sendable {
         guard audio >= lastWord.end + trigger else { return [] }
         if heard < words.count, words[heard].start < lastWord.end + trigger { return [] }
         var messages: [Message] = []
-        if finalized < heard { messages.append(final(upTo: lastWord.end, forced: false)) }
-        messages += partialIfChanged()
+        if finalized < heard {
+            messages.append(final(upTo: lastWord.end, forced: false))
+            messages += partialAfterFinal()
+        }
         messages.append(endOfUtterance(at: lastFinalEnd, forced: false))
         utteranceHasSpeech = false
         return messages
