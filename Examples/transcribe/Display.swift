@@ -10,6 +10,7 @@ final class Display: @unchecked Sendable {
     private let format: Transcribe.OutputFormat
     private let timestamps: Bool
     private let showsLevel: Bool
+    private let showsPartials: Bool
     private let file: TranscriptFile?
     private let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
     private let stderrIsTerminal = isatty(STDERR_FILENO) == 1
@@ -20,10 +21,14 @@ final class Display: @unchecked Sendable {
     private var lastStatus = ContinuousClock.now
     private(set) var summary: SessionSummary?
 
-    init(format: Transcribe.OutputFormat, timestamps: Bool, showsLevel: Bool, file: TranscriptFile?) {
+    init(
+        format: Transcribe.OutputFormat, timestamps: Bool, showsLevel: Bool, showsPartials: Bool = true,
+        file: TranscriptFile?
+    ) {
         self.format = format
         self.timestamps = timestamps
         self.showsLevel = showsLevel
+        self.showsPartials = showsPartials
         self.file = file
     }
 
@@ -37,6 +42,15 @@ final class Display: @unchecked Sendable {
         defer { lock.unlock() }
         if case .final(let transcript) = event { file?.append(transcript) }
         if case .terminated(let value) = event { summary = value }
+        // --no-partials: AssemblyAI has no such setting (it always sends partials); they are not shown.
+        if case .partial = event, !showsPartials { return }
+        if case .warning(let notice) = event {
+            // Not a JSON-lines event type: a line on stderr, in both formats.
+            clearLineLocked()
+            printError("transcribe: warning from the service: \(notice.type): \(notice.reason)")
+            redrawLocked()
+            return
+        }
         if format == .jsonl {
             if let line = JSONLines.line(for: event) { write(line + "\n") }
             return
@@ -127,8 +141,11 @@ final class Display: @unchecked Sendable {
 
     private func redrawLocked() {
         if format == .text && stdoutIsTerminal {
-            let status = stderrIsTerminal ? "  \u{1B}[2m[\(statusText)]\u{1B}[0m" : ""
-            write("\r\u{1B}[2K" + (partial.isEmpty ? "" : "… " + partial) + status)
+            // The partial on stdout, the status line after it on stderr (both on the terminal).
+            write("\r\u{1B}[2K" + (partial.isEmpty ? "" : "… " + partial))
+            if stderrIsTerminal {
+                FileHandle.standardError.write(Data("  \u{1B}[2m[\(statusText)]\u{1B}[0m".utf8))
+            }
         } else if stderrIsTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[2K[\(statusText)]").utf8))
         }
@@ -160,19 +177,9 @@ enum JSONLines {
             object = transcriptObject("partial", transcript)
         case .final(let transcript):
             object = transcriptObject("final", transcript)
-        case .endOfUtterance(let mark):
-            object = [
-                ("type", .string("endOfUtterance")), ("time", .number(mark.time)), ("forced", .bool(mark.isForced)),
-            ]
-        case .speechStarted(let mark):
-            object = [("type", .string("speechStarted")), ("time", .number(mark.time))]
-        case .info(let notice):
-            object = [("type", .string("info")), ("code", .string(notice.type)), ("message", .string(notice.reason))]
-        case .warning(let notice):
-            object = [
-                ("type", .string("warning")), ("code", .string(notice.type)), ("message", .string(notice.reason)),
-            ]
-        case .raw:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw:
+            // Not among the event types scripts expect (begin, partial, final, terminated, error;
+            // reconnecting and reconnected with --reconnect only): warnings go to stderr.
             return nil
         case .reconnecting(let notice):
             object =

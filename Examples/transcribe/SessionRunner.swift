@@ -84,7 +84,8 @@ struct SessionRunner {
         }
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
         let display = Display(
-            format: options.format, timestamps: options.timestamps, showsLevel: isMicrophone, file: file)
+            format: options.format, timestamps: options.timestamps, showsLevel: isMicrophone,
+            showsPartials: options.partials, file: file)
         let printer = Task { await display.consume(transcriber.events) }
         let metered = MeteredSource(base: source, display: display)
         let interrupts = Interrupts {

@@ -96,7 +96,7 @@ struct Transcribe: AsyncParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Partial transcripts (Speechmatics enable_partials; AssemblyAI always sends them).")
+        help: "Partial transcripts (Speechmatics enable_partials; AssemblyAI always sends them: not shown).")
     var partials = true
 
     @Option(help: "Speechmatics max_delay in seconds (0.7–4).")

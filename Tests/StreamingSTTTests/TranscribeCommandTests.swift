@@ -134,7 +134,12 @@ struct TranscribeCommandTests {
         #expect(word["confidence"]?.doubleValue != nil)
         #expect(finals.allSatisfy { $0["endOfTurn"]?.boolValue == true })
         #expect(!result.stdout.contains("cli-key-0123456789") && !result.stderr.contains("cli-key-0123456789"))
+        // Only the documented types (u3-rt-pro also sends SpeechStarted, which is not one).
+        #expect(lines.allSatisfy { Self.documentedTypes.contains($0["type"]?.stringValue ?? "") })
     }
+
+    /// The JSON-lines event types scripts may rely on (without --reconnect).
+    static let documentedTypes: Set<String> = ["begin", "partial", "final", "terminated", "error"]
 
     @Test("--reconnect: a dropped session is replaced, the events are printed, exit 0; without it, exit 4")
     func reconnect() async throws {
@@ -283,6 +288,8 @@ struct TranscribeCommandTests {
         let graceful = try await Self.run(arguments, stdin: Data(count: 32000), interruptions: 1)
         #expect(graceful.status == 0, "\(graceful.stderr)")
         #expect(graceful.lines.last?["type"]?.stringValue == "terminated")
+        // Speechmatics' Info (concurrent_session_usage) is not a JSON-lines event type.
+        #expect(graceful.lines.allSatisfy { Self.documentedTypes.contains($0["type"]?.stringValue ?? "") })
         let aborted = try await Self.run(arguments, stdin: Data(count: 32000), interruptions: 2)
         #expect(aborted.status == 130)
     }
