@@ -51,6 +51,8 @@ final class Display: @unchecked Sendable {
             redrawLocked()
             return
         }
+        if case .reconnecting = event { state = "reconnecting" }
+        if case .reconnected = event { state = "connected" }
         if format == .jsonl {
             if let line = JSONLines.line(for: event) { write(line + "\n") }
             return
