@@ -115,6 +115,15 @@ struct ProviderConfigurationTests {
         #expect(throws: TranscriptionError.self) { try options.validate() }
     }
 
+    @Test("Speechmatics temporary keys are asked for as real-time keys: type=rt unless the URL sets a type")
+    func realtimeKeyURL() {
+        #expect(Speechmatics.realtimeKeyURL("https://h/v1/api_keys") == "https://h/v1/api_keys?type=rt")
+        #expect(Speechmatics.realtimeKeyURL("https://h/v1/api_keys?") == "https://h/v1/api_keys?type=rt")
+        #expect(Speechmatics.realtimeKeyURL("https://h/v1/api_keys?a=1") == "https://h/v1/api_keys?a=1&type=rt")
+        #expect(Speechmatics.realtimeKeyURL("https://h/v1/api_keys?type=rt") == "https://h/v1/api_keys?type=rt")
+        #expect(Speechmatics.realtimeKeyURL("https://h/k?x=1&type=batch") == "https://h/k?x=1&type=batch")
+    }
+
     @Test("secrets never show in descriptions, dumps or errors")
     func secretsRedacted() {
         let key = Secret("sk-live-0123456789")

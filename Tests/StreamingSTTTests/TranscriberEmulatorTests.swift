@@ -188,9 +188,11 @@ struct TranscriberEmulatorTests {
         let reuse = await transcriptionFailure { _ = try await second.start() }
         #expect(reuse?.code == .authenticationFailed)
 
+        // The endpoint without `?type=rt` (its default type is batch): the client adds it.
+        let tokenURL = String(emulator.speechmaticsTokenURL.dropLast("?type=rt".count))
+        #expect(tokenURL.hasSuffix("/v1/api_keys"))
         let key = try await withTimeout {
-            try await Speechmatics.createTemporaryKey(
-                apiKey: "emulator-key", ttl: 60, url: emulator.speechmaticsTokenURL, tls: tls)
+            try await Speechmatics.createTemporaryKey(apiKey: "emulator-key", ttl: 60, url: tokenURL, tls: tls)
         }
         let speechmatics = Speechmatics(credentials: .temporaryToken(key), endpoint: .custom(emulator.speechmaticsURL))
         let session = StreamingTranscriber(provider: .speechmatics(speechmatics), configuration: Self.configuration())

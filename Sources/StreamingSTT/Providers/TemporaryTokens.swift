@@ -49,7 +49,9 @@ extension Speechmatics {
     /// - Parameters:
     ///   - apiKey: the API key (sent as `Authorization: Bearer`, over TLS).
     ///   - ttl: the key's lifetime, 60…86400 seconds.
-    ///   - url: the endpoint (default the service's; an emulator's for tests).
+    ///   - url: the endpoint (default the service's; an emulator's for tests). `type=rt` is added
+    ///     when the URL has no `type` (the endpoint's default is a batch key, which the real-time
+    ///     service refuses with `not_authorised`).
     ///   - tls: TLS settings (verification against the system roots by default).
     ///   - timeout: for the whole request.
     ///   - eventLoop: the loop that services the request.
@@ -71,7 +73,7 @@ extension Speechmatics {
                 .invalidConfiguration, provider: .speechmatics, reason: "ttl must be 60…86400 seconds")
         }
         let body = try await TokenRequest.send(
-            "POST", url: url,
+            "POST", url: realtimeKeyURL(url),
             headers: [("Authorization", "Bearer " + apiKey.value), ("Content-Type", "application/json")],
             body: Array(JSONValue.object([("ttl", .number(Double(ttl)))]).description.utf8), provider: .speechmatics,
             expectedStatus: 201, tls: tls, timeout: timeout, eventLoop: eventLoop)
@@ -80,6 +82,14 @@ extension Speechmatics {
                 .tokenRequestFailed, provider: .speechmatics, reason: "the answer holds no key_value")
         }
         return Secret(key)
+    }
+
+    /// `url` with `type=rt` added when its query has no `type`.
+    static func realtimeKeyURL(_ url: String) -> String {
+        let parts = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let query = parts.count > 1 ? parts[1] : ""
+        if query.split(separator: "&").contains(where: { $0.hasPrefix("type=") || $0 == "type" }) { return url }
+        return url + (parts.count > 1 ? (query.isEmpty ? "" : "&") : "?") + "type=rt"
     }
 }
 
