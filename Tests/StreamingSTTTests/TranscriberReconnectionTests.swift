@@ -46,6 +46,7 @@ struct TranscriberReconnectionTests {
         policy: ReconnectionPolicy,
         emulatorSetup: (inout TranscriptionEmulator.Configuration) -> Void = { _ in },
         configure: (inout StreamingTranscriber.Configuration, TranscriptionEmulator) -> Void = { _, _ in },
+        provider: ((TranscriptionEmulator) -> StreamingTranscriber.Provider)? = nil,
         duringOutage: (@Sendable (StreamingTranscriber) async -> Int)? = nil,
         faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault]
     ) async throws -> Outcome {
@@ -63,7 +64,8 @@ struct TranscriberReconnectionTests {
             reconnection: policy)
         configure(&configuration, emulator)
         let transcriber = StreamingTranscriber(
-            provider: TranscriberFaultTests.provider(vendor, emulator), configuration: configuration)
+            provider: provider?(emulator) ?? TranscriberFaultTests.provider(vendor, emulator),
+            configuration: configuration)
         let outage = Promise<Void>()
         let collector = Task {
             var all: [TranscriptEvent] = []
@@ -239,6 +241,38 @@ struct TranscriberReconnectionTests {
         #expect(outcome.records.last?.audioByteCount == outcome.bytesSent - offsetBytes)
         Self.expectMonotonic(outcome.finals)
         #expect(outcome.socketsLeft == 0)
+    }
+
+    @Test("AssemblyAI rollover with inactivity_timeout: the waiting next session is kept alive until the switch")
+    func rolloverKeepsStandbyAlive() async throws {
+        // expires_at 26 s; lead 14 s: the next session starts at about 12 s and, with no end of
+        // turn in the script, takes the audio only at 19 s: 7 s without audio, more than the
+        // 5 s inactivity_timeout. KeepAlive every 2.5 s keeps it open. (Its own rollover would
+        // come at 24 s, after the 21 s of audio.)
+        let outcome = try await Self.run(
+            .assemblyAI, chunks: 210, paced: true, policy: ReconnectionPolicy(rolloverLeadTime: .seconds(14)),
+            emulatorSetup: {
+                $0.assemblyAI.maxSessionDuration = .seconds(26)
+                $0.script = EmulatorScript(
+                    text: String(repeating: "word ", count: 60) + "end.", startingAt: 0.05, wordDuration: 0.25,
+                    gap: 0.05)
+            },
+            provider: { emulator in
+                var options = AssemblyAI(
+                    credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro,
+                    endpoint: .custom(emulator.assemblyAIURL))
+                options.inactivityTimeout = 5
+                return .assemblyAI(options)
+            }, faults: { _ in [] })
+        let summary = try #require(outcome.summary, "\(outcome.events.last.map { "\($0)" } ?? "")")
+        #expect(outcome.reconnecting.map(\.reason) == [.rollover])
+        #expect(outcome.reconnected.first?.reason == .rollover)
+        #expect(summary.sessionCount == 2)
+        #expect(outcome.records.count == 2)
+        #expect(outcome.records.allSatisfy { $0.violations.isEmpty }, "\(outcome.records.map(\.violations))")
+        #expect(
+            outcome.records.count == 2 && outcome.records[1].textMessagesReceived.contains(#"{"type":"KeepAlive"}"#))
+        #expect(outcome.records.map(\.audioByteCount).reduce(0, +) == outcome.bytesSent)
     }
 
     @Test("rollover before the session limit: no gap, no overlap, the old session drained", arguments: Vendor.allCases)

@@ -121,6 +121,27 @@ extension StreamingTranscriber {
         }
     }
 
+    /// AssemblyAI with `inactivity_timeout`: the next session of a rollover gets no audio until
+    /// the switch (up to half the lead time), so it is sent `KeepAlive` (which resets that timer)
+    /// every half timeout, at most every 5 s, until then.
+    private func keepAliveWhileStandby(_ leg: SessionLeg) {
+        guard case .assemblyAI(let options) = provider, let timeout = options.inactivityTimeout else { return }
+        let interval = min(Duration.seconds(5), .milliseconds(timeout * 500))
+        Task {
+            while true {
+                do { try await Task.sleep(for: interval) } catch { return }
+                guard await self.sendKeepAlive(whileStandby: leg) else { return }
+            }
+        }
+    }
+
+    /// Sends `KeepAlive` to `leg` if it is still waiting for the switch; `false` once it is not.
+    private func sendKeepAlive(whileStandby leg: SessionLeg) async -> Bool {
+        guard leg.role == .standby, !isEnded else { return false }
+        try? await send(.object([("type", .string("KeepAlive"))]), on: leg)
+        return true
+    }
+
     /// Starts the session that takes over from `old`, then waits for a turn boundary (at most
     /// half the lead time) to move the audio to it.
     private func rollover(from old: SessionLeg, limit: ContinuousClock.Instant) async {
@@ -151,6 +172,7 @@ extension StreamingTranscriber {
                 if started, leg.role == .standby {
                     old.successor = leg
                     leg.rolloverAttempts = attempt
+                    keepAliveWhileStandby(leg)
                     let switchAt = max(clock.now, limit - policy.rolloverLeadTime / 2)
                     Task {
                         try? await Task.sleep(until: switchAt, clock: .continuous)
