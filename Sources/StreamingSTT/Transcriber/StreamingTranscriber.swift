@@ -363,8 +363,9 @@ public actor StreamingTranscriber {
                 fail(
                     TranscriptionError(
                         .timeout, provider: provider.kind,
-                        reason: "the service did not finish within \(configuration.stopTimeout) after the end message "
-                            + "(and its last message)",
+                        reason:
+                            "the service did not finish after the end message (stopTimeout \(configuration.stopTimeout), "
+                            + "plus the audio not yet transcribed, and since its last message)",
                         isRetryable: true))
             }
         }

@@ -3,7 +3,8 @@
 /// With `holdsBackLastChunk` (AssemblyAI), the last full chunk is held back until more audio
 /// arrives or the stream ends, so that a tail shorter than a chunk can be merged into it: every
 /// chunk stays within the vendor's allowed duration (50–1000 ms) and exactly the audio given is
-/// sent (only a stream shorter than 50 ms in all is padded with silence, by the transcriber). Without it (Speechmatics, where any size goes), full chunks leave at once.
+/// sent (only a stream shorter than 50 ms in all is padded with silence, by the transcriber).
+/// Without it (Speechmatics, where any size goes), full chunks leave at once.
 ///
 /// A buffer of exactly one chunk that arrives with no partial audio waiting is passed on as it
 /// is, without a copy: the common case of a caller that sends chunk-sized buffers.

@@ -365,6 +365,7 @@ struct SpeechmaticsSession: Sendable {
 /// before the inactivity limit, `session_timeout` at 45, 30 and 15 minutes before the maximum
 /// duration (each once; only those that fall inside the limit).
 struct SessionLimitWarnings {
+    private let idleWarnings: [Int]
     private var idleLeft: [Int]
     private var sessionLeft: [Int]
     private let idleLimit: Duration
@@ -373,14 +374,15 @@ struct SessionLimitWarnings {
     init(behaviour: SpeechmaticsBehaviour) {
         idleLimit = behaviour.idleTimeout
         sessionLimit = behaviour.maxSessionDuration
-        idleLeft = [15, 10, 5].filter { .seconds($0 * 60) < behaviour.idleTimeout }
+        idleWarnings = [15, 10, 5].filter { .seconds($0 * 60) < behaviour.idleTimeout }
+        idleLeft = idleWarnings
         sessionLeft = [45, 30, 15].filter { .seconds($0 * 60) < behaviour.maxSessionDuration }
     }
 
     /// The warnings due now; audio since the last idle warning re-arms them.
     mutating func due(sessionAge: Duration, idle: Duration) -> [EmulatorJSON] {
         var warnings: [EmulatorJSON] = []
-        if idle < idleLimit - .seconds(15 * 60) { idleLeft = [15, 10, 5].filter { .seconds($0 * 60) < idleLimit } }
+        if idleLeft.count < idleWarnings.count, idle < idleLimit - .seconds(15 * 60) { idleLeft = idleWarnings }
         while let minutes = idleLeft.first, idle >= idleLimit - .seconds(minutes * 60) {
             idleLeft.removeFirst()
             let elapsed = Int(idle / .seconds(60))
