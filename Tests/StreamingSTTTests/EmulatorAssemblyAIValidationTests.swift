@@ -155,6 +155,15 @@ struct EmulatorAssemblyAIValidationTests {
                 #"{"type":"UpdateConfiguration","max_turn_silence":"long"}"#,
                 #"Invalid Message: {"type":"UpdateConfiguration","max_turn_silence":"long"}"#
             ),
+            // The connection's limits hold mid-session too.
+            (
+                #"{"type":"UpdateConfiguration","interruption_delay":1001}"#,
+                #"Invalid Message: {"type":"UpdateConfiguration","interruption_delay":1001}"#
+            ),
+            (
+                #"{"type":"UpdateConfiguration","keyterms_prompt":["\#(String(repeating: "x", count: 51))"]}"#,
+                #"Invalid Message: {"type":"UpdateConfiguration","keyterms_prompt":["\#(String(repeating: "x", count: 51))"]}"#
+            ),
         ]
         for (message, expected) in cases {
             let text = try await Self.expectError(emulator, query: EmulatorAssemblyAITests.u3Query, code: 3006) {

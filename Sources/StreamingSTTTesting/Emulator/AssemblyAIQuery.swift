@@ -221,7 +221,7 @@ struct AssemblyAIParameters: Sendable, Equatable {
                         errors.append("Invalid 'keyterms_prompt': Value error, at most 100 key terms are allowed")
                         continue
                     }
-                    if let long = strings.first(where: { $0.count > 50 }) {
+                    if let long = strings.first(where: { $0.unicodeScalars.count > 50 }) {
                         errors.append(
                             "Invalid 'keyterms_prompt': Value error, the key term '\(long)' is longer than 50 characters"
                         )
@@ -234,7 +234,7 @@ struct AssemblyAIParameters: Sendable, Equatable {
                     errors.append("Invalid '\(key)': Value error, Invalid JSON object")
                     continue
                 }
-            } else if key == "agent_context", value.count > 1500 {
+            } else if key == "agent_context", value.unicodeScalars.count > 1500 {
                 errors.append("Invalid 'agent_context': String should have at most 1500 characters")
             } else if key == "prompt" {
                 parameters.prompt = value

@@ -248,6 +248,10 @@ struct AssemblyAISession: Sendable {
                 if member.key == "max_turn_silence" {
                     updated.maxTurnSilence = number
                 } else if member.key == "interruption_delay" {
+                    // The connection's limit holds mid-session too.
+                    guard number <= 1000 else {
+                        return .failure(UpdateError(text: "'interruption_delay' should be at most 1000"))
+                    }
                     updated.interruptionDelay = number
                 } else if member.key != "turn_left_pad_ms" {
                     updated.minTurnSilence = number
@@ -270,12 +274,26 @@ struct AssemblyAISession: Sendable {
                 guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
                     return .failure(UpdateError(text: "'\(member.key)' should be an array of strings"))
                 }
-                if member.key == "keyterms_prompt" { updated.keytermsPrompt = items.compactMap(\.stringValue) }
+                if member.key == "keyterms_prompt" {
+                    let terms = items.compactMap(\.stringValue)
+                    // The connection's limits hold mid-session too (lengths in code points).
+                    guard terms.count <= 100, terms.allSatisfy({ $0.unicodeScalars.count <= 50 }) else {
+                        return .failure(UpdateError(text: "'keyterms_prompt' holds at most 100 terms of 50 characters"))
+                    }
+                    updated.keytermsPrompt = terms
+                }
             case "prompt", "agent_context":
                 guard let text = value.stringValue else {
                     return .failure(UpdateError(text: "'\(member.key)' should be a string"))
                 }
-                if member.key == "prompt" { updated.prompt = text } else { updated.agentContext = text }
+                if member.key == "prompt" {
+                    updated.prompt = text
+                } else {
+                    guard text.unicodeScalars.count <= 1500 else {
+                        return .failure(UpdateError(text: "'agent_context' should have at most 1500 characters"))
+                    }
+                    updated.agentContext = text
+                }
             default:
                 ignored.append(member.key)
             }
