@@ -208,7 +208,14 @@ struct SessionRunner {
             printError("transcribe: \(error)")
             return 4
         }
-        if !alreadyShown { printError("transcribe: \(error)") }
+        if !alreadyShown {
+            printError("transcribe: \(error)")
+            // A failure before the session (minting the token, the provider's options): the
+            // JSON-lines reader gets its error line too.
+            if options.format == .jsonl, let line = JSONLines.line(for: .error(error)) {
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+        }
         switch error.code {
         case .invalidConfiguration: return 2
         case .authenticationFailed: return 3

@@ -274,6 +274,19 @@ struct TranscribeCommandTests {
         let record = try #require(await emulator.waitForSessions(count: 1).first)
         #expect(record.headers.first { $0.name == "authorization" } == nil)
         #expect(record.query.contains { $0.name == "token" })
+
+        // A key the token endpoint refuses: exit 3, and in JSON lines one error line.
+        let refused = try await Self.run(
+            [
+                "--provider", "assemblyai", "--input", Self.recording, "--temporary-token", "--format", "jsonl",
+                "--token-url", emulator.assemblyAITokenURL, "--endpoint", emulator.assemblyAIURL, "--ca-file",
+                sharedAuthority.caCertificatePath,
+            ], environment: ["ASSEMBLYAI_API_KEY": "wrong-key-0123456789"])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.lines.count == 1)
+        #expect(refused.lines.first?["type"]?.stringValue == "error")
+        #expect(refused.lines.first?["code"]?.stringValue == "authenticationFailed")
+        #expect(!refused.stdout.contains("wrong-key-0123456789") && !refused.stderr.contains("wrong-key-0123456789"))
     }
 
     @Test("Ctrl-C stops gracefully (remaining finals, exit 0); a second Ctrl-C aborts with 130")
