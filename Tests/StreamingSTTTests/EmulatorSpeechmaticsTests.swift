@@ -16,7 +16,10 @@ struct EmulatorSpeechmaticsTests {
         "a full session: Info, RecognitionStarted, AudioAdded 1…N, finals on a cadence, EndOfTranscript",
         arguments: [false, true])
     func fullSession(secure: Bool) async throws {
-        let emulator = try TranscriptionEmulator(configuration: fastConfiguration(tls: secure))
+        // The client closes after EndOfTranscript; a long grace keeps a loaded machine from
+        // letting the emulator close first (seen once with the default 500 ms).
+        let emulator = try TranscriptionEmulator(
+            configuration: fastConfiguration(tls: secure) { $0.speechmatics.closeGrace = .seconds(10) })
         defer { emulator.shutdown() }
         #expect(emulator.speechmaticsURL == "\(secure ? "wss" : "ws")://127.0.0.1:\(emulator.port)/v2")
         let client = try await EmulatorClient.connect(
