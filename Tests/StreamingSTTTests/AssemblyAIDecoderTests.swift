@@ -171,6 +171,27 @@ struct AssemblyAIDecoderTests {
         }
     }
 
+    @Test("utterance: set on the message that marks an utterance boundary, a partial included; nil when empty")
+    func utterance() {
+        var decoder = decoder(model: .universalStreamingEnglish)
+        let early = decoder.decode(
+            #"{"turn_order":0,"turn_is_formatted":false,"end_of_turn":false,"transcript":"hi my name is sonny","end_of_turn_confidence":0.3,"words":[{"start":100,"end":400,"text":"hi","confidence":0.8,"word_is_final":true}],"utterance":"Hi, my name is Sonny.","type":"Turn"}"#
+        )
+        guard case .partial(let partial) = events(early).first else {
+            Issue.record("no partial")
+            return
+        }
+        #expect(partial.utterance == "Hi, my name is Sonny.")
+        let plain = decoder.decode(
+            #"{"turn_order":0,"turn_is_formatted":false,"end_of_turn":false,"transcript":"and","end_of_turn_confidence":0.1,"words":[{"start":500,"end":600,"text":"and","confidence":0.8,"word_is_final":false}],"utterance":"","type":"Turn"}"#
+        )
+        guard case .partial(let next) = events(plain).first else {
+            Issue.record("no partial")
+            return
+        }
+        #expect(next.utterance == nil)
+    }
+
     @Test("format_turns switched on mid-session (UpdateConfiguration): the formatted end of turn is the final")
     func formatTurnsUpdated() {
         var decoder = decoder(model: .universalStreamingEnglish, formatTurns: false)

@@ -94,6 +94,10 @@ public struct Transcript: Sendable, Hashable {
     public var speaker: String?
     /// The service's confidence that the turn ended (AssemblyAI `end_of_turn_confidence`).
     public var endOfTurnConfidence: Double?
+    /// AssemblyAI `utterance`, when the message marks an utterance boundary (it is empty
+    /// otherwise): on Universal-Streaming it can come on a partial, before the turn ends, for a
+    /// consumer that wants to act early; on u3-rt-pro it comes with the final and equals its text.
+    public var utterance: String?
     /// Produced in answer to a forced end of turn or utterance.
     public var isForced: Bool
     /// The vendor's message, for anything the neutral model does not cover.
@@ -113,6 +117,7 @@ public struct Transcript: Sendable, Hashable {
         language: String? = nil,
         speaker: String? = nil,
         endOfTurnConfidence: Double? = nil,
+        utterance: String? = nil,
         isForced: Bool = false,
         raw: JSONValue = .null,
         sessionIndex: Int = 0
@@ -127,6 +132,7 @@ public struct Transcript: Sendable, Hashable {
         self.language = language
         self.speaker = speaker
         self.endOfTurnConfidence = endOfTurnConfidence
+        self.utterance = utterance
         self.isForced = isForced
         self.raw = raw
     }

@@ -110,7 +110,8 @@ package struct AssemblyAIDecoder: SessionDecoder {
                 ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
             turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
-            endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue, raw: json)
+            endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
+            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: json)
         if !endOfTurn {
             transcript.isEndOfTurn = false
             outputs.append(.event(.partial(transcript)))
