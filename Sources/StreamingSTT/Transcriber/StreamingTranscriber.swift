@@ -133,11 +133,7 @@ public actor StreamingTranscriber {
             sampleRate = options.sampleRate
             holdBack = false
         }
-        // Rounded up: at rates where a chunk is not a whole number of frames (22 050 Hz × 50 ms),
-        // rounding down would make every AssemblyAI chunk a little under its 50 ms minimum (3007).
-        // The small subtraction keeps float noise (16 000 × 0.05 = 800.000…01) from adding a frame.
-        let exactFrames = Double(sampleRate) * Self.seconds(configuration.audioChunkDuration)
-        let frames = max(1, Int((exactFrames - 1e-6).rounded(.up)))
+        let frames = Self.frames(in: Self.seconds(configuration.audioChunkDuration), at: sampleRate)
         self.chunker = WireChunker(
             chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame, holdsBackLastChunk: holdBack)
     }
@@ -494,11 +490,18 @@ public actor StreamingTranscriber {
     /// the session (3007) on a shorter one. Speechmatics chunks are returned as they are.
     func paddedToMinimum(_ chunk: [UInt8]) -> [UInt8] {
         guard case .assemblyAI(let options) = provider else { return chunk }
-        let frames = Int((Double(options.sampleRate) * 0.05 - 1e-6).rounded(.up))
-        let minimum = frames * options.encoding.bytesPerSample
+        let minimum = Self.frames(in: 0.05, at: options.sampleRate) * options.encoding.bytesPerSample
         guard chunk.count < minimum else { return chunk }
         let silence: UInt8 = options.encoding == .pcmMulaw ? 0xFF : 0
         return chunk + [UInt8](repeating: silence, count: minimum - chunk.count)
+    }
+
+    /// The frames `seconds` of audio takes at `sampleRate`, at least one, rounded up: where it is
+    /// not a whole number (22 050 Hz × 50 ms), rounding down would make every AssemblyAI chunk a
+    /// little under its 50 ms minimum (3007). The small subtraction keeps float noise
+    /// (16 000 × 0.05 = 800.000…01) from adding a frame.
+    static func frames(in seconds: Double, at sampleRate: Int) -> Int {
+        max(1, Int((Double(sampleRate) * seconds - 1e-6).rounded(.up)))
     }
 
     static func seconds(_ duration: Duration) -> Double {
