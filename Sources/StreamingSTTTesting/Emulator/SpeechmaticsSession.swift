@@ -368,6 +368,7 @@ struct SessionLimitWarnings {
     private let idleWarnings: [Int]
     private var idleLeft: [Int]
     private var sessionLeft: [Int]
+    private var lastIdle = Duration.zero
     private let idleLimit: Duration
     private let sessionLimit: Duration
 
@@ -379,30 +380,29 @@ struct SessionLimitWarnings {
         sessionLeft = [45, 30, 15].filter { .seconds($0 * 60) < behaviour.maxSessionDuration }
     }
 
-    /// The warnings due now; audio since the last idle warning re-arms them.
+    /// The warnings due now; audio since the previous call re-arms the idle ones.
     mutating func due(sessionAge: Duration, idle: Duration) -> [EmulatorJSON] {
-        var warnings: [EmulatorJSON] = []
-        if idleLeft.count < idleWarnings.count, idle < idleLimit - .seconds(15 * 60) { idleLeft = idleWarnings }
-        while let minutes = idleLeft.first, idle >= idleLimit - .seconds(minutes * 60) {
-            idleLeft.removeFirst()
-            let elapsed = Int(idle / .seconds(60))
-            warnings.append(
-                Self.warning(
-                    "idle_timeout",
-                    "Session will timeout in \(minutes)m due to inactivity, no audio sent within the last \(elapsed)m"))
+        if idle < lastIdle { idleLeft = idleWarnings }
+        lastIdle = idle
+        return Self.take(&idleLeft, elapsed: idle, limit: idleLimit, type: "idle_timeout") {
+            "Session will timeout in \($0)m due to inactivity, no audio sent within the last \($1)m"
         }
-        while let minutes = sessionLeft.first, sessionAge >= sessionLimit - .seconds(minutes * 60) {
-            sessionLeft.removeFirst()
-            let elapsed = Int(sessionAge / .seconds(60))
-            warnings.append(
-                Self.warning(
-                    "session_timeout",
-                    "Session will timeout in \(minutes)m due to max duration, session has been active for \(elapsed)m"))
-        }
-        return warnings
+            + Self.take(&sessionLeft, elapsed: sessionAge, limit: sessionLimit, type: "session_timeout") {
+                "Session will timeout in \($0)m due to max duration, session has been active for \($1)m"
+            }
     }
 
-    private static func warning(_ type: String, _ reason: String) -> EmulatorJSON {
-        .obj(["message": .string("Warning"), "type": .string(type), "reason": .string(reason)])
+    /// The warnings of `left` (minutes before `limit`) that `elapsed` has reached, removed from it.
+    private static func take(
+        _ left: inout [Int], elapsed: Duration, limit: Duration, type: String,
+        reason: (_ minutesLeft: Int, _ minutesElapsed: Int) -> String
+    ) -> [EmulatorJSON] {
+        var warnings: [EmulatorJSON] = []
+        while let minutes = left.first, elapsed >= limit - .seconds(minutes * 60) {
+            left.removeFirst()
+            let text = reason(minutes, Int(elapsed / .seconds(60)))
+            warnings.append(.obj(["message": .string("Warning"), "type": .string(type), "reason": .string(text)]))
+        }
+        return warnings
     }
 }
