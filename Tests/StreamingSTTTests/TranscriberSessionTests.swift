@@ -28,6 +28,43 @@ struct TranscriberSessionTests {
         }
     }
 
+    typealias Connection = TestWebSocketServer.Connection
+
+    /// A scripted Speechmatics service: `started` answers StartRecognition, `audio` each chunk
+    /// (with its sequence number), `ended` answers EndOfStream; by default at once with
+    /// RecognitionStarted, AudioAdded and EndOfTranscript.
+    static func speechmaticsServer(
+        started: @escaping @Sendable (Connection) async throws -> Void = { try await recognitionStarted($0) },
+        audio: @escaping @Sendable (Connection, Int) async throws -> Void = { try await acknowledge($1, on: $0) },
+        ended: @escaping @Sendable (Connection) async throws -> Void = { try await endOfTranscript($0) }
+    ) throws -> TestWebSocketServer {
+        try TestWebSocketServer { connection in
+            var sequence = 0
+            for try await message in connection.messages {
+                switch message {
+                case .text(let text) where text.contains("StartRecognition"): try await started(connection)
+                case .text(let text) where text.contains("EndOfStream"): try await ended(connection)
+                case .binary:
+                    sequence += 1
+                    try await audio(connection, sequence)
+                default: break
+                }
+            }
+        }
+    }
+
+    static func recognitionStarted(_ connection: Connection) async throws {
+        try await connection.send(.text(#"{"message":"RecognitionStarted","id":"scripted"}"#))
+    }
+
+    static func acknowledge(_ sequence: Int, on connection: Connection) async throws {
+        try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
+    }
+
+    static func endOfTranscript(_ connection: Connection) async throws {
+        try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
+    }
+
     @Test("AssemblyAI: begin, partial, finals (including those after Terminate), terminated — in order")
     func assemblyAIHappyPath() async throws {
         let chunkSizes = LockedBox<[Int]>([])
@@ -151,30 +188,19 @@ struct TranscriberSessionTests {
     func stopWaitsForBacklog() async throws {
         // After EndOfStream the service is still transcribing: silence for 1.5 s (3 s of audio
         // were sent, none transcribed yet), then a final every 0.6 s. stopTimeout is 1 s.
-        let server = try TestWebSocketServer { connection in
-            var sequence = 0
-            for try await message in connection.messages {
-                switch message {
-                case .text(let text) where text.contains("StartRecognition"):
-                    try await connection.send(.text(#"{"message":"RecognitionStarted","id":"backlog"}"#))
-                case .text(let text) where text.contains("EndOfStream"):
-                    try await Task.sleep(for: .milliseconds(1500))
-                    for index in 0..<4 {
-                        if index > 0 { try await Task.sleep(for: .milliseconds(600)) }
-                        let start = Double(index) * 0.7
-                        try await connection.send(
-                            .text(
-                                #"{"message":"AddTranscript","results":[{"type":"word","start_time":\#(start),"end_time":\#(start + 0.5),"alternatives":[{"content":"word\#(index)","confidence":0.9}]}],"metadata":{"start_time":\#(start),"end_time":\#(start + 0.5),"transcript":"word\#(index) "}}"#
-                            ))
-                    }
-                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
-                case .binary:
-                    sequence += 1
-                    try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
-                default: break
-                }
+        // The sleeps are the slow service under test, not waits for an event.
+        let server = try Self.speechmaticsServer(ended: { connection in
+            try await Task.sleep(for: .milliseconds(1500))
+            for index in 0..<4 {
+                if index > 0 { try await Task.sleep(for: .milliseconds(600)) }
+                let start = Double(index) * 0.7
+                try await connection.send(
+                    .text(
+                        #"{"message":"AddTranscript","results":[{"type":"word","start_time":\#(start),"end_time":\#(start + 0.5),"alternatives":[{"content":"word\#(index)","confidence":0.9}]}],"metadata":{"start_time":\#(start),"end_time":\#(start + 0.5),"transcript":"word\#(index) "}}"#
+                    ))
             }
-        }
+            try await Self.endOfTranscript(connection)
+        })
         defer { server.shutdown() }
         let options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
         let transcriber = StreamingTranscriber(
@@ -228,28 +254,20 @@ struct TranscriberSessionTests {
     func speechmaticsSendDuringStart() async throws {
         let log = LockedBox<[String]>([])
         let started = LockedBox(false)
-        let server = try TestWebSocketServer { connection in
-            var sequence = 0
-            for try await message in connection.messages {
-                switch message {
-                case .text(let text) where text.contains("StartRecognition"):
-                    // A slow start, while the server goes on reading: the client's audio call is
-                    // made meanwhile.
-                    Task {
-                        try await Task.sleep(for: .milliseconds(300))
-                        started.mutate { $0 = true }
-                        try await connection.send(.text(#"{"message":"RecognitionStarted","id":"slow"}"#))
-                    }
-                case .text(let text) where text.contains("EndOfStream"):
-                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
-                case .binary:
-                    log.mutate { $0.append(started.value ? "audio" : "audio-too-early") }
-                    sequence += 1
-                    try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(sequence)}"#))
-                default: break
+        let server = try Self.speechmaticsServer(
+            started: { connection in
+                // A slow start (the behaviour under test), while the server goes on reading: the
+                // client's audio call is made meanwhile.
+                Task {
+                    try await Task.sleep(for: .milliseconds(300))
+                    started.mutate { $0 = true }
+                    try await Self.recognitionStarted(connection)
                 }
-            }
-        }
+            },
+            audio: { connection, sequence in
+                log.mutate { $0.append(started.value ? "audio" : "audio-too-early") }
+                try await Self.acknowledge(sequence, on: connection)
+            })
         defer { server.shutdown() }
         let options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
         let transcriber = StreamingTranscriber(provider: .speechmatics(options))
@@ -274,32 +292,20 @@ struct TranscriberSessionTests {
     func speechmaticsWindowOfOne() async throws {
         let outstanding = LockedBox(0)
         let most = LockedBox(0)
-        let server = try TestWebSocketServer { connection in
-            var sequence = 0
-            for try await message in connection.messages {
-                switch message {
-                case .text(let text) where text.contains("StartRecognition"):
-                    try await connection.send(.text(#"{"message":"RecognitionStarted","id":"one"}"#))
-                case .text(let text) where text.contains("EndOfStream"):
-                    try await connection.send(.text(#"{"message":"EndOfTranscript"}"#))
-                case .binary:
-                    sequence += 1
-                    let number = sequence
-                    let now = outstanding.mutate { value -> Int in
-                        value += 1
-                        return value
-                    }
-                    most.mutate { $0 = max($0, now) }
-                    // Acknowledged a little later, while the server goes on reading.
-                    Task {
-                        try await Task.sleep(for: .milliseconds(20))
-                        outstanding.mutate { $0 -= 1 }
-                        try await connection.send(.text(#"{"message":"AudioAdded","seq_no":\#(number)}"#))
-                    }
-                default: break
-                }
+        let server = try Self.speechmaticsServer(audio: { connection, sequence in
+            let now = outstanding.mutate { value -> Int in
+                value += 1
+                return value
             }
-        }
+            most.mutate { $0 = max($0, now) }
+            // Acknowledged a little later (a slow service, the behaviour under test), while the
+            // server goes on reading.
+            Task {
+                try await Task.sleep(for: .milliseconds(20))
+                outstanding.mutate { $0 -= 1 }
+                try await Self.acknowledge(sequence, on: connection)
+            }
+        })
         defer { server.shutdown() }
         var options = Speechmatics(credentials: .apiKey("sm-key"), endpoint: .custom(server.url(path: "/v2")))
         options.maxUnacknowledgedChunks = 1

@@ -17,16 +17,8 @@ struct ShutdownTests {
     func gracefulShutdownDrains(provider: String) async throws {
         let emulator = try makeEmulator()
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(
-            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: relay.services { portSink.yield($0) }, logger: Logger(label: "shutdown-test")))
-        let server = Task { try await group.run() }
+        let (relay, group, server, port) = try await runRelay(emulator: emulator)
         defer { server.cancel() }
-        var portIterator = ports.makeAsyncIterator()
-        let port = try #require(await portIterator.next())
 
         let (events, closure) = try await withTimeout {
             let ws = try await RelayClient.connect(port: port, token: clientToken)
@@ -67,21 +59,10 @@ struct ShutdownTests {
     @Test("While a shutdown drains, a new client is refused: error server_shutting_down, then close 1001")
     func drainingRefusesNewSessions() async throws {
         // The vendor answers Terminate only after 3 s, so the drain stays open that long.
-        let emulator = try TranscriptionEmulator(
-            configuration: .init(
-                tls: sharedAuthority, apiKeys: [vendorKey], script: script,
-                assemblyAI: .init(enforceRealTime: false, terminationDelay: .seconds(3))))
+        let emulator = try makeEmulator(terminationDelay: .seconds(3))
         defer { emulator.shutdown() }
-        let relay = TranscriptionRelay(
-            configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: relay.services { portSink.yield($0) }, logger: Logger(label: "shutdown-test")))
-        let server = Task { try await group.run() }
+        let (relay, group, server, port) = try await runRelay(emulator: emulator)
         defer { server.cancel() }
-        var portIterator = ports.makeAsyncIterator()
-        let port = try #require(await portIterator.next())
 
         try await withTimeout {
             // A: a vendor session in progress, which keeps the drain open.
@@ -126,4 +107,23 @@ struct ShutdownTests {
         try await withTimeout { try await server.value }
         #expect(relay.activeSessions == 0)
     }
+}
+
+/// The relay for `emulator` in a `ServiceGroup` with its drainer, as stt-server runs it; returns
+/// once it listens.
+private func runRelay(
+    emulator: TranscriptionEmulator
+) async throws -> (relay: TranscriptionRelay, group: ServiceGroup, server: Task<Void, any Error>, port: Int) {
+    let relay = TranscriptionRelay(
+        configuration: relayConfiguration(emulator: emulator), logger: LogRecorder().logger())
+    let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+    let group = ServiceGroup(
+        configuration: .init(services: relay.services { portSink.yield($0) }, logger: Logger(label: "shutdown-test")))
+    let server = Task { try await group.run() }
+    var portIterator = ports.makeAsyncIterator()
+    guard let port = await portIterator.next() else {
+        server.cancel()
+        throw TimeoutError()
+    }
+    return (relay, group, server, port)
 }

@@ -78,11 +78,11 @@ final class LogRecorder: Sendable {
 }
 
 /// The emulator over TLS, with the relay's vendor key.
-func makeEmulator() throws -> TranscriptionEmulator {
+func makeEmulator(terminationDelay: Duration = .milliseconds(20)) throws -> TranscriptionEmulator {
     try TranscriptionEmulator(
         configuration: .init(
             tls: sharedAuthority, apiKeys: [vendorKey], script: script,
-            assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20))))
+            assemblyAI: .init(enforceRealTime: false, terminationDelay: terminationDelay)))
 }
 
 /// A relay configuration pointing at `emulator` for both vendors.
