@@ -336,15 +336,17 @@ struct TranscriberSessionTests {
         defer { server.shutdown() }
         let transcriber = StreamingTranscriber(provider: Self.assemblyAI(server))
         let events = Self.collect(transcriber)
-        try await withTimeout {
+        let sendFailure = try await withTimeout {
             try await transcriber.start()
-            try await transcriber.send(audio: [UInt8](repeating: 0, count: 6400))
+            // The service fails the session at the first chunk: this send may see it already.
+            return await transcriptionFailure { try await transcriber.send(audio: [UInt8](repeating: 0, count: 6400)) }
         }
         let all = try await withTimeout { await events.value }
         let finals = all.compactMap { if case .final(let t) = $0 { t.text } else { nil } }
         #expect(finals == ["One.", "Two."])
         guard case .error(let error) = all.last else { Issue.record("no error last"); return }
         #expect(error.code == .vendorError && error.vendorCode == "3005" && error.isRetryable)
+        #expect(sendFailure == nil || sendFailure == error)
         #expect(all.filter { if case .error = $0 { true } else { false } }.count == 1)
         let later = await transcriptionFailure { try await transcriber.send(audio: [0, 0]) }
         #expect(later == error)

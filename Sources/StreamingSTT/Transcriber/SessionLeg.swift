@@ -37,6 +37,8 @@ final class SessionLeg {
     var chunksSent = 0
     /// Speechmatics `AudioAdded` acknowledgements.
     let acknowledgements: AcknowledgementCounter
+    /// Messages received and not yet decoded.
+    let received: ReceivedMessages
     /// The highest Speechmatics `AudioAdded.seq_no`.
     var chunksAcknowledged: Int { acknowledgements.value }
     /// Bytes of audio sent.
@@ -62,8 +64,10 @@ final class SessionLeg {
 
     init(
         index: Int, connection: WebSocketConnection, decoder: any SessionDecoder,
-        acknowledgements: AcknowledgementCounter = AcknowledgementCounter(), connectedAt: ContinuousClock.Instant
+        acknowledgements: AcknowledgementCounter = AcknowledgementCounter(),
+        received: ReceivedMessages = ReceivedMessages(), connectedAt: ContinuousClock.Instant
     ) {
+        self.received = received
         self.index = index
         self.connection = connection
         self.decoder = decoder

@@ -48,8 +48,23 @@ extension StreamingTranscriber {
         decoder.deliversRawMessages = configuration.deliversRawMessages
         for update in configurationUpdates { decoder.apply(update) }  // replayed to the session before its audio
         let acknowledgements = AcknowledgementCounter()
-        if case .speechmatics = provider, !configuration.deliversRawMessages {
-            webSocket.inboundFilter = acknowledgements.inboundFilter
+        let received = ReceivedMessages()
+        let acknowledgementFilter: WebSocketInboundFilter? =
+            if case .speechmatics = provider, !configuration.deliversRawMessages {
+                acknowledgements.inboundFilter
+            } else {
+                nil
+            }
+        startDecodingTask()
+        // Every message is taken on the event loop's thread: acknowledgements into their counter,
+        // the rest into the leg's queue for the decoder (see EventHandOff); binary frames mean
+        // nothing here. The connection's own queue only ever sees its end.
+        webSocket.inboundFilter = { [handOff] bytes, binary in
+            if let acknowledgementFilter, acknowledgementFilter(bytes, binary) { return true }
+            if !binary {
+                if received.append(String(decoding: bytes, as: UTF8.self)) { handOff.messageArrived() }
+            }
+            return true
         }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
         let connection: WebSocketConnection
@@ -65,8 +80,9 @@ extension StreamingTranscriber {
         }
         let leg = SessionLeg(
             index: index, connection: connection, decoder: decoder, acknowledgements: acknowledgements,
-            connectedAt: clock.now)
+            received: received, connectedAt: clock.now)
         legs.append(leg)
+        decodeReceivedMessages(of: leg)  // any that came before the leg was known
         Task { await self.readLoop(leg) }
         if case .speechmatics(let options) = provider {
             // A failure here is the reader's to report.
@@ -90,23 +106,54 @@ extension StreamingTranscriber {
 
     // MARK: Reading
 
+    /// Starts the task that decodes received messages while the consumer is not waiting.
+    private func startDecodingTask() {
+        guard decodingTask == nil else { return }
+        handOff.setDecode { [weak self] in await self?.decodeReceivedMessages() }
+        decodingTask = Task { [handOff] in
+            while await handOff.waitForWork() {
+                await handOff.decode()
+            }
+        }
+    }
+
+    /// Decodes the messages every leg received so far, for as long as more arrive; called by the
+    /// holder of the decoding work (see EventHandOff).
+    func decodeReceivedMessages() {
+        repeat {
+            handOff.startDecoding()
+            for leg in legs { decodeReceivedMessages(of: leg) }
+        } while !handOff.finishDecoding()
+    }
+
+    /// Decodes the messages `leg` received so far.
+    func decodeReceivedMessages(of leg: SessionLeg) {
+        let messages = leg.received.takeAll()
+        guard !messages.isEmpty else { return }
+        leg.lastReceivedAt = clock.now
+        for text in messages {
+            if leg.role == .ended || isEnded { return }
+            apply(leg.decoder.decode(text), from: leg)
+        }
+    }
+
+    /// Waits for the end of `leg`'s connection (its messages go to the decoder, not here), then
+    /// ends the leg accordingly.
     func readLoop(_ leg: SessionLeg) async {
         var iterator = leg.connection.messages.makeAsyncIterator()
-        while true {
-            let message: WebSocketMessage?
-            do {
-                message = try await iterator.next()
-            } catch {
-                if leg.role == .ended || isEnded { return }
-                apply(leg.decoder.flush(), from: leg)
-                legFailed(leg, TranscriptionError(transport: error, provider: provider.kind))
-                return
-            }
-            guard let message else { break }
-            leg.lastReceivedAt = clock.now
-            guard case .text(let text) = message else { continue }  // binary frames mean nothing here
-            apply(leg.decoder.decode(text), from: leg)
+        var failure: WebSocketError?
+        do {
+            while try await iterator.next() != nil {}
+        } catch {
+            failure = error
+        }
+        // Every message arrived before the end: decode them first.
+        decodeReceivedMessages(of: leg)
+        if let failure {
             if leg.role == .ended || isEnded { return }
+            apply(leg.decoder.flush(), from: leg)
+            legFailed(leg, TranscriptionError(transport: failure, provider: provider.kind))
+            return
         }
         // The service closed the connection.
         if leg.role == .ended || isEnded { return }
@@ -163,7 +210,7 @@ extension StreamingTranscriber {
         case .partial(let transcript):
             leg.producedTranscript = true
             leg.transcribedUntil = max(leg.transcribedUntil, transcript.end)
-            continuation.yield(.partial(shifted(transcript, by: offset, from: leg)))
+            handOff.yield(.partial(shifted(transcript, by: offset, from: leg)))
         case .final(let transcript):
             let moved = shifted(transcript, by: offset, from: leg)
             leg.producedTranscript = true
@@ -173,16 +220,16 @@ extension StreamingTranscriber {
             finalizedPosition = max(finalizedPosition, min(end, leg.sentPosition))
             trimBacklog()
             turnBoundary = moved.isEndOfTurn
-            continuation.yield(.final(moved))
+            handOff.yield(.final(moved))
         case .endOfUtterance(var mark):
             mark.time += offset
             turnBoundary = true
-            continuation.yield(.endOfUtterance(mark))
+            handOff.yield(.endOfUtterance(mark))
         case .speechStarted(var mark):
             mark.time += offset
-            continuation.yield(.speechStarted(mark))
+            handOff.yield(.speechStarted(mark))
         default:
-            continuation.yield(event)
+            handOff.yield(event)
         }
         if turnBoundary && leg.successor != nil {
             Task { await self.switchOver(from: leg) }
@@ -261,7 +308,7 @@ extension StreamingTranscriber {
         case .draining:
             let unfinalized = max(0, min(leg.sentPosition, activeLeg?.startPosition ?? 0) - finalizedPosition)
             lostBytes += unfinalized
-            continuation.yield(
+            handOff.yield(
                 .warning(
                     VendorNotice(
                         type: "rollover_drain_failed",
@@ -289,6 +336,7 @@ extension StreamingTranscriber {
     /// Releases `leg`.
     func close(_ leg: SessionLeg, gracefully: Bool) {
         leg.role = .ended
+        leg.received.discard()
         leg.rolloverTimer?.cancel()
         leg.rolloverTimer = nil
         if let successor = leg.successor, successor.role == .standby { close(successor, gracefully: false) }
@@ -327,7 +375,7 @@ extension StreamingTranscriber {
             finalCount: finalCount, raw: message, sessionCount: max(1, sessionCount),
             lostAudio: seconds(ofBytes: lostBytes))
         logger.debug("session terminated", metadata: ["stt.finals": "\(finalCount)"])
-        continuation.yield(.terminated(summary))
+        handOff.yield(.terminated(summary))
         finish(.success(summary))
         for leg in legs { close(leg, gracefully: true) }
     }
@@ -336,14 +384,14 @@ extension StreamingTranscriber {
     func fail(_ error: TranscriptionError) {
         guard !isEnded else { return }
         logger.debug("session failed", metadata: ["stt.error": "\(error)"])
-        continuation.yield(.error(error))
+        handOff.yield(.error(error))
         finish(.failure(error))
         for leg in legs { close(leg, gracefully: false) }
     }
 
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
         phase = .ended(result)
-        continuation.finish()
+        handOff.finish()
         reconnectTask?.cancel()
         drainTask?.cancel()
         changed()

@@ -19,7 +19,7 @@ extension StreamingTranscriber {
             let delay = max(
                 policy.delay(beforeAttempt: attempt, random: Double.random(in: 0...1)),
                 lastError.minimumRetryDelay ?? .zero)
-            continuation.yield(
+            handOff.yield(
                 .reconnecting(
                     Reconnecting(
                         reason: reason, sessionIndex: lost.index, sessionID: lost.info?.id ?? "", attempt: attempt,
@@ -74,7 +74,7 @@ extension StreamingTranscriber {
         legGeneration += 1
         sessionCount += 1
         reconnectTask = nil
-        continuation.yield(
+        handOff.yield(
             .reconnected(
                 Reconnected(
                     reason: reason, sessionIndex: leg.index, session: info, attempts: attempts,
@@ -151,7 +151,7 @@ extension StreamingTranscriber {
             attempt += 1
             let delay: Duration =
                 attempt == 1 ? .zero : policy.delay(beforeAttempt: attempt - 1, random: .random(in: 0...1))
-            continuation.yield(
+            handOff.yield(
                 .reconnecting(
                     Reconnecting(
                         reason: .rollover, sessionIndex: old.index, sessionID: old.info?.id ?? "", attempt: attempt,
@@ -189,7 +189,7 @@ extension StreamingTranscriber {
                 failure = error
             }
             if !failure.isRetryable || attempt >= policy.maxAttempts {
-                continuation.yield(
+                handOff.yield(
                     .warning(
                         VendorNotice(
                             type: "rollover_failed",
@@ -218,7 +218,7 @@ extension StreamingTranscriber {
         activeLeg = next
         legGeneration += 1
         sessionCount += 1
-        continuation.yield(
+        handOff.yield(
             .reconnected(
                 Reconnected(
                     reason: .rollover, sessionIndex: next.index, session: info, attempts: next.rolloverAttempts,

@@ -56,7 +56,10 @@ public actor StreamingTranscriber {
     public nonisolated let events: TranscriptEvents
 
     let logger: Logger
-    let continuation: AsyncStream<TranscriptEvent>.Continuation
+    /// Where events wait for the consumer and received messages wait to be decoded.
+    let handOff = EventHandOff()
+    /// Decodes received messages while the consumer is not waiting for events.
+    var decodingTask: Task<Void, Never>?
     let clock = ContinuousClock()
     var phase = Phase.idle
     /// Every leg not yet ended.
@@ -102,6 +105,11 @@ public actor StreamingTranscriber {
     var finalCount = 0
     var converter: AudioConverter?
 
+    deinit {
+        // Nobody can end the session any more: end its events.
+        handOff.finish()
+    }
+
     /// Creates a session; nothing happens until ``start()``.
     /// - Parameters:
     ///   - provider: the service and its options.
@@ -117,9 +125,7 @@ public actor StreamingTranscriber {
         var logger = logger
         logger[metadataKey: "stt.provider"] = "\(provider.kind)"
         self.logger = logger
-        let (stream, continuation) = AsyncStream.makeStream(of: TranscriptEvent.self, bufferingPolicy: .unbounded)
-        self.events = TranscriptEvents(stream: stream)
-        self.continuation = continuation
+        self.events = TranscriptEvents(handOff: handOff)
         let bytesPerFrame: Int
         let sampleRate: Int
         let holdBack: Bool

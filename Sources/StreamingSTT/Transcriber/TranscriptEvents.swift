@@ -9,21 +9,21 @@ public struct TranscriptEvents: AsyncSequence, Sendable {
     /// The sequence never throws: failures arrive as ``TranscriptEvent/error(_:)``.
     public typealias Failure = Never
 
-    let stream: AsyncStream<TranscriptEvent>
+    let handOff: EventHandOff
 
     /// Creates the iterator.
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handOff: handOff) }
 
     /// Iterates the events.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<TranscriptEvent>.AsyncIterator
+        let handOff: EventHandOff
 
-        /// The next event, or `nil` after the last one.
-        public mutating func next() async -> TranscriptEvent? { await base.next() }
+        /// The next event, or `nil` after the last one (or when the iterating task is cancelled).
+        public mutating func next() async -> TranscriptEvent? { await handOff.next() }
 
-        /// The next event, or `nil` after the last one.
+        /// The next event, or `nil` after the last one (or when the iterating task is cancelled).
         public mutating func next(isolation actor: isolated (any Actor)?) async -> TranscriptEvent? {
-            await base.next(isolation: actor)
+            await handOff.next()
         }
     }
 }
