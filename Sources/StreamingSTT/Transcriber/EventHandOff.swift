@@ -74,31 +74,29 @@ final class EventHandOff: Sendable {
 
     /// Queues an event for the consumer.
     func yield(_ event: TranscriptEvent) {
-        // Resumed under the lock, like the WebSocket channel's reader: ThreadSanitizer sees the
-        // order of this resume and the consumer's next wait.
-        state.withLock { state in
-            guard !state.finished else { return }
+        // Every resume here happens after the lock is let go: a resume can wake a thread (a
+        // futex call), and holding the lock meanwhile made the woken consumer wait for it.
+        let consumer = state.withLock { state -> UnsafeContinuation<Wake, Never>? in
+            guard !state.finished else { return nil }
             state.events.append(event)
-            if let consumer = state.consumer {
-                state.consumer = nil
-                consumer.resume(returning: .look)
-            }
+            defer { state.consumer = nil }
+            return state.consumer
         }
+        consumer?.resume(returning: .look)
     }
 
     /// Ends the sequence after the events already queued; the decoding task ends.
     func finish() {
-        state.withLock { state in
+        let (consumer, decoder) = state.withLock { state in
             state.finished = true
-            if let consumer = state.consumer {
+            defer {
                 state.consumer = nil
-                consumer.resume(returning: .look)
-            }
-            if let decoder = state.decoder {
                 state.decoder = nil
-                decoder.resume(returning: false)
             }
+            return (state.consumer, state.decoder)
         }
+        consumer?.resume(returning: .look)
+        decoder?.resume(returning: false)
     }
 
     /// Called when decoding starts: messages arriving from now on need another pass.
@@ -137,18 +135,29 @@ final class EventHandOff: Sendable {
     /// A message was put in a leg's queue: hands the decoding to the waiting consumer, else to the
     /// decoding task, unless someone holds it already.
     func messageArrived() {
-        state.withLock { state in
+        enum Handed {
+            case nobody
+            case consumer(UnsafeContinuation<Wake, Never>)
+            case decoder(UnsafeContinuation<Bool, Never>)
+        }
+        let handed = state.withLock { state -> Handed in
             state.messagesWaiting = true
-            guard !state.decoding, !state.finished, state.decode != nil else { return }
+            guard !state.decoding, !state.finished, state.decode != nil else { return .nobody }
             if let consumer = state.consumer {
                 state.consumer = nil
                 state.decoding = true
-                consumer.resume(returning: .decode)
+                return .consumer(consumer)
             } else if let decoder = state.decoder {
                 state.decoder = nil
                 state.decoding = true
-                decoder.resume(returning: true)
+                return .decoder(decoder)
             }
+            return .nobody
+        }
+        switch handed {
+        case .nobody: break
+        case .consumer(let consumer): consumer.resume(returning: .decode)
+        case .decoder(let decoder): decoder.resume(returning: true)
         }
     }
 
@@ -200,12 +209,11 @@ final class EventHandOff: Sendable {
                     }
                 }
             } onCancel: {
-                state.withLock { state in
-                    if let consumer = state.consumer {
-                        state.consumer = nil
-                        consumer.resume(returning: .look)
-                    }
+                let consumer = state.withLock { state in
+                    defer { state.consumer = nil }
+                    return state.consumer
                 }
+                consumer?.resume(returning: .look)
             }
             switch wake {
             case .decode:
