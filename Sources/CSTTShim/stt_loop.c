@@ -1456,6 +1456,21 @@ static void *service_main(void *arg) {
     tl_loop = l;
     while (!atomic_load(&l->stop)) {
         if (lws_service(l->ctx, 0) < 0) break;
+        // Jobs queued for this thread (see on_idle) and commands queued on it (by those jobs, or
+        // by Swift code inside the pass's callbacks) woke no poll: run and process them now, a
+        // few rounds at most, then let the sockets be serviced without waiting in the poll.
+        for (int round = 0;; round++) {
+            int more = l->opts.on_idle ? l->opts.on_idle(l->opts.idle_user) : 0;
+            pthread_mutex_lock(&l->mu);
+            int dirty = l->dirty != NULL;
+            pthread_mutex_unlock(&l->mu);
+            if (dirty) process_dirty(l);
+            if (!more && !dirty) break;
+            if (round == 3) {
+                lws_cancel_service(l->ctx);
+                break;
+            }
+        }
     }
     l->shutting_down = 1;
     pthread_mutex_lock(&l->mu);
@@ -1574,11 +1589,23 @@ void stt_loop_destroy(stt_loop *l) {
     loop_unref(l);
 }
 
+int stt_loop_wake(stt_loop *l) {
+    pthread_mutex_lock(&l->mu);
+    int alive = !l->dead && !atomic_load(&l->stop);
+    if (!l->dead) lws_cancel_service(l->ctx);
+    pthread_mutex_unlock(&l->mu);
+    return alive;
+}
+
+int stt_loop_is_service_thread(const stt_loop *l) { return tl_loop == l; }
+
 // ---------------------------------------------------------------------------------------------
 // Commands (any thread).
 
 static void wake(stt_loop *l, int need) {
-    if (need && !l->dead) lws_cancel_service(l->ctx);
+    // On the service thread (a Swift job running between two passes, see on_idle) the dirty
+    // list is processed right after the jobs; waking the poll would cost two syscalls per command.
+    if (need && !l->dead && tl_loop != l) lws_cancel_service(l->ctx);
 }
 
 stt_conn *stt_conn_connect(stt_loop *l, const stt_connect_params *p, void *user) {

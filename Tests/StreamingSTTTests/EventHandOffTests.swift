@@ -25,7 +25,8 @@ private func untilConsumerWaits(_ handOff: EventHandOff) async throws {
 /// transcriber's does with the leg queues, and notes which task did it.
 private func makeHandOff(log: DecodeLog, pending: LockedState<Int>) -> EventHandOff {
     let handOff = EventHandOff()
-    handOff.setDecode { [handOff] in
+    handOff.setDecode { [weak handOff] in  // weak, as the transcriber's is: no cycle
+        guard let handOff else { return }
         repeat {
             handOff.startDecoding()
             let count = pending.withLock { count in

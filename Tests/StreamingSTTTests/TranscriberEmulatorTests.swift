@@ -32,11 +32,12 @@ struct TranscriberEmulatorTests {
     }
 
     static func run(
-        _ transcriber: StreamingTranscriber, audio: [UInt8], piece: Int = 3200
+        _ transcriber: StreamingTranscriber, audio: [UInt8], piece: Int = 3200,
+        readerExecutor: (any TaskExecutor)? = nil
     ) async throws
         -> (events: [TranscriptEvent], summary: SessionSummary)
     {
-        let collector = Task {
+        let collector = Task(executorPreference: readerExecutor) {
             var all: [TranscriptEvent] = []
             for await event in transcriber.events { all.append(event) }
             return all

@@ -159,6 +159,10 @@ typedef struct stt_loop_options {
     /// Server mode: names of non-standard headers to record ("x-a\0x-b\0"), lowercase.
     const char *server_custom_headers;
     size_t server_custom_headers_len;
+    /// Called on the service thread after every service pass (may be NULL): runs the work queued
+    /// for the thread (Swift jobs, see `stt_loop_wake`); returns nonzero when work is left.
+    int (*on_idle)(void *user);
+    void *idle_user;
 } stt_loop_options;
 
 /// Creates a context and starts its service thread. Returns NULL and fills `error` on failure.
@@ -170,6 +174,11 @@ int stt_loop_port(const stt_loop *loop);
 void stt_loop_destroy(stt_loop *loop);
 /// Number of connections alive on the loop (created and not yet destroyed).
 int stt_loop_connection_count(stt_loop *loop);
+/// Makes the service thread finish its current wait and call `on_idle` (any thread). Returns 0
+/// once the loop is shutting down (its thread no longer calls `on_idle`).
+int stt_loop_wake(stt_loop *loop);
+/// Whether the calling thread is `loop`'s service thread.
+int stt_loop_is_service_thread(const stt_loop *loop);
 
 /// Parameters for `stt_conn_connect`. Strings are copied.
 typedef struct stt_connect_params {

@@ -1,4 +1,5 @@
 import CSTTShim
+import Dispatch
 import Logging
 
 /// One libwebsockets context and the one thread that services it.
@@ -13,6 +14,8 @@ public final class WebSocketEventLoop: Sendable {
     private let loop: LoopHandle
     private let logSink: Unmanaged<LogSink>
     private let isShutDown = LockedState(false)
+    /// Jobs of tasks that prefer this loop as their executor (see ``TaskExecutor`` conformance).
+    let jobs: Unmanaged<LoopJobs>
 
     /// The process-wide loop, created on first use and never shut down.
     ///
@@ -30,43 +33,44 @@ public final class WebSocketEventLoop: Sendable {
     /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
     /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
     ///   context cannot be created.
-    public init(
+    public convenience init(
         logger: Logger = Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() })
     )
         throws(WebSocketError)
     {
-        let sink = Unmanaged.passRetained(LogSink(logger: logger))
         var options = stt_loop_options()
-        options.on_event = sttEventThunk
-        options.on_log = logThunk
-        options.log_user = sink.toOpaque()
-        var error = [CChar](repeating: 0, count: 256)
-        guard let raw = stt_loop_create(&options, &error, error.count) else {
-            sink.release()
-            throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
-        }
-        self.loop = LoopHandle(raw: raw)
-        self.logSink = sink
+        try self.init(options: &options, logger: logger)
     }
 
-    package init(server options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
+    package convenience init(server options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
+        options.server = 1
+        try self.init(options: &options, logger: logger)
+    }
+
+    private init(options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
         let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        let jobs = Unmanaged.passRetained(LoopJobs())
         options.on_event = sttEventThunk
         options.on_log = logThunk
         options.log_user = sink.toOpaque()
-        options.server = 1
+        options.on_idle = idleThunk
+        options.idle_user = jobs.toOpaque()
         var error = [CChar](repeating: 0, count: 256)
         guard let raw = stt_loop_create(&options, &error, error.count) else {
             sink.release()
+            jobs.release()
             throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
         }
         self.loop = LoopHandle(raw: raw)
         self.logSink = sink
+        self.jobs = jobs
+        jobs.takeUnretainedValue().attach(loop: LoopHandle(raw: raw), executor: UnownedTaskExecutor(ordinary: self))
     }
 
     deinit {
         shutdown()
         logSink.release()
+        jobs.release()
     }
 
     /// Closes every connection of this loop (without close frames: their message sequences end
@@ -77,7 +81,25 @@ public final class WebSocketEventLoop: Sendable {
             defer { done = true }
             return !done
         }
-        if first { stt_loop_destroy(loop.raw) }
+        guard first else { return }
+        if stt_loop_is_service_thread(loop.raw) != 0 {
+            // From a job running on this loop's own thread, which cannot wait for itself: the
+            // loop is destroyed from another thread, which keeps what it uses alive until then.
+            let (loop, jobs, logSink) = (self.loop, self.jobs.retain(), self.logSink.retain())
+            jobs.takeUnretainedValue().stop()
+            DispatchQueue.global().async {
+                stt_loop_destroy(loop.raw)
+                jobs.takeUnretainedValue().forwardRemaining()
+                jobs.release()
+                logSink.release()
+            }
+            return
+        }
+        // From now on jobs go to the global executor; the ones still queued follow them once the
+        // service thread has stopped.
+        jobs.takeUnretainedValue().stop()
+        stt_loop_destroy(loop.raw)
+        jobs.takeUnretainedValue().forwardRemaining()
     }
 
     /// Connections alive on this loop: connecting, open or closing.
@@ -85,6 +107,9 @@ public final class WebSocketEventLoop: Sendable {
         if isShutDown.withLock({ $0 }) { return 0 }
         return Int(stt_loop_connection_count(loop.raw))
     }
+
+    /// Whether the calling thread is this loop's service thread.
+    package var isServiceThread: Bool { stt_loop_is_service_thread(loop.raw) != 0 }
 
     /// The port a server loop listens on.
     package var port: Int { Int(stt_loop_port(loop.raw)) }
@@ -102,7 +127,7 @@ public final class WebSocketEventLoop: Sendable {
 }
 
 /// The `stt_loop *` of a loop.
-private struct LoopHandle: @unchecked Sendable {
+struct LoopHandle: @unchecked Sendable {
     // Justification for @unchecked: `stt_loop_*` functions are thread-safe; the loop frees the
     // pointer only in `stt_loop_destroy`, called once from `shutdown()`.
     let raw: OpaquePointer
