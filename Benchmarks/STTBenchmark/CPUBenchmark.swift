@@ -11,6 +11,8 @@ struct ClientRow {
     enum Kind {
         /// `stt-benchmark client`: `StreamingTranscriber`.
         case swift
+        /// The same with the session's tasks on the event loop's thread (`--executor loop`).
+        case swiftOnEventLoop
         /// A script of `Benchmarks/python/`, run by the benchmark virtualenv's Python.
         case python(script: String)
     }
@@ -25,16 +27,28 @@ struct ClientRow {
 
     /// Whether this is our library.
     var isOurs: Bool {
-        if case .swift = kind { return true }
+        switch kind {
+        case .swift, .swiftOnEventLoop: true
+        case .python: false
+        }
+    }
+
+    /// Whether this is our library with its tasks on the event loop.
+    var isOnEventLoop: Bool {
+        if case .swiftOnEventLoop = kind { return true }
         return false
     }
 
     /// The rows: ours at 50 ms and at the largest chunk each vendor allows the library for
     /// unpaced audio (AssemblyAI 500 ms, `StreamingTranscriber`'s limit inside the service's
-    /// 50–1000 ms; Speechmatics 5 s), then each Python client at 50 ms.
+    /// 50–1000 ms; Speechmatics 5 s), ours at 50 ms with the session's tasks on the event loop
+    /// (`WebSocketEventLoop` as their executor), then each Python client at 50 ms.
     static let all: [ClientRow] = [
         ClientRow(label: "StreamingSTT (Swift)", vendor: "assemblyai", chunkMilliseconds: 50, kind: .swift),
         ClientRow(label: "StreamingSTT (Swift)", vendor: "assemblyai", chunkMilliseconds: 500, kind: .swift),
+        ClientRow(
+            label: "StreamingSTT (Swift), tasks on the event loop", vendor: "assemblyai", chunkMilliseconds: 50,
+            kind: .swiftOnEventLoop),
         ClientRow(
             label: "assemblyai 1.8.2 SDK, streaming.v3 (Python)", vendor: "assemblyai", chunkMilliseconds: 50,
             kind: .python(script: "assemblyai_sdk.py")),
@@ -43,6 +57,9 @@ struct ClientRow {
             kind: .python(script: "assemblyai_websocket_client.py")),
         ClientRow(label: "StreamingSTT (Swift)", vendor: "speechmatics", chunkMilliseconds: 50, kind: .swift),
         ClientRow(label: "StreamingSTT (Swift)", vendor: "speechmatics", chunkMilliseconds: 5000, kind: .swift),
+        ClientRow(
+            label: "StreamingSTT (Swift), tasks on the event loop", vendor: "speechmatics", chunkMilliseconds: 50,
+            kind: .swiftOnEventLoop),
         ClientRow(
             label: "speechmatics-rt 1.2.1 SDK, AsyncClient (Python)", vendor: "speechmatics", chunkMilliseconds: 50,
             kind: .python(script: "speechmatics_sdk.py")),
@@ -170,6 +187,9 @@ struct BenchmarkContext {
         case .swift:
             executable = CommandLine.arguments[0]
             arguments.insert("client", at: 0)
+        case .swiftOnEventLoop:
+            executable = CommandLine.arguments[0]
+            arguments = ["client", "--executor", "loop"] + arguments
         case .python(let script):
             guard case .ready(let path, _) = python else { throw BenchmarkError("no Python") }
             executable = path

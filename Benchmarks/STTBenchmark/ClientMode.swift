@@ -43,7 +43,7 @@ struct ClientResult {
 /// spent before `start()` returned), the wall time, and the process's peak resident memory. The
 /// audio is read into memory before that.
 func runClientMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(arguments, valued: ["vendor", "chunk-ms", "audio", "url", "ca", "key"])
+    let options = try Options(arguments, valued: ["vendor", "chunk-ms", "audio", "url", "ca", "key", "executor"])
     let vendor = try options.required("vendor")
     let chunk = try options.integer("chunk-ms", default: 50)
     let audio = try readFile(try options.required("audio"))
@@ -73,8 +73,22 @@ func runClientMode(_ arguments: some Sequence<String>) async throws {
     let cpuStart = CPUTime.ofThisProcess()
     let start = clock.now
     do {
-        try await streamSession(
-            audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result)
+        switch options.string("executor") ?? "pool" {
+        case "pool":
+            try await streamSession(
+                audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result)
+        case "loop":
+            // The session's tasks on the event loop's thread (WebSocketEventLoop as TaskExecutor).
+            let loop = configuration.eventLoop
+            result.client = "swift-streaming-stt-on-event-loop"
+            try await withTaskExecutorPreference(loop) {
+                try await streamSession(
+                    audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,
+                    readerExecutor: loop)
+            }
+        default:
+            throw BenchmarkError("--executor must be pool or loop")
+        }
     } catch {
         result.error = "\(error)"
     }
@@ -89,10 +103,10 @@ func runClientMode(_ arguments: some Sequence<String>) async throws {
 /// One session: start, every chunk through `send(audio:)`, stop; the events counted meanwhile.
 private func streamSession(
     _ audio: [UInt8], provider: StreamingTranscriber.Provider, configuration: StreamingTranscriber.Configuration,
-    cpuStart: CPUTime, into result: inout ClientResult
+    cpuStart: CPUTime, into result: inout ClientResult, readerExecutor: (any TaskExecutor)? = nil
 ) async throws {
     let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
-    let reader = Task { () -> (finals: Int, partials: Int, words: Int) in
+    let reader = Task(executorPreference: readerExecutor) { () -> (finals: Int, partials: Int, words: Int) in
         var counts = (finals: 0, partials: 0, words: 0)
         for await event in transcriber.events {
             switch event {

@@ -23,7 +23,7 @@ import StreamingSTTTesting
 /// prints the table (or `--json`).
 func runSessionsMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model", "executor"],
         flags: ["json", "transport-only", "minimal-server"])
     let counts = try integerList(options.string("sessions") ?? "100,500,1000,2000")
     let seconds = try integerList(options.string("seconds") ?? "60")
@@ -35,7 +35,7 @@ func runSessionsMode(_ arguments: some Sequence<String>) async throws {
                 sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
                 rampSeconds: try options.integer("ramp-seconds", default: 10),
                 model: options.string("model") ?? "u3-rt-pro", transportOnly: options.flag("transport-only"),
-                minimalServer: options.flag("minimal-server")))
+                minimalServer: options.flag("minimal-server"), executor: options.string("executor") ?? "pool"))
     }
     if options.flag("json") {
         try printJSON(["workload": "concurrent real-time sessions", "runs": results])
@@ -96,7 +96,7 @@ private func printJSON(_ object: Any) throws {
 /// Runs `stt-benchmark live` as a child process and returns its JSON result.
 private func runLiveChild(
     sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String, transportOnly: Bool,
-    minimalServer: Bool
+    minimalServer: Bool, executor: String = "pool"
 ) async throws -> [String: Any] {
     FileHandle.standardError.write(
         Data(
@@ -106,7 +106,7 @@ private func runLiveChild(
         CommandLine.arguments[0],
         [
             "live", "--sessions", "\(sessions)", "--seconds", "\(seconds)", "--emulators", "\(emulators)",
-            "--ramp-seconds", "\(rampSeconds)", "--model", model,
+            "--ramp-seconds", "\(rampSeconds)", "--model", model, "--executor", executor,
         ] + (transportOnly ? ["--transport-only"] : []) + (minimalServer ? ["--minimal-server"] : []),
         timeLimit: .seconds(seconds + rampSeconds + 300))
     guard let line = outcome.output.split(separator: "\n").last,
@@ -232,9 +232,16 @@ private final class LiveTally: Sendable {
 /// the machine's CPU, to see what the client can drive when the server is not the limit.
 func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
+        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model", "executor"],
         flags: ["transport-only", "minimal-server"])
     let minimal = options.flag("minimal-server")
+    // `--executor loop`: every session's tasks on the event loop's thread (its TaskExecutor).
+    let executor: (any TaskExecutor)?
+    switch options.string("executor") ?? "pool" {
+    case "pool": executor = nil
+    case "loop": executor = WebSocketEventLoop.shared
+    default: throw BenchmarkError("--executor must be pool or loop")
+    }
     let transportOnly = options.flag("transport-only")
     let sessionCount = try options.integer("sessions", default: 100)
     let audioSeconds = try options.integer("seconds", default: 60)
@@ -278,12 +285,14 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
         for index in 0..<sessionCount {
             let endpoint = emulators.endpoint(forSession: index)
             let startAt = began + .milliseconds(index * rampSeconds * 1000 / sessionCount)
-            group.addTask {
+            group.addTask(executorPreference: executor) {
                 try? await Task.sleep(until: startAt, clock: clock)
                 if transportOnly {
-                    await transportSession(endpoint: endpoint, model: model, chunks: chunks, tally: tally)
+                    await transportSession(
+                        endpoint: endpoint, model: model, chunks: chunks, tally: tally, executor: executor)
                 } else {
-                    await liveSession(endpoint: endpoint, model: model, chunks: chunks, tally: tally)
+                    await liveSession(
+                        endpoint: endpoint, model: model, chunks: chunks, tally: tally, executor: executor)
                 }
             }
         }
@@ -303,6 +312,7 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
     let result: [String: Any] = [
         "sessions": sessionCount, "seconds": audioSeconds, "emulators": emulatorCount, "ramp_seconds": rampSeconds,
         "model": model.rawValue, "client": transportOnly ? "WebSocketConnection" : "StreamingTranscriber",
+        "executor": executor == nil ? "pool" : "loop",
         "server": minimal ? "minimal" : "emulator",
         "chunk_ms": 50, "chunk_bytes": chunkBytes,
         "lateness": tally.lateness.snapshot.summary, "latency": tally.latency.snapshot.summary,
@@ -326,14 +336,15 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
 /// One session: start, a chunk every 50 ms against its own schedule, stop; its transcripts'
 /// delivery latency and its chunks' lateness go to `tally`.
 private func liveSession(
-    endpoint: (url: String, ca: String), model: AssemblyAI.SpeechModel, chunks: [[UInt8]], tally: LiveTally
+    endpoint: (url: String, ca: String), model: AssemblyAI.SpeechModel, chunks: [[UInt8]], tally: LiveTally,
+    executor: (any TaskExecutor)?
 ) async {
     let transcriber = StreamingTranscriber(
         provider: .assemblyAI(
             AssemblyAI(
                 credentials: .apiKey(Secret(benchmarkAPIKey)), speechModel: model, endpoint: .custom(endpoint.url))),
         configuration: .init(tls: TLSConfiguration(additionalTrustRoots: [.file(endpoint.ca)])))
-    let reader = Task { () -> (finals: Int, unstamped: Int) in
+    let reader = Task(executorPreference: executor) { () -> (finals: Int, unstamped: Int) in
         var counts = (finals: 0, unstamped: 0)
         for await event in transcriber.events {
             let received = monotonicNanoseconds()
@@ -383,7 +394,8 @@ private func liveSession(
 /// `Terminate` and the messages read until the emulator closes. A transcript's latency is taken
 /// when its message is read, before any parsing (the stamp is then found by a substring search).
 private func transportSession(
-    endpoint: (url: String, ca: String), model: AssemblyAI.SpeechModel, chunks: [[UInt8]], tally: LiveTally
+    endpoint: (url: String, ca: String), model: AssemblyAI.SpeechModel, chunks: [[UInt8]], tally: LiveTally,
+    executor: (any TaskExecutor)?
 ) async {
     var configuration = WebSocketConfiguration()
     configuration.additionalHeaders = [("Authorization", benchmarkAPIKey)]
@@ -397,7 +409,7 @@ private func transportSession(
         return
     }
     let begun = AsyncStream<Void>.makeStream()
-    let reader = Task { () -> (finals: Int, unstamped: Int, failure: String?) in
+    let reader = Task(executorPreference: executor) { () -> (finals: Int, unstamped: Int, failure: String?) in
         var counts = (finals: 0, unstamped: 0, failure: String?.none)
         do {
             for try await message in connection.messages {
