@@ -53,6 +53,20 @@ struct AssemblyAIDecoderTests {
         #expect(f.first?.end == 4.155)
         #expect(f.first?.words.last?.confidence == 0.316031)
         #expect(f.first?.endOfTurnConfidence == 1)
+        #expect(p.words.map(\.isFinal) == [false, false, false])
+        #expect(f.first?.words.map(\.isFinal) == [true, true, true, true])
+        #expect(f.first?.languageConfidence == nil)
+    }
+
+    @Test("language detection: language_code and language_confidence reach the transcript")
+    func languageDetection() {
+        var decoder = decoder(model: .universalStreamingMultilingual)
+        let outputs = decoder.decode(
+            #"{"type":"Turn","turn_order":0,"turn_is_formatted":true,"end_of_turn":true,"transcript":"Hola.","end_of_turn_confidence":0.9,"words":[{"start":100,"end":400,"text":"Hola.","confidence":0.9,"word_is_final":true}],"utterance":"Hola.","language_code":"es","language_confidence":0.8731}"#
+        )
+        let final = finals(outputs).first
+        #expect(final?.language == "es")
+        #expect(final?.languageConfidence == 0.8731)
     }
 
     @Test("format_turns: the unformatted end of turn is a partial, only the formatted one is final")

@@ -28,11 +28,24 @@ struct SpeechmaticsDecoderTests {
         )
         guard case .final(let final) = events(outputs).first else { Issue.record("no final"); return }
         #expect(final.text == "software.")
-        #expect(final.words == [Word(text: "software.", start: 6.36, end: 7.0, confidence: 1.0, speaker: "S1")])
+        #expect(
+            final.words == [
+                Word(text: "software.", start: 6.36, end: 7.0, confidence: 1.0, speaker: "S1", isFinal: true)
+            ])
         #expect(final.isEndOfTurn)
         #expect(final.speaker == "S1")
         #expect(final.language == "en")
         #expect(final.start == 6.36 && final.end == 7.0)
+    }
+
+    @Test("words of a partial may still change (isFinal false); a final's do not (true)")
+    func wordFinality() {
+        var decoder = SpeechmaticsDecoder()
+        let outputs = decoder.decode(
+            #"{"message":"AddPartialTranscript","format":"2.9","results":[{"alternatives":[{"confidence":0.0,"content":"soft","language":"en"}],"end_time":6.8,"start_time":6.36,"type":"word"}],"metadata":{"end_time":6.8,"start_time":6.36,"transcript":"soft"}}"#
+        )
+        guard case .partial(let partial) = events(outputs).first else { Issue.record("no partial"); return }
+        #expect(partial.words.map(\.isFinal) == [false])
     }
 
     @Test("empty finals during silence are not delivered; an empty partial clears the previous one")

@@ -90,6 +90,9 @@ public struct Transcript: Sendable, Hashable {
     public var turnOrder: Int
     /// The language, when the service says.
     public var language: String?
+    /// The service's confidence in ``language``, from 0 to 1 (AssemblyAI `language_confidence`,
+    /// with language detection on).
+    public var languageConfidence: Double?
     /// The speaker of the whole transcript, when the service labels one.
     public var speaker: String?
     /// The service's confidence that the turn ended (AssemblyAI `end_of_turn_confidence`).
@@ -120,9 +123,11 @@ public struct Transcript: Sendable, Hashable {
         utterance: String? = nil,
         isForced: Bool = false,
         raw: JSONValue = .null,
-        sessionIndex: Int = 0
+        sessionIndex: Int = 0,
+        languageConfidence: Double? = nil
     ) {
         self.sessionIndex = sessionIndex
+        self.languageConfidence = languageConfidence
         self.text = text
         self.start = start
         self.end = end
@@ -150,14 +155,21 @@ public struct Word: Sendable, Hashable {
     public var confidence: Double
     /// The speaker label, when diarization is on (`"A"`, `"S1"`, `"UU"`, …).
     public var speaker: String?
+    /// Whether the word will not change any more: AssemblyAI `word_is_final` (a partial's last
+    /// words may still change); Speechmatics: `true` in finals, `false` in partials. `nil` when
+    /// the service does not say.
+    public var isFinal: Bool?
 
     /// Creates a word.
-    public init(text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil) {
+    public init(
+        text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil, isFinal: Bool? = nil
+    ) {
         self.text = text
         self.start = start
         self.end = end
         self.confidence = confidence
         self.speaker = speaker
+        self.isFinal = isFinal
     }
 }
 

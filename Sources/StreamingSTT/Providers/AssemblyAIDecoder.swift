@@ -101,7 +101,7 @@ package struct AssemblyAIDecoder: SessionDecoder {
             Word(
                 text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
                 end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
-                speaker: word["speaker"]?.stringValue)
+                speaker: word["speaker"]?.stringValue, isFinal: word["word_is_final"]?.boolValue)
         }
         let transcriptText = json["transcript"]?.stringValue ?? ""
         let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
@@ -111,7 +111,8 @@ package struct AssemblyAIDecoder: SessionDecoder {
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
             turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
-            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: json)
+            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: json,
+            languageConfidence: json["language_confidence"]?.looseDouble)
         if !endOfTurn {
             transcript.isEndOfTurn = false
             outputs.append(.event(.partial(transcript)))

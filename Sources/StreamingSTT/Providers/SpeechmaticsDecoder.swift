@@ -31,12 +31,12 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         case "AudioAdded":
             if let sequence = json["seq_no"]?.intValue { outputs.append(.acknowledged(sequence)) }
         case "AddPartialTranscript":
-            outputs.append(.event(.partial(transcript(json))))
+            outputs.append(.event(.partial(transcript(json, isFinal: false))))
         case "AddTranscript":
             // Finals come every few hundred ms, empty during silence: those are not events. One
             // holding only punctuation (a full stop finalized after its word) is: its text and
             // its end of sentence.
-            let final = transcript(json)
+            let final = transcript(json, isFinal: true)
             if !final.words.isEmpty || !final.text.isEmpty { outputs.append(.event(.final(final))) }
         case "EndOfUtterance":
             let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
@@ -71,7 +71,7 @@ package struct SpeechmaticsDecoder: SessionDecoder {
         VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: json)
     }
 
-    private func transcript(_ json: JSONValue) -> Transcript {
+    private func transcript(_ json: JSONValue, isFinal: Bool) -> Transcript {
         var words: [Word] = []
         var prefix = ""
         var joinNext = false
@@ -91,7 +91,10 @@ package struct SpeechmaticsDecoder: SessionDecoder {
                 case "next":
                     prefix += content
                 case "none":
-                    words.append(Word(text: content, start: start, end: end, confidence: confidence, speaker: speaker))
+                    words.append(
+                        Word(
+                            text: content, start: start, end: end, confidence: confidence, speaker: speaker,
+                            isFinal: isFinal))
                 case "both":
                     if words.isEmpty { prefix += content } else { words[words.count - 1].text += content }
                     joinNext = true
@@ -107,7 +110,9 @@ package struct SpeechmaticsDecoder: SessionDecoder {
                 words[words.count - 1].text += text
                 words[words.count - 1].end = end
             } else {
-                words.append(Word(text: text, start: start, end: end, confidence: confidence, speaker: speaker))
+                words.append(
+                    Word(text: text, start: start, end: end, confidence: confidence, speaker: speaker, isFinal: isFinal)
+                )
             }
             joinNext = false
         }
