@@ -69,25 +69,17 @@ func runClientMode(_ arguments: some Sequence<String>) async throws {
     var result = ClientResult(
         client: "swift-streaming-stt", vendor: vendor, chunkMilliseconds: chunk,
         audioSeconds: Double(audio.count) / Double(BenchmarkRecording.bytesPerSecond))
+    let executor = try options.executor()
     let clock = ContinuousClock()
     let cpuStart = CPUTime.ofThisProcess()
     let start = clock.now
     do {
-        switch options.string("executor") ?? "pool" {
-        case "pool":
+        // With `--executor loop` the session's tasks run on the event loop's thread.
+        if executor != nil { result.client = "swift-streaming-stt-on-event-loop" }
+        try await withTaskExecutorPreference(executor) {
             try await streamSession(
-                audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result)
-        case "loop":
-            // The session's tasks on the event loop's thread (WebSocketEventLoop as TaskExecutor).
-            let loop = configuration.eventLoop
-            result.client = "swift-streaming-stt-on-event-loop"
-            try await withTaskExecutorPreference(loop) {
-                try await streamSession(
-                    audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,
-                    readerExecutor: loop)
-            }
-        default:
-            throw BenchmarkError("--executor must be pool or loop")
+                audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,
+                readerExecutor: executor)
         }
     } catch {
         result.error = "\(error)"

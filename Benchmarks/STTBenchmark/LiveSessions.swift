@@ -236,12 +236,7 @@ func runLiveMode(_ arguments: some Sequence<String>) async throws {
         flags: ["transport-only", "minimal-server"])
     let minimal = options.flag("minimal-server")
     // `--executor loop`: every session's tasks on the event loop's thread (its TaskExecutor).
-    let executor: (any TaskExecutor)?
-    switch options.string("executor") ?? "pool" {
-    case "pool": executor = nil
-    case "loop": executor = WebSocketEventLoop.shared
-    default: throw BenchmarkError("--executor must be pool or loop")
-    }
+    let executor = try options.executor()
     let transportOnly = options.flag("transport-only")
     let sessionCount = try options.integer("sessions", default: 100)
     let audioSeconds = try options.integer("seconds", default: 60)

@@ -1,5 +1,7 @@
 // Command-line options of the benchmark's modes: `--name value` pairs and `--flag`s.
 
+import StreamingSTT
+
 /// The options given to one mode, checked against the names the mode knows.
 struct Options {
     private var values: [String: String] = [:]
@@ -41,4 +43,14 @@ struct Options {
 
     /// Whether `--name` was given.
     func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    /// `--executor pool` (the default: no preference, Swift's global pool) or `--executor loop`
+    /// (the shared event loop's thread, `WebSocketEventLoop` as the tasks' executor).
+    func executor() throws -> WebSocketEventLoop? {
+        switch values["executor"] ?? "pool" {
+        case "pool": return nil
+        case "loop": return WebSocketEventLoop.shared
+        default: throw BenchmarkError("--executor must be pool or loop")
+        }
+    }
 }

@@ -42,6 +42,15 @@ private func makeHandOff(log: DecodeLog, pending: LockedState<Int>) -> EventHand
     return handOff
 }
 
+/// The transcriber's decoding task, named "decoding task" for the log.
+private func startDecodingTask(_ handOff: EventHandOff) -> Task<Void, Never> {
+    Task {
+        await Runner.$name.withValue("decoding task") {
+            while await handOff.waitForWork() { await handOff.decode() }
+        }
+    }
+}
+
 private func arrive(_ handOff: EventHandOff, _ pending: LockedState<Int>) {
     pending.withLock { $0 += 1 }
     handOff.messageArrived()
@@ -54,11 +63,7 @@ struct EventHandOffTests {
         let log = DecodeLog()
         let pending = LockedState(0)
         let handOff = makeHandOff(log: log, pending: pending)
-        let decodingTask = Task {
-            await Runner.$name.withValue("decoding task") {
-                while await handOff.waitForWork() { await handOff.decode() }
-            }
-        }
+        let decodingTask = startDecodingTask(handOff)
         let consumer = Task {
             await Runner.$name.withValue("consumer") { await handOff.next() }
         }
@@ -80,11 +85,7 @@ struct EventHandOffTests {
         let log = DecodeLog()
         let pending = LockedState(0)
         let handOff = makeHandOff(log: log, pending: pending)
-        let decodingTask = Task {
-            await Runner.$name.withValue("decoding task") {
-                while await handOff.waitForWork() { await handOff.decode() }
-            }
-        }
+        let decodingTask = startDecodingTask(handOff)
         for _ in 0..<3 { arrive(handOff, pending) }
         var reasons: [String] = []
         for _ in 0..<3 {

@@ -23,9 +23,7 @@ final class EventHandOff: Sendable {
     }
 
     private struct State {
-        var events: [TranscriptEvent] = []
-        /// Index of the next event to deliver in `events`.
-        var head = 0
+        var events = FIFO<TranscriptEvent>()
         var finished = false
         /// Received messages are waiting in some leg's queue.
         var messagesWaiting = false
@@ -35,20 +33,6 @@ final class EventHandOff: Sendable {
         var decoder: UnsafeContinuation<Bool, Never>?
         /// Decodes the received messages on the transcriber (set once it started).
         var decode: (@Sendable () async -> Void)?
-
-        mutating func popEvent() -> TranscriptEvent? {
-            guard head < events.count else { return nil }
-            let event = events[head]
-            head += 1
-            if head == events.count {
-                events.removeAll(keepingCapacity: events.count <= 64)
-                head = 0
-            } else if head >= 64 && head * 2 >= events.count {
-                events.removeFirst(head)
-                head = 0
-            }
-            return event
-        }
 
         /// Takes the decoding work for the caller when there is some and nobody holds it.
         mutating func claimDecoding() -> Bool {
@@ -169,14 +153,14 @@ final class EventHandOff: Sendable {
     private enum Step {
         case event(TranscriptEvent)
         case end
-        case decode(@Sendable () async -> Void)
+        case decode
         case wait
     }
 
     private func step(_ state: inout State) -> Step {
-        if let event = state.popEvent() { return .event(event) }
+        if let event = state.events.popFirst() { return .event(event) }
         if state.finished { return .end }
-        if state.claimDecoding(), let decode = state.decode { return .decode(decode) }
+        if state.claimDecoding() { return .decode }
         return .wait
     }
 
@@ -187,7 +171,7 @@ final class EventHandOff: Sendable {
             switch state.withLock({ step(&$0) }) {
             case .event(let event): return event
             case .end: return nil
-            case .decode(let decode):
+            case .decode:
                 await decode()
                 continue
             case .wait:
@@ -197,7 +181,7 @@ final class EventHandOff: Sendable {
             let wake = await withTaskCancellationHandler {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Wake, Never>) in
                     state.withLock { state in
-                        if state.head < state.events.count || state.finished {
+                        if !state.events.isEmpty || state.finished {
                             continuation.resume(returning: .look)
                         } else if state.claimDecoding() {
                             continuation.resume(returning: .decode)
@@ -221,7 +205,7 @@ final class EventHandOff: Sendable {
             case .alreadyIterated:
                 return nil
             case .look:
-                if Task.isCancelled { return state.withLock { $0.popEvent() } }
+                if Task.isCancelled { return state.withLock { $0.events.popFirst() } }
             }
         }
     }

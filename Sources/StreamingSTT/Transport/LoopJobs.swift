@@ -10,7 +10,8 @@ import CSTTShim
 final class LoopJobs: Sendable {
     private struct State {
         var queue: [UnownedJob] = []
-        /// The other batch, swapped with `queue` while it runs (no allocation per pass).
+        /// An empty array with capacity: the last batch run, given back to become the next queue
+        /// (no allocation per pass).
         var spare: [UnownedJob] = []
         var wakePending = false
         var stopped = false
@@ -53,17 +54,15 @@ final class LoopJobs: Sendable {
             let taken = state.withLock { state -> ([UnownedJob], UnownedTaskExecutor)? in
                 state.wakePending = false
                 guard !state.queue.isEmpty, let executor = state.executor else { return nil }
-                let batch = state.queue
+                var batch: [UnownedJob] = []
+                swap(&batch, &state.queue)
                 swap(&state.queue, &state.spare)
-                state.queue.removeAll(keepingCapacity: true)
                 return (batch, executor)
             }
-            guard let (batch, executor) = taken else { return false }
+            guard case (var batch, let executor)? = taken else { return false }
             for job in batch { job.runSynchronously(on: executor) }
-            state.withLock { state in
-                if state.spare.isEmpty { state.spare = batch }
-                state.spare.removeAll(keepingCapacity: true)
-            }
+            batch.removeAll(keepingCapacity: true)
+            state.withLock { $0.spare = batch }
         }
         return state.withLock { !$0.queue.isEmpty }
     }

@@ -462,29 +462,19 @@ extension WebSocketClosure {
 
 /// A FIFO of received messages that counts its bytes.
 struct MessageQueue {
-    private var storage: [WebSocketMessage] = []
-    private var head = 0
+    private var messages = FIFO<WebSocketMessage>()
     private(set) var byteCount = 0
 
-    var isEmpty: Bool { head == storage.count }
+    var isEmpty: Bool { messages.isEmpty }
 
     mutating func append(_ message: WebSocketMessage) {
-        storage.append(message)
+        messages.append(message)
         byteCount += message.byteCount
     }
 
     mutating func popFirst() -> WebSocketMessage? {
-        guard head < storage.count else { return nil }
-        let message = storage[head]
-        head += 1
+        guard let message = messages.popFirst() else { return nil }
         byteCount -= message.byteCount
-        if head == storage.count {
-            storage.removeAll(keepingCapacity: storage.count <= 64)
-            head = 0
-        } else if head >= 64 && head * 2 >= storage.count {
-            storage.removeFirst(head)
-            head = 0
-        }
         return message
     }
 }
