@@ -44,9 +44,14 @@ let package = Package(
         .target(name: "CSTTAudioShim", dependencies: ["CALSA"]),
 
         // MARK: - Library
+        // The vendors' protocols as pure state machines: no sockets, tasks, clocks or C.
+        .target(
+            name: "StreamingSTTProtocol",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "StreamingSTT",
-            dependencies: ["CSTTShim", logging] + audioDependencies,
+            dependencies: ["StreamingSTTProtocol", "CSTTShim", logging] + audioDependencies,
             swiftSettings: swiftSettings
         ),
         .target(
@@ -74,6 +79,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // The protocol core, table-driven, without sockets.
+        .testTarget(
+            name: "StreamingSTTProtocolTests",
+            dependencies: ["StreamingSTTProtocol"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StreamingSTTTests",
             dependencies: ["StreamingSTT", "StreamingSTTTesting", logging],
@@ -91,7 +102,7 @@ if Context.environment["STT_FUZZ"] != nil {
         package.targets.append(
             .executableTarget(
                 name: name,
-                dependencies: ["StreamingSTT"],
+                dependencies: ["StreamingSTTProtocol"],
                 path: "Fuzz/\(name)",
                 swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
             ))

@@ -1,7 +1,7 @@
 // libFuzzer target: AssemblyAI v3 server messages through the decoder and event mapping.
 // Build and run with scripts/fuzz. The input is split on newlines into consecutive messages of
 // one session, so sequences (partials, formatted finals, Termination) are explored too.
-import StreamingSTT
+import StreamingSTTProtocol
 
 /// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -12,7 +12,7 @@ public func fuzzAssemblyAI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         options.formatTurns = formatTurns
         var decoder = AssemblyAIDecoder(configuration: options)
         var finalTurns = Set<Int>()
-        var outputs: [SessionOutput] = []
+        var outputs: [DecodedMessage] = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             outputs += decoder.decode(String(decoding: line, as: UTF8.self))
         }

@@ -1,6 +1,6 @@
 // libFuzzer target: the strict JSON parser. Whatever parses must print back to text that parses
 // to the same value.
-import StreamingSTT
+import StreamingSTTProtocol
 
 /// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,6 @@
 // libFuzzer target: Speechmatics RT v2 server messages through the decoder and event mapping.
 // Build and run with scripts/fuzz. Lines of the input are consecutive messages of one session.
-import StreamingSTT
+import StreamingSTTProtocol
 
 /// libFuzzer calls this with each input.
 @_cdecl("LLVMFuzzerTestOneInput")

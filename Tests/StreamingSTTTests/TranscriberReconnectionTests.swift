@@ -334,38 +334,3 @@ struct TranscriberReconnectionTests {
         #expect(outcome.records.allSatisfy { record in record.query.contains { $0.name == "token" } })
     }
 }
-
-@Suite("Reconnection building blocks")
-struct ReconnectionUnitTests {
-    @Test("backoff doubles up to the maximum, jitter stays within its fraction")
-    func backoff() {
-        let policy = ReconnectionPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1), jitter: 0.25)
-        #expect(policy.delay(beforeAttempt: 1, random: 0.5) == .milliseconds(100))
-        #expect(policy.delay(beforeAttempt: 3, random: 0.5) == .milliseconds(400))
-        #expect(policy.delay(beforeAttempt: 10, random: 0.5) == .seconds(1))
-        #expect(policy.delay(beforeAttempt: 1, random: 0) == .milliseconds(75))
-        #expect(policy.delay(beforeAttempt: 1, random: 1) == .milliseconds(125))
-    }
-
-    @Test("the backlog keeps what no final covers, within its capacity, and never drops unsent audio")
-    func backlog() {
-        var backlog = AudioBacklog(capacity: 300)
-        for value in 0..<5 { backlog.append([UInt8](repeating: UInt8(value), count: 100)) }
-        #expect(backlog.startPosition == 0 && backlog.endPosition == 500)
-        // Nothing sent yet: nothing may go, however full.
-        backlog.trim(finalizedUpTo: 0, droppableUpTo: 0)
-        #expect(backlog.count == 500)
-        // Sent up to 400: the oldest go until 300 remain.
-        backlog.trim(finalizedUpTo: 0, droppableUpTo: 400)
-        #expect(backlog.startPosition == 200 && backlog.count == 300)
-        #expect(backlog.chunk(at: 300) == [UInt8](repeating: 3, count: 100))
-        #expect(backlog.chunk(at: 150) == nil)
-        // A final up to 350 covers the chunk that ends at 300 only.
-        backlog.trim(finalizedUpTo: 350, droppableUpTo: 400)
-        #expect(backlog.startPosition == 300)
-        // During an outage everything may go: the newest 300 stay.
-        for value in 5..<8 { backlog.append([UInt8](repeating: UInt8(value), count: 100)) }
-        backlog.trim(finalizedUpTo: 0, droppableUpTo: .max)
-        #expect(backlog.startPosition == 500 && backlog.endPosition == 800)
-    }
-}

@@ -1,7 +1,7 @@
-/// The highest Speechmatics `AudioAdded.seq_no` of one session.
+/// The highest audio acknowledgement of one session (Speechmatics `AudioAdded.seq_no`).
 ///
 /// Advanced on the event loop's thread by the connection's inbound filter (the plain
-/// acknowledgements, one per audio chunk, never wake the reading task) or by the reader (any other
+/// acknowledgements, one per audio chunk, never wake the reading task) or after decoding (any other
 /// form), and read by the sender, which waits here when the acknowledgement window is full.
 final class AcknowledgementCounter: Sendable {
     private struct State {
@@ -11,6 +11,12 @@ final class AcknowledgementCounter: Sendable {
     }
 
     private let state = LockedState(State())
+    private let scanner: AcknowledgementScanner
+
+    /// Creates a counter that reads acknowledgements with the vendor's `scanner`.
+    init(scanner: @escaping AcknowledgementScanner) {
+        self.scanner = scanner
+    }
 
     /// The highest sequence number acknowledged so far (0 before the first).
     var value: Int { state.withLock { $0.value } }
@@ -49,12 +55,10 @@ final class AcknowledgementCounter: Sendable {
         state.withLock { $0.waiter = nil }
     }
 
-    /// An inbound filter that consumes plain `AudioAdded` messages into this counter.
-    var inboundFilter: WebSocketInboundFilter {
-        { [self] bytes, binary in
-            guard !binary, let sequence = SpeechmaticsAcknowledgement.sequenceNumber(in: bytes) else { return false }
-            advance(to: sequence)
-            return true
-        }
+    /// Counts `bytes` if they are a plain acknowledgement; `false` for any other message.
+    func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let sequence = scanner(bytes) else { return false }
+        advance(to: sequence)
+        return true
     }
 }

@@ -1,10 +1,11 @@
-/// One session of the service inside a ``StreamingTranscriber``: a connection, its decoder and
-/// its counters. Without reconnection a transcriber has one; with it, a new leg replaces a failed
-/// one, and during a rollover two are open for a moment. Isolated to the transcriber.
+/// One session of the service inside a ``StreamingTranscriber``: a connection, the session's
+/// protocol machine, and where the session stands in the whole stream. Without reconnection a
+/// transcriber has one; with it, a new leg replaces a failed one, and during a rollover two are
+/// open for a moment. Isolated to the transcriber.
 final class SessionLeg {
-    /// What the leg is doing.
+    /// What the transcriber does with the leg.
     enum Role {
-        /// Connected, waiting for `Begin` / `RecognitionStarted`, or started but not yet sent audio
+        /// Connected, waiting for the service to start it, or started but not yet sent audio
         /// (a rollover's next session before the switch).
         case standby
         /// Receiving the audio.
@@ -18,41 +19,24 @@ final class SessionLeg {
     /// The transcriber's number for the session: 0 for the first.
     let index: Int
     let connection: WebSocketConnection
-    var decoder: any SessionDecoder
+    /// The vendor's protocol for this session.
+    var machine: SessionStateMachine
     var role = Role.standby
-    /// The service's description, once it started.
-    var info: SessionInfo?
     /// When the connection was made.
     let connectedAt: ContinuousClock.Instant
-    /// When `Begin` / `RecognitionStarted` arrived.
+    /// When the service started the session.
     var startedAt: ContinuousClock.Instant?
     /// Where this session's audio time 0 is in the whole stream (bytes).
     var startPosition = 0
     /// The position up to which the stream has been sent to this session (bytes).
     var sentPosition = 0
-    /// The session's own turn numbers and the transcriber's for them (sessions after the first),
-    /// so that turn orders keep going up across sessions.
-    var turnMap: [Int: Int] = [:]
-    /// Binary messages sent (Speechmatics sequence numbers).
-    var chunksSent = 0
-    /// Speechmatics `AudioAdded` acknowledgements.
-    let acknowledgements: AcknowledgementCounter
+    /// Audio acknowledgements, counted on the event loop's thread (vendors that acknowledge).
+    let acknowledgements: AcknowledgementCounter?
     /// Messages received and not yet decoded.
     let received: ReceivedMessages
-    /// The highest Speechmatics `AudioAdded.seq_no`.
-    var chunksAcknowledged: Int { acknowledgements.value }
-    /// Bytes of audio sent.
-    var bytesSent = 0
-    /// Whether the vendor's end message was sent.
-    var endMessageSent = false
-    /// When the last message from the service arrived (acknowledgements read on the event loop
-    /// aside).
+    /// When the last message from the service arrived (acknowledgements counted on the event
+    /// loop aside).
     var lastReceivedAt: ContinuousClock.Instant?
-    /// The end of the latest partial or final, in this session's audio time (seconds): how far the
-    /// service has transcribed.
-    var transcribedUntil = 0.0
-    /// Whether the session produced a partial or final (it works).
-    var producedTranscript = false
     /// The error the leg failed with.
     var failure: TranscriptionError?
     /// The session started to take over from this one at a turn boundary (rollover).
@@ -63,15 +47,17 @@ final class SessionLeg {
     var rolloverTimer: Task<Void, Never>?
 
     init(
-        index: Int, connection: WebSocketConnection, decoder: any SessionDecoder,
-        acknowledgements: AcknowledgementCounter = AcknowledgementCounter(),
-        received: ReceivedMessages = ReceivedMessages(), connectedAt: ContinuousClock.Instant
+        index: Int, connection: WebSocketConnection, machine: SessionStateMachine,
+        acknowledgements: AcknowledgementCounter?, received: ReceivedMessages, connectedAt: ContinuousClock.Instant
     ) {
-        self.received = received
         self.index = index
         self.connection = connection
-        self.decoder = decoder
+        self.machine = machine
         self.acknowledgements = acknowledgements
+        self.received = received
         self.connectedAt = connectedAt
     }
+
+    /// What the service said when it started the session.
+    var info: SessionInfo? { machine.info }
 }

@@ -1,11 +1,10 @@
-import struct Foundation.Date
-
 // Opening, reading and ending the legs (sessions of the service) of a transcriber.
 extension StreamingTranscriber {
-    /// Connects a new leg (credentials minted first, when configured), starts its reader and, for
-    /// Speechmatics, sends `StartRecognition`. Does not wait for the session to start.
+    /// Connects a new leg (credentials minted first, when configured), starts its reader and sends
+    /// what starts the session (Speechmatics `StartRecognition`). Does not wait for the session to
+    /// start.
     func openLeg() async throws(TranscriptionError) -> SessionLeg {
-        var provider = self.provider
+        var vendor = self.vendor
         let index = nextLegIndex
         nextLegIndex += 1
         if let supplier = configuration.credentials {
@@ -19,58 +18,38 @@ extension StreamingTranscriber {
                     .tokenRequestFailed, provider: provider.kind,
                     reason: "the credentials supplier failed (\(type(of: error)))", isRetryable: true)
             }
-            switch provider {
-            case .assemblyAI(var options):
-                options.credentials = credentials
-                provider = .assemblyAI(options)
-            case .speechmatics(var options):
-                options.credentials = credentials
-                provider = .speechmatics(options)
-            }
+            vendor = vendor.replacingCredentials(credentials)
         }
         if isEnded { throw endedError() }
+        let request = vendor.connectRequest()
         var webSocket = WebSocketConfiguration(
             connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
             maxMessageSize: configuration.maxMessageSize, maxQueuedOutboundBytes: configuration.maxQueuedOutboundBytes,
             tls: configuration.tls)
-        let url: String
-        var decoder: any SessionDecoder
-        switch provider {
-        case .assemblyAI(let options):
-            url = options.sessionURL()
-            webSocket.additionalHeaders = options.sessionHeaders()
-            decoder = AssemblyAIDecoder(configuration: options)
-        case .speechmatics(let options):
-            url = options.sessionURL()
-            webSocket.additionalHeaders = options.sessionHeaders()
-            decoder = SpeechmaticsDecoder()
-        }
-        decoder.deliversRawMessages = configuration.deliversRawMessages
-        for update in configurationUpdates { decoder.apply(update) }  // replayed to the session before its audio
-        let acknowledgements = AcknowledgementCounter()
+        webSocket.additionalHeaders = request.headers
+        // Changes made earlier apply to the new session: it reads its messages accordingly, and is
+        // sent them before its audio.
+        var machine = vendor.makeSession(
+            deliversRawMessages: configuration.deliversRawMessages, configurationUpdates: configurationUpdates)
+        let acknowledgements = vendor.acknowledgementScanner.map(AcknowledgementCounter.init(scanner:))
+        // With every message delivered raw, acknowledgements go through the decoder too.
+        let countsAcknowledgements = configuration.deliversRawMessages ? nil : acknowledgements
         let received = ReceivedMessages()
-        let acknowledgementFilter: WebSocketInboundFilter? =
-            if case .speechmatics = provider, !configuration.deliversRawMessages {
-                acknowledgements.inboundFilter
-            } else {
-                nil
-            }
         startDecodingTask()
         // Every message is taken on the event loop's thread: acknowledgements into their counter,
         // the rest into the leg's queue for the decoder (see EventHandOff); binary frames mean
         // nothing here. The connection's own queue only ever sees its end.
         webSocket.inboundFilter = { [handOff] bytes, binary in
-            if let acknowledgementFilter, acknowledgementFilter(bytes, binary) { return true }
-            if !binary {
-                if received.append(String(decoding: bytes, as: UTF8.self)) { handOff.messageArrived() }
-            }
+            if binary { return true }
+            if let countsAcknowledgements, countsAcknowledgements.consume(bytes) { return true }
+            if received.append(String(decoding: bytes, as: UTF8.self)) { handOff.messageArrived() }
             return true
         }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
         let connection: WebSocketConnection
         do {
             connection = try await WebSocketConnection.connect(
-                to: url, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
+                to: request.url, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
         } catch {
             throw TranscriptionError(transport: error, provider: provider.kind)
         }
@@ -78,16 +57,15 @@ extension StreamingTranscriber {
             connection.cancel()
             throw endedError()
         }
+        let opening = machine.connected()
         let leg = SessionLeg(
-            index: index, connection: connection, decoder: decoder, acknowledgements: acknowledgements,
+            index: index, connection: connection, machine: machine, acknowledgements: acknowledgements,
             received: received, connectedAt: clock.now)
         legs.append(leg)
         decodeReceivedMessages(of: leg)  // any that came before the leg was known
         Task { await self.readLoop(leg) }
-        if case .speechmatics(let options) = provider {
-            // A failure here is the reader's to report.
-            try? await connection.send(text: options.startRecognition.description)
-        }
+        // A failure here is the reader's to report.
+        for case .sendText(let text) in opening { try? await connection.send(text: text) }
         return leg
     }
 
@@ -95,12 +73,8 @@ extension StreamingTranscriber {
     func waitForStart(of leg: SessionLeg) async {
         let limit = configuration.startTimeout
         let started = await wait(within: limit) { leg.info != nil || leg.role == .ended || isEnded }
-        if !started {
-            legFailed(
-                leg,
-                TranscriptionError(
-                    .timeout, provider: provider.kind, reason: "the service did not start the session within \(limit)",
-                    isRetryable: true))
+        if !started, leg.role != .ended, !isEnded {
+            apply(leg.machine.startTimedOut(after: limit), from: leg)
         }
     }
 
@@ -133,12 +107,17 @@ extension StreamingTranscriber {
         leg.lastReceivedAt = clock.now
         for text in messages {
             if leg.role == .ended || isEnded { return }
-            apply(leg.decoder.decode(text), from: leg)
+            apply(leg.machine.received(text), from: leg)
+        }
+        // Acknowledgements the decoder read (not the plain ones the event loop counted).
+        if let counter = leg.acknowledgements, leg.machine.chunksAcknowledged > counter.value {
+            counter.advance(to: leg.machine.chunksAcknowledged)
+            changed()
         }
     }
 
     /// Waits for the end of `leg`'s connection (its messages go to the decoder, not here), then
-    /// ends the leg accordingly.
+    /// tells the leg's machine how it ended.
     func readLoop(_ leg: SessionLeg) async {
         var iterator = leg.connection.messages.makeAsyncIterator()
         var failure: WebSocketError?
@@ -149,138 +128,101 @@ extension StreamingTranscriber {
         }
         // Every message arrived before the end: decode them first.
         decodeReceivedMessages(of: leg)
+        if leg.role == .ended || isEnded { return }
         if let failure {
-            if leg.role == .ended || isEnded { return }
-            apply(leg.decoder.flush(), from: leg)
-            legFailed(leg, TranscriptionError(transport: failure, provider: provider.kind))
+            apply(
+                leg.machine.connectionFailed(TranscriptionError(transport: failure, provider: provider.kind)), from: leg
+            )
             return
         }
         // The service closed the connection.
-        if leg.role == .ended || isEnded { return }
-        apply(leg.decoder.flush(), from: leg)
-        if leg.role == .ended || isEnded { return }
         let frame: WebSocketCloseFrame
         switch leg.connection.closure {
         case .closedByPeer(let peer): frame = peer
         case .closedLocally(let local): frame = local
         default: frame = .normalClosure
         }
-        if let error = leg.decoder.closeError(frame) {
-            legFailed(leg, error)
-        } else if leg.endMessageSent {
-            legFinished(leg, message: .null)
-        } else {
-            legFailed(
-                leg,
-                TranscriptionError(
-                    .serverClosed, provider: provider.kind, reason: "the service closed the session without ending it",
-                    closeCode: frame.code, isRetryable: true))
-        }
+        apply(leg.machine.closed(code: frame.code, reason: frame.reason), from: leg)
     }
 
-    func apply(_ outputs: [SessionOutput], from leg: SessionLeg) {
-        for output in outputs {
+    /// Carries out what `leg`'s machine asked for, in order. Messages to send have no place
+    /// here (the machine asks for them only in answer to the caller's requests).
+    func apply(_ actions: [SessionAction], from leg: SessionLeg) {
+        for action in actions {
             if leg.role == .ended || isEnded { return }
-            switch output {
-            case .event(let event):
+            switch action {
+            case .deliver(let event):
                 if case .begin = event, leg.index > 0 { continue }  // `reconnected` takes its place
                 deliver(event, from: leg)
             case .started(let info):
-                leg.info = info
                 leg.startedAt = clock.now
                 if leg.index == 0 { session = info }
                 logger.debug("session started", metadata: ["stt.session.id": "\(info.id)"])
                 changed()
-            case .acknowledged(let sequence):
-                leg.acknowledgements.advance(to: sequence)
-                changed()
-            case .finished(let message):
-                legFinished(leg, message: message)
+            case .finished(let end):
+                legFinished(leg, end)
             case .failed(let error):
                 legFailed(leg, error)
+            case .sendText:
+                assertionFailure("a session machine asked to send a message in answer to a received one")
+            }
+        }
+    }
+
+    /// Sends the messages among `actions` to `leg` and carries out the rest, in order.
+    func perform(_ actions: [SessionAction], on leg: SessionLeg) async throws(TranscriptionError) {
+        for action in actions {
+            if case .sendText(let text) = action {
+                try await send(text: text, on: leg)
+            } else {
+                apply([action], from: leg)
             }
         }
     }
 
     /// Delivers one event of `leg`, its times moved to the whole stream's clock.
     func deliver(_ event: TranscriptEvent, from leg: SessionLeg) {
-        let offset = seconds(ofBytes: leg.startPosition)
+        let placed = timeline.place(event, session: leg.index, offset: wire.seconds(ofBytes: leg.startPosition))
         var turnBoundary = false
-        switch event {
-        case .partial(let transcript):
-            leg.producedTranscript = true
-            leg.transcribedUntil = max(leg.transcribedUntil, transcript.end)
-            handOff.yield(.partial(shifted(transcript, by: offset, from: leg)))
-        case .final(let transcript):
-            let moved = shifted(transcript, by: offset, from: leg)
-            leg.producedTranscript = true
-            leg.transcribedUntil = max(leg.transcribedUntil, transcript.end)
+        switch (event, placed) {
+        case (.final(let transcript), .final(let moved)):
             finalCount += 1
-            let end = leg.startPosition + Int(transcript.end * Double(bytesPerSecond))
-            finalizedPosition = max(finalizedPosition, min(end, leg.sentPosition))
+            let end = leg.startPosition + Int(transcript.end * Double(wire.bytesPerSecond))
+            ledger.finalized(upTo: min(end, leg.sentPosition))
             trimBacklog()
             turnBoundary = moved.isEndOfTurn
-            handOff.yield(.final(moved))
-        case .endOfUtterance(var mark):
-            mark.time += offset
+        case (.endOfUtterance, _):
             turnBoundary = true
-            handOff.yield(.endOfUtterance(mark))
-        case .speechStarted(var mark):
-            mark.time += offset
-            handOff.yield(.speechStarted(mark))
         default:
-            handOff.yield(event)
+            break
         }
+        handOff.yield(placed)
         if turnBoundary && leg.successor != nil {
             Task { await self.switchOver(from: leg) }
         }
     }
 
-    private func shifted(_ transcript: Transcript, by offset: Double, from leg: SessionLeg) -> Transcript {
-        var moved = transcript
-        moved.sessionIndex = leg.index
-        if leg.index > 0 {
-            if let turn = leg.turnMap[transcript.turnOrder] {
-                moved.turnOrder = turn
-            } else {
-                highestTurn += 1
-                leg.turnMap[transcript.turnOrder] = highestTurn
-                moved.turnOrder = highestTurn
-            }
-        } else {
-            highestTurn = max(highestTurn, transcript.turnOrder)
-        }
-        guard offset != 0 else { return moved }
-        moved.start += offset
-        moved.end += offset
-        for index in moved.words.indices {
-            moved.words[index].start += offset
-            moved.words[index].end += offset
-        }
-        return moved
-    }
-
     // MARK: Ending legs
 
-    /// The service sent its last message (`Termination`, `EndOfTranscript`) on `leg`.
-    func legFinished(_ leg: SessionLeg, message: JSONValue) {
+    /// The service ended `leg` gracefully (its last message, or a normal close after the end
+    /// message).
+    func legFinished(_ leg: SessionLeg, _ end: SessionEnd) {
         switch leg.role {
         case .ended:
             return
         case .draining:
-            finalizedPosition = max(
-                finalizedPosition, min(leg.sentPosition, activeLeg?.startPosition ?? leg.sentPosition))
+            ledger.drained(sentUpTo: leg.sentPosition, handedOverAt: activeLeg?.startPosition ?? leg.sentPosition)
             close(leg, gracefully: true)
             trimBacklog()
             completeIfDone()
-        case .active where isStopping && leg.endMessageSent:
-            stoppedMessage = message
+        case .active where isStopping && leg.machine.endMessageSent:
+            stoppedEnd = end
             close(leg, gracefully: true)
             completeIfDone()
         case .active where configuration.reconnection == nil:
             // The service ended the session on its own.
             close(leg, gracefully: true)
-            complete(with: message)
+            complete(with: end)
         case .active, .standby:
             legFailed(
                 leg,
@@ -296,6 +238,7 @@ extension StreamingTranscriber {
         guard leg.role != .ended, !isEnded else { return }
         let role = leg.role
         leg.failure = error
+        leg.machine.abandon(error)
         close(leg, gracefully: false)
         switch role {
         case .ended:
@@ -306,8 +249,7 @@ extension StreamingTranscriber {
             if leg.index == 0 { fail(error) }
             changed()
         case .draining:
-            let unfinalized = max(0, min(leg.sentPosition, activeLeg?.startPosition ?? 0) - finalizedPosition)
-            lostBytes += unfinalized
+            ledger.drainFailed(sentUpTo: leg.sentPosition, handedOverAt: activeLeg?.startPosition ?? 0)
             handOff.yield(
                 .warning(
                     VendorNotice(
@@ -315,20 +257,25 @@ extension StreamingTranscriber {
                         reason: "the previous session failed before it sent its last finals (\(error.code))")))
             completeIfDone()
         case .active:
-            guard let policy = configuration.reconnection, session != nil, error.isRetryable else {
+            guard var reconnection, session != nil else {
                 fail(error)
                 return
             }
-            let now = clock.now
-            let healthy =
-                leg.producedTranscript || (leg.startedAt.map { now - $0 >= policy.stableSessionDuration } ?? false)
-            if healthy { failuresInARow = 0 }
-            failuresInARow += 1
+            let decision = reconnection.sessionLost(
+                error, producedTranscript: leg.machine.producedTranscript, startedAt: leg.startedAt, now: clock.now,
+                random: .random(in: 0...1))
+            self.reconnection = reconnection
+            guard case .reconnect(let attempt, let delay) = decision else {
+                if case .giveUp(let final) = decision { fail(final) }
+                return
+            }
             activeLeg = nil
             legGeneration += 1
             closeStandbyLegs()
             logger.debug("session lost", metadata: ["stt.error": "\(error)"])
-            reconnectTask = Task { await self.reconnect(after: leg, reason: .failure(error)) }
+            reconnectTask = Task {
+                await self.reconnect(after: leg, reason: .failure(error), attempt: attempt, delay: delay)
+            }
             changed()
         }
     }
@@ -336,12 +283,14 @@ extension StreamingTranscriber {
     /// Releases `leg`.
     func close(_ leg: SessionLeg, gracefully: Bool) {
         leg.role = .ended
+        leg.machine.abandon()
         leg.received.discard()
         leg.rolloverTimer?.cancel()
         leg.rolloverTimer = nil
         if let successor = leg.successor, successor.role == .standby { close(successor, gracefully: false) }
         leg.successor = nil
         legs.removeAll { $0 === leg }
+        timeline.forget(session: leg.index)
         connectionsToRelease.append(leg.connection)
         if gracefully {
             let connection = leg.connection
@@ -358,22 +307,21 @@ extension StreamingTranscriber {
 
     /// Completes the stop once the active leg and every draining leg have finished.
     func completeIfDone() {
-        guard let message = stoppedMessage, !legs.contains(where: { $0.role == .draining }) else { return }
-        complete(with: message)
+        guard let end = stoppedEnd, !legs.contains(where: { $0.role == .draining }) else { return }
+        complete(with: end)
     }
 
     /// The graceful end: `terminated`, then the sequence finishes.
-    func complete(with message: JSONValue) {
+    func complete(with end: SessionEnd) {
         guard !isEnded else { return }
-        let measured = firstConnectedAt.map { Self.seconds(clock.now - $0) } ?? 0
+        let measured = firstConnectedAt.map { (clock.now - $0).inSeconds } ?? 0
         let single = sessionCount <= 1
         let summary = SessionSummary(
             provider: provider.kind, sessionID: activeLeg?.info?.id ?? session?.id ?? "",
-            audioDuration: single
-                ? (message["audio_duration_seconds"]?.looseDouble ?? audioSecondsSent) : audioSecondsSent,
-            sessionDuration: single ? (message["session_duration_seconds"]?.looseDouble ?? measured) : measured,
-            finalCount: finalCount, raw: message, sessionCount: max(1, sessionCount),
-            lostAudio: seconds(ofBytes: lostBytes))
+            audioDuration: single ? (end.audioDuration ?? audioSecondsSent) : audioSecondsSent,
+            sessionDuration: single ? (end.sessionDuration ?? measured) : measured,
+            finalCount: finalCount, raw: end.raw, sessionCount: max(1, sessionCount),
+            lostAudio: wire.seconds(ofBytes: ledger.lostBytes))
         logger.debug("session terminated", metadata: ["stt.finals": "\(finalCount)"])
         handOff.yield(.terminated(summary))
         finish(.success(summary))

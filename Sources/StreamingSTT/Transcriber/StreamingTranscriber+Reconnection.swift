@@ -1,24 +1,13 @@
-import struct Foundation.Date
-
-// Reconnection after a failure, and rollover before a session limit.
+// Reconnection after a failure, and rollover before a session limit: the decisions are the
+// ReconnectionStateMachine's; this carries them out.
 extension StreamingTranscriber {
     /// Opens sessions until one starts (then it takes over), a failure is not retryable, or the
-    /// attempts run out (then the transcriber fails with the last error).
-    func reconnect(after lost: SessionLeg, reason: ReconnectionReason) async {
-        guard let policy = configuration.reconnection else { return }
-        var lastError: TranscriptionError
-        if case .failure(let error) = reason { lastError = error } else { return }
+    /// attempts run out (then the transcriber fails with the last error). The first attempt is
+    /// `attempt`, after `delay`.
+    func reconnect(after lost: SessionLeg, reason: ReconnectionReason, attempt: Int, delay: Duration) async {
+        var attempt = attempt
+        var delay = delay
         while !isEnded {
-            guard failuresInARow <= policy.maxAttempts else {
-                var error = lastError
-                error.reason = "gave up after \(policy.maxAttempts) attempts to reconnect: " + error.reason
-                fail(error)
-                return
-            }
-            let attempt = failuresInARow
-            let delay = max(
-                policy.delay(beforeAttempt: attempt, random: Double.random(in: 0...1)),
-                lastError.minimumRetryDelay ?? .zero)
             handOff.yield(
                 .reconnecting(
                     Reconnecting(
@@ -30,6 +19,7 @@ extension StreamingTranscriber {
                 return  // the transcriber ended
             }
             if isEnded { return }
+            let failure: TranscriptionError
             do {
                 let leg = try await openLeg()
                 let limit = configuration.startTimeout
@@ -40,20 +30,26 @@ extension StreamingTranscriber {
                     return
                 }
                 if leg.role != .ended { close(leg, gracefully: false) }
-                lastError =
+                failure =
                     leg.failure
                     ?? TranscriptionError(
                         .timeout, provider: provider.kind,
                         reason: "the service did not start the session within \(limit)", isRetryable: true)
             } catch {
                 if isEnded { return }
-                lastError = error
+                failure = error
             }
-            guard lastError.isRetryable else {
-                fail(lastError)
+            guard var reconnection else { return }
+            let decision = reconnection.attemptFailed(failure, random: .random(in: 0...1))
+            self.reconnection = reconnection
+            switch decision {
+            case .giveUp(let error):
+                fail(error)
                 return
+            case .reconnect(let next, let wait):
+                attempt = next
+                delay = wait
             }
-            failuresInARow += 1
         }
     }
 
@@ -63,10 +59,7 @@ extension StreamingTranscriber {
         await acquireSendLock()
         defer { releaseSendLock() }
         guard !isEnded, leg.role == .standby, let info = leg.info else { return }
-        let start = backlog?.startPosition ?? streamPosition
-        let lost = max(0, start - max(finalizedPosition, accountedPosition))
-        lostBytes += lost
-        accountedPosition = start
+        let (start, lost) = ledger.resume()
         leg.startPosition = start
         leg.sentPosition = start
         leg.role = .active
@@ -78,13 +71,14 @@ extension StreamingTranscriber {
             .reconnected(
                 Reconnected(
                     reason: reason, sessionIndex: leg.index, session: info, attempts: attempts,
-                    audioOffset: seconds(ofBytes: start), replayedAudio: seconds(ofBytes: streamPosition - start),
-                    lostAudio: seconds(ofBytes: lost))))
+                    audioOffset: wire.seconds(ofBytes: start),
+                    replayedAudio: wire.seconds(ofBytes: ledger.streamPosition - start),
+                    lostAudio: wire.seconds(ofBytes: lost))))
         logger.debug(
             "session reconnected",
-            metadata: ["stt.session.index": "\(leg.index)", "stt.lost.seconds": "\(seconds(ofBytes: lost))"])
+            metadata: ["stt.session.index": "\(leg.index)", "stt.lost.seconds": "\(wire.seconds(ofBytes: lost))"])
         changed()
-        for message in configurationReplay() { try? await send(message, on: leg) }
+        await replayConfiguration(to: leg)
         if isStopping {
             await endSending(on: leg)
         } else {
@@ -93,40 +87,39 @@ extension StreamingTranscriber {
         }
     }
 
-    // MARK: Rollover
-
-    /// Arms the rollover of `leg` before its limit: AssemblyAI `expires_at`, the policy's
-    /// maximum, or the vendor's (3 h AssemblyAI, 48 h Speechmatics).
-    func scheduleRollover(of leg: SessionLeg) {
-        guard let policy = configuration.reconnection, leg.role == .active else { return }
-        let vendorLimit: Duration =
-            switch provider {
-            case .assemblyAI: .seconds(10_800)
-            case .speechmatics: .seconds(48 * 3600)
-            }
-        var limit = leg.connectedAt + min(vendorLimit, policy.maximumSessionDuration ?? vendorLimit)
-        if let expiresAt = leg.info?.expiresAt {
-            let remaining = expiresAt.timeIntervalSinceNow
-            limit = min(limit, clock.now + .nanoseconds(Int64(max(0, remaining) * 1e9)))
-        }
-        let fireAt = limit - policy.rolloverLeadTime
-        leg.rolloverTimer?.cancel()
-        leg.rolloverTimer = Task {
-            do {
-                try await Task.sleep(until: fireAt, clock: .continuous)
-            } catch {
-                return
-            }
-            await self.rollover(from: leg, limit: limit)
+    /// Sends `leg` every configuration change made so far, before its audio.
+    private func replayConfiguration(to leg: SessionLeg) async {
+        for update in configurationUpdates {
+            guard let actions = try? leg.machine.update(update) else { continue }
+            try? await perform(actions, on: leg)
         }
     }
 
-    /// AssemblyAI with `inactivity_timeout`: the next session of a rollover gets no audio until
-    /// the switch (up to half the lead time), so it is sent `KeepAlive` (which resets that timer)
-    /// every half timeout, at most every 5 s, until then.
+    // MARK: Rollover
+
+    /// Arms the rollover of `leg` before its limit (see
+    /// ``ReconnectionStateMachine/rolloverSchedule(connectedAt:vendorLimit:expiresIn:now:)``).
+    func scheduleRollover(of leg: SessionLeg) {
+        guard let reconnection, leg.role == .active else { return }
+        let expiresIn = leg.info?.expiresAt.map { Duration.seconds(exactly: $0.timeIntervalSinceNow) }
+        let schedule = reconnection.rolloverSchedule(
+            connectedAt: leg.connectedAt, vendorLimit: vendor.maximumSessionDuration, expiresIn: expiresIn,
+            now: clock.now)
+        leg.rolloverTimer?.cancel()
+        leg.rolloverTimer = Task {
+            do {
+                try await Task.sleep(until: schedule.start, clock: .continuous)
+            } catch {
+                return
+            }
+            await self.rollover(from: leg, limit: schedule.limit)
+        }
+    }
+
+    /// Keeps a rollover's next session alive while it waits for the switch without audio, where
+    /// the vendor needs that (AssemblyAI with `inactivity_timeout`).
     private func keepAliveWhileStandby(_ leg: SessionLeg) {
-        guard case .assemblyAI(let options) = provider, let timeout = options.inactivityTimeout else { return }
-        let interval = min(Duration.seconds(5), .milliseconds(timeout * 500))
+        guard let interval = vendor.standbyKeepAliveInterval else { return }
         Task {
             while true {
                 do { try await Task.sleep(for: interval) } catch { return }
@@ -135,22 +128,21 @@ extension StreamingTranscriber {
         }
     }
 
-    /// Sends `KeepAlive` to `leg` if it is still waiting for the switch; `false` once it is not.
+    /// Keeps `leg` alive if it is still waiting for the switch; `false` once it is not.
     private func sendKeepAlive(whileStandby leg: SessionLeg) async -> Bool {
         guard leg.role == .standby, !isEnded else { return false }
-        try? await send(.object([("type", .string("KeepAlive"))]), on: leg)
+        try? await perform(leg.machine.keepAlive(), on: leg)
         return true
     }
 
-    /// Starts the session that takes over from `old`, then waits for a turn boundary (at most
-    /// half the lead time) to move the audio to it.
+    /// Starts the session that takes over from `old`, then waits for a turn boundary (until the
+    /// switch deadline) to move the audio to it.
     private func rollover(from old: SessionLeg, limit: ContinuousClock.Instant) async {
-        guard let policy = configuration.reconnection else { return }
+        guard let reconnection else { return }
         var attempt = 0
         while old.role == .active, old.successor == nil, !isEnded, !isStopping, clock.now < limit {
             attempt += 1
-            let delay: Duration =
-                attempt == 1 ? .zero : policy.delay(beforeAttempt: attempt - 1, random: .random(in: 0...1))
+            let delay = reconnection.rolloverDelay(beforeAttempt: attempt, random: .random(in: 0...1))
             handOff.yield(
                 .reconnecting(
                     Reconnecting(
@@ -173,7 +165,7 @@ extension StreamingTranscriber {
                     old.successor = leg
                     leg.rolloverAttempts = attempt
                     keepAliveWhileStandby(leg)
-                    let switchAt = max(clock.now, limit - policy.rolloverLeadTime / 2)
+                    let switchAt = reconnection.switchDeadline(limit: limit, now: clock.now)
                     Task {
                         try? await Task.sleep(until: switchAt, clock: .continuous)
                         await self.switchOver(from: old)
@@ -188,7 +180,7 @@ extension StreamingTranscriber {
             } catch {
                 failure = error
             }
-            if !failure.isRetryable || attempt >= policy.maxAttempts {
+            if !reconnection.retriesRollover(after: failure, attempt: attempt) {
                 handOff.yield(
                     .warning(
                         VendorNotice(
@@ -212,7 +204,7 @@ extension StreamingTranscriber {
         old.rolloverTimer?.cancel()
         next.startPosition = old.sentPosition
         next.sentPosition = old.sentPosition
-        accountedPosition = next.startPosition
+        ledger.rolledOver(at: next.startPosition)
         old.role = .draining
         next.role = .active
         activeLeg = next
@@ -222,12 +214,12 @@ extension StreamingTranscriber {
             .reconnected(
                 Reconnected(
                     reason: .rollover, sessionIndex: next.index, session: info, attempts: next.rolloverAttempts,
-                    audioOffset: seconds(ofBytes: next.startPosition),
-                    replayedAudio: seconds(ofBytes: streamPosition - next.startPosition), lostAudio: 0)))
+                    audioOffset: wire.seconds(ofBytes: next.startPosition),
+                    replayedAudio: wire.seconds(ofBytes: ledger.streamPosition - next.startPosition), lostAudio: 0)))
         logger.debug("session rolled over", metadata: ["stt.session.index": "\(next.index)"])
         changed()
         await endSending(on: old)
-        for message in configurationReplay() { try? await send(message, on: next) }
+        await replayConfiguration(to: next)
         if isStopping {
             await endSending(on: next)
         } else {

@@ -44,7 +44,7 @@ extension StreamingTranscriber {
         let limit = configuration.stopTimeout
         var deadline = clock.now + limit
         if let leg {
-            let untranscribed = seconds(ofBytes: leg.bytesSent) - leg.transcribedUntil
+            let untranscribed = leg.machine.untranscribedSeconds
             if untranscribed > 0 { deadline = deadline + .milliseconds(Int64(untranscribed * 1000)) }
         }
         while true {

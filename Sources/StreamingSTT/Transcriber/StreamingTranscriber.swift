@@ -27,21 +27,8 @@ import Logging
 /// open a new session (``TranscriptEvent/reconnecting(_:)``, ``TranscriptEvent/reconnected(_:)``)
 /// and the audio sent meanwhile is replayed to it; see ``ReconnectionPolicy``.
 public actor StreamingTranscriber {
-    /// The service and its options.
-    public enum Provider: Sendable, Hashable {
-        /// AssemblyAI Universal Streaming v3.
-        case assemblyAI(AssemblyAI)
-        /// Speechmatics Real-Time v2.
-        case speechmatics(Speechmatics)
-
-        /// Which provider.
-        public var kind: ProviderKind {
-            switch self {
-            case .assemblyAI: .assemblyAI
-            case .speechmatics: .speechmatics
-            }
-        }
-    }
+    /// The service and its options: `.assemblyAI(options)` or `.speechmatics(options)`.
+    public typealias Provider = TranscriptionProvider
 
     enum Phase {
         case idle, connecting, running, stopping
@@ -56,6 +43,10 @@ public actor StreamingTranscriber {
     public nonisolated let events: TranscriptEvents
 
     let logger: Logger
+    /// The vendor's protocol, from the provider's options.
+    let vendor: any TranscriptionVendor
+    /// The audio on the wire.
+    let wire: WireAudio
     /// Where events wait for the consumer and received messages wait to be decoded.
     let handOff = EventHandOff()
     /// Decodes received messages while the consumer is not waiting for events.
@@ -74,28 +65,20 @@ public actor StreamingTranscriber {
     /// The first session's description (returned by `start()`).
     var session: SessionInfo?
     var firstConnectedAt: ContinuousClock.Instant?
-    /// The wire audio kept for replay (only with a reconnection policy).
-    var backlog: AudioBacklog?
-    /// Bytes of wire audio produced so far (the position of the next chunk in the stream).
-    var streamPosition = 0
-    /// The position up to which finals have covered the audio.
-    var finalizedPosition = 0
-    /// Where the audio of the last active leg started: audio before it was given to a session.
-    var accountedPosition = 0
-    /// Audio neither replayed nor finalized, in bytes.
-    var lostBytes = 0
-    /// Failed sessions and attempts since the last healthy session.
-    var failuresInARow = 0
+    /// Where every byte of the wire audio stands; keeps audio for replay with a reconnection policy.
+    var ledger: AudioLedger
+    /// The reconnection policy's decisions (only with a policy).
+    var reconnection: ReconnectionStateMachine?
+    /// Places every session's events on the whole stream.
+    var timeline = StreamTimeline()
     var reconnectTask: Task<Void, Never>?
     var drainTask: Task<Void, Never>?
-    /// The highest turn order delivered.
-    var highestTurn = -1
     /// Configuration changes made, re-sent to every new session.
     var configurationUpdates: [ConfigurationUpdate] = []
     /// Connections of ended legs that `stop()` waits for (their sockets released).
     var connectionsToRelease: [WebSocketConnection] = []
-    /// The last message of the active leg after a graceful stop, once it arrived.
-    var stoppedMessage: JSONValue?
+    /// How the active leg ended after a graceful stop, once it did.
+    var stoppedEnd: SessionEnd?
     var waiters: [CheckedContinuation<Void, Never>] = []
     var blockedObservers: [CheckedContinuation<Void, Never>] = []
     var blockedOnAcknowledgements = false
@@ -126,22 +109,15 @@ public actor StreamingTranscriber {
         logger[metadataKey: "stt.provider"] = "\(provider.kind)"
         self.logger = logger
         self.events = TranscriptEvents(handOff: handOff)
-        let bytesPerFrame: Int
-        let sampleRate: Int
-        let holdBack: Bool
-        switch provider {
-        case .assemblyAI(let options):
-            bytesPerFrame = options.encoding.bytesPerSample
-            sampleRate = options.sampleRate
-            holdBack = true
-        case .speechmatics(let options):
-            bytesPerFrame = options.encoding.bytesPerSample
-            sampleRate = options.sampleRate
-            holdBack = false
-        }
-        let frames = Self.frames(in: Self.seconds(configuration.audioChunkDuration), at: sampleRate)
+        self.vendor = provider.vendor
+        let wire = provider.vendor.wireAudio
+        self.wire = wire
         self.chunker = WireChunker(
-            chunkBytes: frames * bytesPerFrame, alignment: bytesPerFrame, holdsBackLastChunk: holdBack)
+            chunkBytes: wire.bytes(roundingUp: configuration.audioChunkDuration.inSeconds),
+            alignment: wire.bytesPerFrame, holdsBackLastChunk: provider.vendor.chunking.holdsBackLastChunk)
+        self.ledger = AudioLedger(
+            replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
+        self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
     }
 
     // MARK: - Public API
@@ -164,9 +140,6 @@ public actor StreamingTranscriber {
             throw error
         }
         phase = .connecting
-        if let policy = configuration.reconnection {
-            backlog = AudioBacklog(capacity: bytes(policy.replayBufferDuration))
-        }
         let leg: SessionLeg
         do {
             leg = try await openLeg()
@@ -211,14 +184,14 @@ public actor StreamingTranscriber {
 
     /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
     public nonisolated var wireFormat: AudioFormat {
-        switch provider {
-        case .assemblyAI(let options):
-            AudioFormat(encoding: options.encoding == .pcmMulaw ? .mulaw : .int16, sampleRate: options.sampleRate)
-        case .speechmatics(let options):
-            AudioFormat(
-                encoding: options.encoding == .pcmF32LE ? .float32 : (options.encoding == .mulaw ? .mulaw : .int16),
-                sampleRate: options.sampleRate)
-        }
+        let wire = vendor.wireAudio
+        let encoding: AudioFormat.Encoding =
+            switch wire.encoding {
+            case .int16: .int16
+            case .float32: .float32
+            case .mulaw: .mulaw
+            }
+        return AudioFormat(encoding: encoding, sampleRate: wire.sampleRate)
     }
 
     /// Sends audio in any format: it is converted to ``wireFormat`` (channels mixed down,
@@ -242,7 +215,7 @@ public actor StreamingTranscriber {
             if !converted.bytes.isEmpty { try await send(audio: converted.bytes) }
         } catch let error as AudioError {
             throw TranscriptionError(
-                .audioFailed, provider: provider.kind, reason: error.description, audioError: error)
+                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
         } catch let error as TranscriptionError {
             throw error
         } catch {
@@ -267,7 +240,7 @@ public actor StreamingTranscriber {
             throw error
         } catch let error as AudioError {
             throw TranscriptionError(
-                .audioFailed, provider: provider.kind, reason: error.description, audioError: error)
+                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
         } catch {
             throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
         }
@@ -277,25 +250,23 @@ public actor StreamingTranscriber {
     /// `ForceEndOfUtterance` with the audio time sent so far. Does nothing while reconnecting.
     public func forceEndOfTurn() async throws(TranscriptionError) {
         try checkRunning()
-        switch provider {
-        case .assemblyAI:
-            // The chunk held back for merging a tail goes first: the turn must end after all the
-            // audio given so far, not the last 50 ms before it.
-            await acquireSendLock()
-            defer { releaseSendLock() }
-            if let held = chunker.takeHeldChunk() { try await sendChunk(held) }
-            try await sendControl(.object([("type", .string("ForceEndpoint"))]))
-        case .speechmatics:
-            let sent = activeLeg.map { Double($0.bytesSent) / Double(bytesPerSecond) } ?? 0
-            try await sendControl(.object([("message", .string("ForceEndOfUtterance")), ("timestamp", .number(sent))]))
+        guard chunker.holdsBackLastChunk else {
+            try await sendControl { $0.forceEndOfTurn() }
+            return
         }
+        // The chunk held back for merging a tail goes first: the turn must end after all the
+        // audio given so far, not the last chunk before it.
+        await acquireSendLock()
+        defer { releaseSendLock() }
+        if let held = chunker.takeHeldChunk() { try await sendChunk(held) }
+        try await sendControl { $0.forceEndOfTurn() }
     }
 
     /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
     /// Speechmatics has no such message; this does nothing there.
     public func keepAlive() async throws(TranscriptionError) {
         try checkRunning()
-        if case .assemblyAI = provider { try await sendControl(.object([("type", .string("KeepAlive"))])) }
+        try await sendControl { $0.keepAlive() }
     }
 
     /// Changes the session's configuration mid-stream: AssemblyAI `UpdateConfiguration`,
@@ -303,10 +274,11 @@ public actor StreamingTranscriber {
     /// With reconnection, every later session is sent the same changes before its audio.
     public func updateConfiguration(_ update: ConfigurationUpdate) async throws(TranscriptionError) {
         try checkRunning()
-        let message = try configurationMessage(update)
+        try vendor.validate(update)
         if configuration.reconnection != nil { configurationUpdates.append(update) }
-        for leg in legs where leg.role != .ended { leg.decoder.apply(update) }
-        try await sendControl(message)
+        // Every open session reads its messages as the change says; the active one is sent it.
+        for leg in legs where leg.role != .ended && leg !== activeLeg { _ = try? leg.machine.update(update) }
+        try await sendControl { machine throws(TranscriptionError) in try machine.update(update) }
     }
 
     /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
@@ -338,9 +310,9 @@ public actor StreamingTranscriber {
                     if let converter, let tail = try? converter.flush(), !tail.bytes.isEmpty {
                         for chunk in chunker.append(tail.bytes) { try await sendChunk(chunk) }
                     }
-                    let merge: Bool
-                    if case .assemblyAI = provider { merge = true } else { merge = false }
-                    for chunk in chunker.finish(mergeTail: merge) { try await sendChunk(paddedToMinimum(chunk)) }
+                    for chunk in chunker.finish(mergeTail: chunker.holdsBackLastChunk) {
+                        try await sendChunk(vendor.chunking.padded(chunk, wire: wire))
+                    }
                 } catch {
                     // The session ended while stopping; `phase` says how.
                 }
@@ -394,7 +366,7 @@ public actor StreamingTranscriber {
 
     /// Seconds of audio sent so far (or, while reconnecting, kept to be sent).
     public var audioSecondsSent: Double {
-        Double(streamPosition) / Double(bytesPerSecond)
+        wire.seconds(ofBytes: ledger.streamPosition)
     }
 
     // MARK: - Internals
@@ -406,63 +378,12 @@ public actor StreamingTranscriber {
         for connection in releasing { await connection.released() }
     }
 
-    var bytesPerSecond: Int {
-        switch provider {
-        case .assemblyAI(let options): options.sampleRate * options.encoding.bytesPerSample
-        case .speechmatics(let options): options.sampleRate * options.encoding.bytesPerSample
-        }
-    }
-
-    /// Bytes of wire audio in `duration`, whole frames.
-    func bytes(_ duration: Duration) -> Int {
-        let frame = chunker.alignment
-        return Int(Self.seconds(duration) * Double(bytesPerSecond)) / frame * frame
-    }
-
-    func seconds(ofBytes count: Int) -> Double {
-        Double(count) / Double(bytesPerSecond)
-    }
-
     private func validate() throws(TranscriptionError) {
-        switch provider {
-        case .assemblyAI(let options):
-            try options.validate()
-            let milliseconds = Self.seconds(configuration.audioChunkDuration) * 1000
-            if !(50...500).contains(milliseconds) {
-                throw TranscriptionError(
-                    .invalidConfiguration, provider: .assemblyAI,
-                    reason: "audioChunkDuration must be 50…500 ms for AssemblyAI (messages must hold 50–1000 ms)")
-            }
-        case .speechmatics(let options):
-            try options.validate()
-            if configuration.audioChunkDuration <= .zero || configuration.audioChunkDuration > .seconds(5) {
-                throw TranscriptionError(
-                    .invalidConfiguration, provider: .speechmatics,
-                    reason: "audioChunkDuration must be above 0 and at most 5 s")
-            }
-        }
+        try vendor.validate(audioChunkDuration: configuration.audioChunkDuration)
         try configuration.reconnection?.validate(provider: provider.kind)
-        if case .assemblyAI(let options) = provider, case .temporaryToken = options.credentials,
-            configuration.reconnection != nil, configuration.credentials == nil
-        {
-            logger.warning(
-                """
-                reconnection with one AssemblyAI temporary token: a token opens one session, so every new \
-                session will be refused; set Configuration.credentials to mint a token per session
-                """)
-        }
-    }
-
-    private func configurationMessage(_ update: ConfigurationUpdate) throws(TranscriptionError) -> JSONValue {
-        switch provider {
-        case .assemblyAI: try update.assemblyAIMessage()
-        case .speechmatics(let options): try update.speechmaticsMessage(language: options.language)
-        }
-    }
-
-    /// The messages that re-apply every configuration change, for a new session.
-    func configurationReplay() -> [JSONValue] {
-        configurationUpdates.compactMap { try? configurationMessage($0) }
+        let warnings = vendor.configurationWarnings(
+            reconnects: configuration.reconnection != nil, suppliesCredentials: configuration.credentials != nil)
+        for warning in warnings { logger.warning("\(warning)") }
     }
 
     func checkRunning() throws(TranscriptionError) {
@@ -489,29 +410,5 @@ public actor StreamingTranscriber {
     var isStopping: Bool {
         if case .stopping = phase { return true }
         return false
-    }
-
-    /// An AssemblyAI chunk under the service's 50 ms minimum (only the last one, when all the
-    /// audio since the previous chunk was shorter) padded with silence to 50 ms: the service closes
-    /// the session (3007) on a shorter one. Speechmatics chunks are returned as they are.
-    func paddedToMinimum(_ chunk: [UInt8]) -> [UInt8] {
-        guard case .assemblyAI(let options) = provider else { return chunk }
-        let minimum = Self.frames(in: 0.05, at: options.sampleRate) * options.encoding.bytesPerSample
-        guard chunk.count < minimum else { return chunk }
-        let silence: UInt8 = options.encoding == .pcmMulaw ? 0xFF : 0
-        return chunk + [UInt8](repeating: silence, count: minimum - chunk.count)
-    }
-
-    /// The frames `seconds` of audio takes at `sampleRate`, at least one, rounded up: where it is
-    /// not a whole number (22 050 Hz × 50 ms), rounding down would make every AssemblyAI chunk a
-    /// little under its 50 ms minimum (3007). The small subtraction keeps float noise
-    /// (16 000 × 0.05 = 800.000…01) from adding a frame.
-    static func frames(in seconds: Double, at sampleRate: Int) -> Int {
-        max(1, Int((Double(sampleRate) * seconds - 1e-6).rounded(.up)))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

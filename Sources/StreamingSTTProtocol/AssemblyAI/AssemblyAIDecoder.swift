@@ -1,0 +1,180 @@
+import struct Foundation.Date
+
+/// AssemblyAI v3 server messages → neutral outputs.
+///
+/// Finals: a `Turn` with `end_of_turn == true` is final, except that with `format_turns` on a
+/// Universal-Streaming model the unformatted end-of-turn message is followed by a formatted one with
+/// the same `turn_order`: only that one is final (the unformatted one is delivered as a partial).
+/// If the formatted message never comes (a new turn starts, or the session ends), the unformatted
+/// text is delivered as the final instead, so nothing is lost. A final is never delivered twice for
+/// one `turn_order`, and an end of turn with no words is not delivered.
+package struct AssemblyAIDecoder: Sendable {
+    private let isU3ProFamily: Bool
+    private var waitsForFormattedFinal: Bool
+    package var deliversRawMessages: Bool
+    /// Turns already final: a turn's final is delivered once, whatever order messages come in.
+    private var finalTurns = Set<Int>()
+    private var pendingUnformatted: Transcript?
+
+    package init(configuration: AssemblyAI, deliversRawMessages: Bool = false) {
+        self.deliversRawMessages = deliversRawMessages
+        isU3ProFamily = configuration.speechModel.isU3ProFamily
+        waitsForFormattedFinal = configuration.formatTurns == true && !isU3ProFamily
+    }
+
+    /// `format_turns` changed mid-session (`UpdateConfiguration`): from now on the formatted
+    /// end-of-turn message is (or is no longer) the one to wait for.
+    package mutating func apply(_ update: ConfigurationUpdate) {
+        if let formatTurns = update.formatTurns { waitsForFormattedFinal = formatTurns && !isU3ProFamily }
+    }
+
+    package mutating func decode(_ text: String) -> [DecodedMessage] {
+        let json: JSONValue
+        switch JSONValue.parseMessage(text) {
+        case .success(let value): json = value
+        case .failure(let warning): return [.event(warning)]
+        }
+        let type = json["type"]?.stringValue
+        var outputs: [DecodedMessage] = []
+        if deliversRawMessages {
+            outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+        }
+        switch type {
+        case "Begin":
+            let expires = json["expires_at"]?.looseDouble.map { Date(timeIntervalSince1970: $0) }
+            let info = SessionInfo(
+                provider: .assemblyAI, id: json["id"]?.stringValue ?? "", expiresAt: expires,
+                configuration: json["configuration"], raw: json)
+            outputs += [.started(info), .event(.begin(info))]
+        case "Turn":
+            outputs += turn(json)
+        case "SpeechStarted":
+            let time = (json["timestamp"]?.looseDouble ?? 0) / 1000
+            outputs.append(
+                .event(
+                    .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: json))))
+        case "Termination":
+            outputs += flush()
+            outputs.append(
+                .finished(
+                    SessionEnd(
+                        raw: json, audioDuration: json["audio_duration_seconds"]?.looseDouble,
+                        sessionDuration: json["session_duration_seconds"]?.looseDouble)))
+        case "Error":
+            outputs += flush()
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+        case "Warning":
+            let code = json["warning_code"].map { $0.intValue.map(String.init) ?? $0.description } ?? "warning"
+            outputs.append(
+                .event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: json))))
+        case nil where json["error"] != nil:
+            // The legacy error shape: no type, an `error` member.
+            outputs += flush()
+            outputs.append(
+                .failed(
+                    Self.error(
+                        code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
+        default:
+            if !deliversRawMessages {
+                outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+            }
+        }
+        return outputs
+    }
+
+    /// Whether `text` is empty or only spaces and tabs (what `CharacterSet.whitespaces` trims:
+    /// Unicode space separators, U+0009 and U+200B), without Foundation's slow bridged trimming.
+    static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy {
+            $0 == "\t" || $0 == "\u{200B}" || $0.properties.generalCategory == .spaceSeparator
+        }
+    }
+
+    private mutating func turn(_ json: JSONValue) -> [DecodedMessage] {
+        let order = json["turn_order"]?.intValue ?? 0
+        guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
+        var outputs: [DecodedMessage] = []
+        if let pending = pendingUnformatted, pending.turnOrder != order {
+            outputs += flush()  // another turn began without the formatted final of the pending one
+        }
+        let endOfTurn = json["end_of_turn"]?.boolValue ?? false
+        let formatted = json["turn_is_formatted"]?.boolValue ?? false
+        let words = (json["words"]?.arrayValue ?? []).map { word in
+            Word(
+                text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
+                end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
+                speaker: word["speaker"]?.stringValue, isFinal: word["word_is_final"]?.boolValue)
+        }
+        let transcriptText = json["transcript"]?.stringValue ?? ""
+        let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
+        var transcript = Transcript(
+            text: endOfTurn
+                ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
+            start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
+            turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
+            endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
+            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: json,
+            languageConfidence: json["language_confidence"]?.looseDouble)
+        if !endOfTurn {
+            transcript.isEndOfTurn = false
+            outputs.append(.event(.partial(transcript)))
+        } else if waitsForFormattedFinal && !formatted {
+            pendingUnformatted = transcript
+            outputs.append(.event(.partial(transcript)))
+        } else {
+            pendingUnformatted = nil
+            finalTurns.insert(order)
+            if !Self.isBlank(transcript.text) {
+                outputs.append(.event(.final(transcript)))
+            }
+        }
+        return outputs
+    }
+
+    package mutating func flush() -> [DecodedMessage] {
+        guard let pending = pendingUnformatted else { return [] }
+        pendingUnformatted = nil
+        guard finalTurns.insert(pending.turnOrder).inserted else { return [] }
+        return Self.isBlank(pending.text) ? [] : [.event(.final(pending))]
+    }
+
+    /// The error a close code means without a preceding `Error` message, or `nil` for 1000.
+    package func closeError(code: UInt16, reason: String) -> TranscriptionError? {
+        if code == 1000 { return nil }
+        var error = Self.error(code: Int(code), text: reason, closeCode: code)
+        if error.code == .vendorError { error.code = .serverClosed }
+        return error
+    }
+
+    /// Maps an AssemblyAI error or close code, following the SDKs' table and the docs' guidance.
+    static func error(code: Int?, text: String, closeCode: UInt16?) -> TranscriptionError {
+        let vendorCode = code.map(String.init)
+        let close = closeCode ?? code.flatMap { UInt16(exactly: $0) }
+        func make(_ kind: TranscriptionError.Code, retryable: Bool, _ fallback: String) -> TranscriptionError {
+            TranscriptionError(
+                kind, provider: .assemblyAI, vendorCode: vendorCode, reason: text.isEmpty ? fallback : text,
+                closeCode: close, isRetryable: retryable)
+        }
+        switch code {
+        case 1008:
+            let lower = text.lowercased()
+            if lower.contains("concurrent") || lower.contains("too many") {
+                return make(.vendorError, retryable: true, "too many concurrent sessions")
+            }
+            return make(.authenticationFailed, retryable: false, "unauthorized connection")
+        case 3005: return make(.vendorError, retryable: true, "server error")
+        case 3006: return make(.vendorError, retryable: false, "input validation error")
+        case 3007: return make(.vendorError, retryable: false, "audio chunk duration or rate violation")
+        case 3008: return make(.vendorError, retryable: true, "session expired: maximum session duration exceeded")
+        case 3009: return make(.vendorError, retryable: true, "too many concurrent sessions")
+        case 1011, 1012, 1013, 1014: return make(.vendorError, retryable: true, "temporary server condition")
+        case 1001, 1005: return make(.connectionLost, retryable: true, "the service went away")
+        case 4001, 4002, 4003: return make(.authenticationFailed, retryable: false, "not authorized or no funds")
+        case 4008, 4031: return make(.vendorError, retryable: true, "session expired or idle")
+        default: return make(.vendorError, retryable: false, "error \(vendorCode ?? "without a code")")
+        }
+    }
+}

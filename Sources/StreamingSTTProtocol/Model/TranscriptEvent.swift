@@ -1,0 +1,275 @@
+import struct Foundation.Date
+
+/// One event of a transcription session, the same for every provider.
+///
+/// A session yields ``begin(_:)`` first, then any number of ``partial(_:)`` and ``final(_:)``
+/// transcripts (and the other events), and ends with ``terminated(_:)`` after a graceful stop or
+/// with ``error(_:)`` when it fails. See `Docs/Events.md` for how each vendor message maps here.
+public enum TranscriptEvent: Sendable, Hashable {
+    /// The session started (AssemblyAI `Begin`, Speechmatics `RecognitionStarted`).
+    case begin(SessionInfo)
+    /// Words that may still change. Each partial replaces the previous one.
+    case partial(Transcript)
+    /// Words that will not change. Finals are never repeated and never empty.
+    case final(Transcript)
+    /// The speaker stopped (Speechmatics `EndOfUtterance`). AssemblyAI marks the end of a turn on the
+    /// final itself (``Transcript/isEndOfTurn``).
+    case endOfUtterance(EndOfUtterance)
+    /// Speech began (AssemblyAI `SpeechStarted`).
+    case speechStarted(SpeechStarted)
+    /// An informational notice from the service (Speechmatics `Info`).
+    case info(VendorNotice)
+    /// A warning from the service (Speechmatics and AssemblyAI `Warning`); the session goes on.
+    case warning(VendorNotice)
+    /// A message the neutral model does not cover (unknown types, translations, heartbeats, …),
+    /// or every message when ``StreamingTranscriber/Configuration/deliversRawMessages`` is on.
+    case raw(RawMessage)
+    /// The session was lost or is about to be replaced, and a new one is being opened (only with
+    /// a ``ReconnectionPolicy``).
+    case reconnecting(Reconnecting)
+    /// A new session took over (only with a ``ReconnectionPolicy``).
+    case reconnected(Reconnected)
+    /// The session ended gracefully; no event follows.
+    case terminated(SessionSummary)
+    /// The session failed; no event follows.
+    case error(TranscriptionError)
+}
+
+/// What a session's first event says.
+public struct SessionInfo: Sendable, Hashable {
+    /// The provider.
+    public var provider: ProviderKind
+    /// The session id the service assigned.
+    public var id: String
+    /// When the service will end the session (AssemblyAI `expires_at`), if it says.
+    public var expiresAt: Date?
+    /// The configuration the service echoed (AssemblyAI `Begin.configuration`, Speechmatics
+    /// `language_pack_info`), as JSON.
+    public var configuration: JSONValue?
+    /// The vendor's message.
+    public var raw: JSONValue
+
+    /// Creates a session description.
+    public init(
+        provider: ProviderKind, id: String, expiresAt: Date? = nil, configuration: JSONValue? = nil, raw: JSONValue
+    ) {
+        self.provider = provider
+        self.id = id
+        self.expiresAt = expiresAt
+        self.configuration = configuration
+        self.raw = raw
+    }
+}
+
+/// A transcript: a partial or a final.
+public struct Transcript: Sendable, Hashable {
+    /// The text, as the vendor formats it.
+    public var text: String
+    /// Start of the first word, in seconds from the start of the audio.
+    public var start: Double
+    /// End of the last word, in seconds from the start of the audio.
+    public var end: Double
+    /// The words, with punctuation attached the way the vendor says.
+    public var words: [Word]
+    /// The turn ends here (AssemblyAI `end_of_turn`; Speechmatics: the final ends with
+    /// sentence-final punctuation or carries a forced end of utterance).
+    public var isEndOfTurn: Bool
+    /// The turn this belongs to: AssemblyAI `turn_order`; for Speechmatics a count of utterances,
+    /// from 0, that goes up after each end of utterance.
+    public var turnOrder: Int
+    /// The language, when the service says.
+    public var language: String?
+    /// The service's confidence in ``language``, from 0 to 1 (AssemblyAI `language_confidence`,
+    /// with language detection on).
+    public var languageConfidence: Double?
+    /// The speaker of the whole transcript, when the service labels one.
+    public var speaker: String?
+    /// The service's confidence that the turn ended (AssemblyAI `end_of_turn_confidence`).
+    public var endOfTurnConfidence: Double?
+    /// AssemblyAI `utterance`, when the message marks an utterance boundary (it is empty
+    /// otherwise): on Universal-Streaming it can come on a partial, before the turn ends, for a
+    /// consumer that wants to act early; on u3-rt-pro it comes with the final and equals its text.
+    public var utterance: String?
+    /// Produced in answer to a forced end of turn or utterance.
+    public var isForced: Bool
+    /// The vendor's message, for anything the neutral model does not cover.
+    public var raw: JSONValue
+    /// Which session of the transcriber produced it: 0, or more after a reconnection or rollover
+    /// (see ``TranscriptEvent/reconnected(_:)``).
+    public var sessionIndex: Int
+
+    /// Creates a transcript.
+    public init(
+        text: String,
+        start: Double,
+        end: Double,
+        words: [Word],
+        isEndOfTurn: Bool = false,
+        turnOrder: Int = 0,
+        language: String? = nil,
+        speaker: String? = nil,
+        endOfTurnConfidence: Double? = nil,
+        utterance: String? = nil,
+        isForced: Bool = false,
+        raw: JSONValue = .null,
+        sessionIndex: Int = 0,
+        languageConfidence: Double? = nil
+    ) {
+        self.sessionIndex = sessionIndex
+        self.languageConfidence = languageConfidence
+        self.text = text
+        self.start = start
+        self.end = end
+        self.words = words
+        self.isEndOfTurn = isEndOfTurn
+        self.turnOrder = turnOrder
+        self.language = language
+        self.speaker = speaker
+        self.endOfTurnConfidence = endOfTurnConfidence
+        self.utterance = utterance
+        self.isForced = isForced
+        self.raw = raw
+    }
+}
+
+/// One recognised word.
+public struct Word: Sendable, Hashable {
+    /// The word with any punctuation attached to it (`"Sonny."`).
+    public var text: String
+    /// Start, in seconds from the start of the audio.
+    public var start: Double
+    /// End, in seconds from the start of the audio.
+    public var end: Double
+    /// Confidence from 0 to 1 (Speechmatics: meaningless in partials).
+    public var confidence: Double
+    /// The speaker label, when diarization is on (`"A"`, `"S1"`, `"UU"`, …).
+    public var speaker: String?
+    /// Whether the word will not change any more: AssemblyAI `word_is_final` (a partial's last
+    /// words may still change); Speechmatics: `true` in finals, `false` in partials. `nil` when
+    /// the service does not say.
+    public var isFinal: Bool?
+
+    /// Creates a word.
+    public init(
+        text: String, start: Double, end: Double, confidence: Double, speaker: String? = nil, isFinal: Bool? = nil
+    ) {
+        self.text = text
+        self.start = start
+        self.end = end
+        self.confidence = confidence
+        self.speaker = speaker
+        self.isFinal = isFinal
+    }
+}
+
+/// The end of an utterance.
+public struct EndOfUtterance: Sendable, Hashable {
+    /// Where the utterance ended, in seconds from the start of the audio.
+    public var time: Double
+    /// The service was asked to end it (`ForceEndOfUtterance`).
+    public var isForced: Bool
+    /// The vendor's message.
+    public var raw: JSONValue
+
+    /// Creates an end-of-utterance mark.
+    public init(time: Double, isForced: Bool = false, raw: JSONValue = .null) {
+        self.time = time
+        self.isForced = isForced
+        self.raw = raw
+    }
+}
+
+/// The start of speech.
+public struct SpeechStarted: Sendable, Hashable {
+    /// When speech started, in seconds from the start of the audio.
+    public var time: Double
+    /// The voice-activity confidence, when given.
+    public var confidence: Double?
+    /// The vendor's message.
+    public var raw: JSONValue
+
+    /// Creates a speech-start mark.
+    public init(time: Double, confidence: Double? = nil, raw: JSONValue = .null) {
+        self.time = time
+        self.confidence = confidence
+        self.raw = raw
+    }
+}
+
+/// An informational message or warning from the service.
+public struct VendorNotice: Sendable, Hashable {
+    /// The vendor's type or code (`concurrent_session_usage`, `idle_timeout`, `1234`, …).
+    public var type: String
+    /// The vendor's text.
+    public var reason: String
+    /// The vendor's message.
+    public var raw: JSONValue
+
+    /// Creates a notice.
+    public init(type: String, reason: String, raw: JSONValue = .null) {
+        self.type = type
+        self.reason = reason
+        self.raw = raw
+    }
+}
+
+/// A vendor message, unmodelled or delivered raw on request.
+public struct RawMessage: Sendable, Hashable {
+    /// The provider.
+    public var provider: ProviderKind
+    /// The message's type (AssemblyAI `type`, Speechmatics `message`), or `""`.
+    public var type: String
+    /// The message.
+    public var json: JSONValue
+
+    /// Creates a raw message.
+    public init(provider: ProviderKind, type: String, json: JSONValue) {
+        self.provider = provider
+        self.type = type
+        self.json = json
+    }
+}
+
+/// What a graceful stop reports.
+public struct SessionSummary: Sendable, Hashable {
+    /// The provider.
+    public var provider: ProviderKind
+    /// The session id.
+    public var sessionID: String
+    /// Seconds of audio the service processed, when it says (AssemblyAI
+    /// `audio_duration_seconds`); otherwise the audio this client sent.
+    public var audioDuration: Double
+    /// Seconds the session lasted, when the service says (AssemblyAI `session_duration_seconds`);
+    /// otherwise measured by this client from connect to the end.
+    public var sessionDuration: Double
+    /// Final transcripts delivered.
+    public var finalCount: Int
+    /// The vendor's last message (`Termination`, `EndOfTranscript`).
+    public var raw: JSONValue
+    /// Sessions of the service used: 1, or more after reconnections and rollovers.
+    public var sessionCount: Int
+    /// Seconds of audio no session transcribed because the replay buffer overflowed during a
+    /// reconnection (always 0 without reconnections).
+    public var lostAudio: Double
+
+    /// Creates a summary.
+    public init(
+        provider: ProviderKind,
+        sessionID: String,
+        audioDuration: Double,
+        sessionDuration: Double,
+        finalCount: Int,
+        raw: JSONValue = .null,
+        sessionCount: Int = 1,
+        lostAudio: Double = 0
+    ) {
+        self.sessionCount = sessionCount
+        self.lostAudio = lostAudio
+        self.provider = provider
+        self.sessionID = sessionID
+        self.audioDuration = audioDuration
+        self.sessionDuration = sessionDuration
+        self.finalCount = finalCount
+        self.raw = raw
+    }
+}

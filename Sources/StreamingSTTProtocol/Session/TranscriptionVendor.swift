@@ -1,0 +1,91 @@
+/// Everything a transcriber needs to know about one vendor's service, made from that vendor's
+/// options: how to connect, what the audio looks like on the wire, how each session speaks
+/// (``makeSession(deliversRawMessages:configurationUpdates:)``), and the limits the transcriber
+/// plans around. Pure: no I/O.
+///
+/// Each vendor's options type conforms (``AssemblyAI``, ``Speechmatics``); the transcriber sees only
+/// this protocol, so a new vendor needs no change to it.
+package protocol TranscriptionVendor: Sendable, Hashable {
+    /// Which provider.
+    var kind: ProviderKind { get }
+    /// The audio sent on the wire.
+    var wireAudio: WireAudio { get }
+    /// How audio is cut into messages.
+    var chunking: AudioChunking { get }
+    /// The longest session the service allows (rollover starts a new one before it).
+    var maximumSessionDuration: Duration { get }
+    /// Whether audio given to a session must not run ahead of real time (the service closes a
+    /// session that receives audio faster): audio replayed after a reconnection is paced.
+    var limitsAudioToRealTime: Bool { get }
+    /// How often to keep a started session that gets no audio yet (a rollover's next session)
+    /// alive, or `nil` when it needs nothing.
+    var standbyKeepAliveInterval: Duration? { get }
+    /// Reads the service's audio acknowledgements from raw message bytes without the JSON parser
+    /// (they come once per audio chunk), or `nil` when the service sends none.
+    var acknowledgementScanner: AcknowledgementScanner? { get }
+
+    /// Checks every option, and the duration of the audio messages, against the service's limits.
+    /// - Throws: ``TranscriptionError/Code/invalidConfiguration``; nothing was sent.
+    func validate(audioChunkDuration: Duration) throws(TranscriptionError)
+    /// Advice about the whole configuration (logged as warnings, not thrown).
+    func configurationWarnings(reconnects: Bool, suppliesCredentials: Bool) -> [String]
+    /// Checks a mid-session configuration change before anything is sent.
+    /// - Throws: ``TranscriptionError/Code/invalidConfiguration``.
+    func validate(_ update: ConfigurationUpdate) throws(TranscriptionError)
+    /// The same options with other credentials (each session's, from a supplier).
+    func replacingCredentials(_ credentials: Credentials) -> Self
+    /// Where and how a new session connects.
+    func connectRequest() -> ConnectRequest
+    /// The protocol of a new session: the changes in `configurationUpdates` were made earlier in
+    /// the stream and apply to it too.
+    func makeSession(deliversRawMessages: Bool, configurationUpdates: [ConfigurationUpdate]) -> SessionStateMachine
+}
+
+/// Reads an acknowledgement's sequence number from a message's UTF-8 bytes, or returns `nil` when
+/// the message is anything else (it then goes to the decoder).
+package typealias AcknowledgementScanner = @Sendable (UnsafeRawBufferPointer) -> Int?
+
+/// Where a session connects and the handshake headers it sends.
+package struct ConnectRequest: Sendable {
+    /// The WebSocket URL, query included (it may hold a temporary token: never log it).
+    package var url: String
+    /// Extra handshake headers (they may hold the API key: never log their values).
+    package var headers: [(name: String, value: String)]
+
+    /// Creates a request.
+    package init(url: String, headers: [(name: String, value: String)] = []) {
+        self.url = url
+        self.headers = headers
+    }
+}
+
+/// The service a transcriber talks to and its options: ``assemblyAI(_:)`` or ``speechmatics(_:)``.
+///
+/// ```swift
+/// let transcriber = StreamingTranscriber(provider: .assemblyAI(options))
+/// ```
+public struct TranscriptionProvider: Sendable, Hashable {
+    package let vendor: any TranscriptionVendor
+
+    package init(_ vendor: some TranscriptionVendor) {
+        self.vendor = vendor
+    }
+
+    /// Which provider.
+    public var kind: ProviderKind { vendor.kind }
+
+    /// The options, if they are of type `Options` (``AssemblyAI`` or ``Speechmatics``).
+    public func options<Options>(as type: Options.Type) -> Options? {
+        vendor as? Options
+    }
+
+    /// Equal when both are the same provider with equal options.
+    public static func == (lhs: TranscriptionProvider, rhs: TranscriptionProvider) -> Bool {
+        AnyHashable(lhs.vendor) == AnyHashable(rhs.vendor)
+    }
+
+    /// Hashes the options.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(AnyHashable(vendor))
+    }
+}

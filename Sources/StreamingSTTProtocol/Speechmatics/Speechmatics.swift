@@ -1,0 +1,295 @@
+/// Speechmatics Real-Time v2: the `StartRecognition` options of a session.
+///
+/// Every field of the service's `transcription_config`, `translation_config` and
+/// `audio_events_config` is here; `nil` means "not sent" (the service's default applies).
+///
+/// ```swift
+/// var speechmatics = Speechmatics(credentials: .apiKey(Secret(key)), language: "en")
+/// speechmatics.enablePartials = true
+/// speechmatics.maxDelay = 1.0
+/// speechmatics.conversationConfig = .init(endOfUtteranceSilenceTrigger: 0.5)
+/// ```
+public struct Speechmatics: Sendable, Hashable {
+    /// Where the service is.
+    public enum Endpoint: Sendable, Hashable {
+        /// `wss://eu.rt.speechmatics.com/v2`.
+        case eu
+        /// `wss://us.rt.speechmatics.com/v2`.
+        case us
+        /// `wss://global.rt.speechmatics.com/v2`, routed to the nearest region.
+        case global
+        /// An on-premises container: `ws://host:9000/v2` (no API key).
+        case onPremises(host: String, port: Int = 9000)
+        /// A full WebSocket URL, such as an emulator's `ws://127.0.0.1:PORT/v2`.
+        case custom(String)
+
+        /// The WebSocket URL without a query.
+        public var url: String {
+            switch self {
+            case .eu: "wss://eu.rt.speechmatics.com/v2"
+            case .us: "wss://us.rt.speechmatics.com/v2"
+            case .global: "wss://global.rt.speechmatics.com/v2"
+            case .onPremises(let host, let port): "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)/v2"
+            case .custom(let url): url
+            }
+        }
+    }
+
+    /// The audio encoding sent (`audio_format.encoding`).
+    public enum Encoding: String, Sendable, Hashable {
+        /// 32-bit float little-endian PCM.
+        case pcmF32LE = "pcm_f32le"
+        /// 16-bit little-endian PCM.
+        case pcmS16LE = "pcm_s16le"
+        /// G.711 mu-law.
+        case mulaw
+
+        /// Bytes per sample.
+        public var bytesPerSample: Int {
+            switch self {
+            case .pcmF32LE: 4
+            case .pcmS16LE: 2
+            case .mulaw: 1
+            }
+        }
+    }
+
+    /// `operating_point` / `model`.
+    public enum OperatingPoint: String, Sendable, Hashable {
+        /// `standard`.
+        case standard
+        /// `enhanced`.
+        case enhanced
+    }
+
+    /// `max_delay_mode`.
+    public enum MaxDelayMode: String, Sendable, Hashable {
+        /// `flexible` (default): may exceed `max_delay` to finish an entity.
+        case flexible
+        /// `fixed`.
+        case fixed
+    }
+
+    /// `diarization` (single-channel audio: `none` or `speaker`).
+    public enum Diarization: String, Sendable, Hashable {
+        /// `none`.
+        case none
+        /// `speaker`: label speakers `S1`, `S2`, ….
+        case speaker
+    }
+
+    /// `speaker_diarization_config`.
+    public struct SpeakerDiarizationConfig: Sendable, Hashable {
+        /// `max_speakers`, at least 2.
+        public var maxSpeakers: Int?
+        /// `prefer_current_speaker`.
+        public var preferCurrentSpeaker: Bool?
+        /// `speaker_sensitivity`, 0…1.
+        public var speakerSensitivity: Double?
+        /// Creates a diarization configuration.
+        public init(maxSpeakers: Int? = nil, preferCurrentSpeaker: Bool? = nil, speakerSensitivity: Double? = nil) {
+            self.maxSpeakers = maxSpeakers
+            self.preferCurrentSpeaker = preferCurrentSpeaker
+            self.speakerSensitivity = speakerSensitivity
+        }
+    }
+
+    /// An `additional_vocab` entry.
+    public struct VocabularyEntry: Sendable, Hashable {
+        /// The word or phrase (at most 6 words).
+        public var content: String
+        /// How it sounds, if it differs from its spelling.
+        public var soundsLike: [String]
+        /// Creates an entry.
+        public init(_ content: String, soundsLike: [String] = []) {
+            self.content = content
+            self.soundsLike = soundsLike
+        }
+    }
+
+    /// `punctuation_overrides`.
+    public struct PunctuationOverrides: Sendable, Hashable {
+        /// `permitted_marks`: single characters, or `["all"]`.
+        public var permittedMarks: [String]?
+        /// `sensitivity`, 0…1.
+        public var sensitivity: Double?
+        /// Creates overrides.
+        public init(permittedMarks: [String]? = nil, sensitivity: Double? = nil) {
+            self.permittedMarks = permittedMarks
+            self.sensitivity = sensitivity
+        }
+    }
+
+    /// `conversation_config`.
+    public struct ConversationConfig: Sendable, Hashable {
+        /// `end_of_utterance_silence_trigger` in seconds, 0…2 (0 disables `EndOfUtterance`).
+        public var endOfUtteranceSilenceTrigger: Double
+        /// Creates a conversation configuration.
+        public init(endOfUtteranceSilenceTrigger: Double) {
+            self.endOfUtteranceSilenceTrigger = endOfUtteranceSilenceTrigger
+        }
+    }
+
+    /// `transcript_filtering_config`.
+    public struct TranscriptFilteringConfig: Sendable, Hashable {
+        /// `remove_disfluencies`.
+        public var removeDisfluencies: Bool?
+        /// `replacements`: `from` → `to`.
+        public var replacements: [Replacement]
+        /// A replacement.
+        public struct Replacement: Sendable, Hashable {
+            /// Text to replace.
+            public var from: String
+            /// Replacement text.
+            public var to: String
+            /// Creates a replacement.
+            public init(from: String, to: String) {
+                self.from = from
+                self.to = to
+            }
+        }
+        /// Creates a filtering configuration.
+        public init(removeDisfluencies: Bool? = nil, replacements: [Replacement] = []) {
+            self.removeDisfluencies = removeDisfluencies
+            self.replacements = replacements
+        }
+    }
+
+    /// `translation_config`.
+    public struct TranslationConfig: Sendable, Hashable {
+        /// `target_languages`, at most 5.
+        public var targetLanguages: [String]
+        /// `enable_partials`.
+        public var enablePartials: Bool?
+        /// Creates a translation configuration.
+        public init(targetLanguages: [String], enablePartials: Bool? = nil) {
+            self.targetLanguages = targetLanguages
+            self.enablePartials = enablePartials
+        }
+    }
+
+    /// How the session authenticates (`.none` for an on-premises container).
+    public var credentials: Credentials
+    /// Where the service is.
+    public var endpoint: Endpoint
+    /// `language` (required), such as `en`.
+    public var language: String
+    /// `audio_format.encoding`.
+    public var encoding: Encoding
+    /// `audio_format.sample_rate` in Hz.
+    public var sampleRate: Int
+    /// `operating_point` (older servers) — set this or ``model``, not both.
+    public var operatingPoint: OperatingPoint?
+    /// `model`: `standard`, `enhanced` or a newer name.
+    public var model: String?
+    /// `domain`, such as `finance` or `medical`.
+    public var domain: String?
+    /// `output_locale`, such as `en-US`.
+    public var outputLocale: String?
+    /// `enable_partials` (service default `false`).
+    public var enablePartials: Bool?
+    /// `max_delay` in seconds, 0.7…4 (service default 4).
+    public var maxDelay: Double?
+    /// `max_delay_mode`.
+    public var maxDelayMode: MaxDelayMode?
+    /// `diarization`.
+    public var diarization: Diarization?
+    /// `speaker_diarization_config`.
+    public var speakerDiarizationConfig: SpeakerDiarizationConfig?
+    /// `additional_vocab`, at most 1000 entries.
+    public var additionalVocab: [VocabularyEntry]
+    /// `punctuation_overrides`.
+    public var punctuationOverrides: PunctuationOverrides?
+    /// `conversation_config`.
+    public var conversationConfig: ConversationConfig?
+    /// `audio_filtering_config.volume_threshold`, 0…100.
+    public var audioFilteringVolumeThreshold: Double?
+    /// `transcript_filtering_config`.
+    public var transcriptFilteringConfig: TranscriptFilteringConfig?
+    /// `enable_entities`.
+    public var enableEntities: Bool?
+    /// `translation_config`.
+    public var translationConfig: TranslationConfig?
+    /// `audio_events_config.types` (`applause`, `laughter`, `music`); `[]` asks for all.
+    public var audioEventTypes: [String]?
+    /// At most this many audio chunks may wait for their `AudioAdded` acknowledgement; when that
+    /// many do, the sender waits until half of them are acknowledged (the service reads audio at
+    /// its own pace).
+    public var maxUnacknowledgedChunks: Int
+
+    /// Creates a configuration with the service's defaults for everything not given.
+    public init(
+        credentials: Credentials,
+        language: String = "en",
+        sampleRate: Int = 16000,
+        encoding: Encoding = .pcmS16LE,
+        endpoint: Endpoint = .eu
+    ) {
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.language = language
+        self.encoding = encoding
+        self.sampleRate = sampleRate
+        self.additionalVocab = []
+        self.maxUnacknowledgedChunks = 512
+    }
+
+    /// Checks every option against the service's documented limits.
+    /// - Throws: ``TranscriptionError`` with code ``TranscriptionError/Code/invalidConfiguration``.
+    public func validate() throws(TranscriptionError) {
+        func fail(_ reason: String) -> TranscriptionError {
+            TranscriptionError(.invalidConfiguration, provider: .speechmatics, reason: reason)
+        }
+        if language.isEmpty { throw fail("language must not be empty") }
+        if !(4000...192_000).contains(sampleRate) {
+            throw fail("sample_rate must be 4000…192000 Hz, got \(sampleRate)")
+        }
+        if operatingPoint != nil && model != nil { throw fail("set operating_point or model, not both") }
+        if outputLocale?.isEmpty == true { throw fail("output_locale must not be empty (leave it unset)") }
+        if domain?.isEmpty == true { throw fail("domain must not be empty (leave it unset)") }
+        if let value = maxDelay, !(0.7...4).contains(value) { throw fail("max_delay must be 0.7…4 seconds") }
+        if let config = speakerDiarizationConfig {
+            if let value = config.maxSpeakers, value < 2 { throw fail("max_speakers must be at least 2") }
+            if let value = config.speakerSensitivity, !(0...1).contains(value) {
+                throw fail("speaker_sensitivity must be 0…1")
+            }
+        }
+        if additionalVocab.count > 1000 { throw fail("additional_vocab holds at most 1000 entries") }
+        for entry in additionalVocab {
+            if entry.content.isEmpty || entry.soundsLike.contains(where: \.isEmpty) {
+                throw fail("additional_vocab entries and their sounds_like must not be empty")
+            }
+        }
+        if let overrides = punctuationOverrides {
+            if let value = overrides.sensitivity, !(0...1).contains(value) {
+                throw fail("punctuation sensitivity must be 0…1")
+            }
+            if let marks = overrides.permittedMarks, marks.contains(where: { $0 != "all" && $0.count != 1 }) {
+                throw fail("permitted_marks are single characters or \"all\"")
+            }
+        }
+        if let config = conversationConfig, !(0...2).contains(config.endOfUtteranceSilenceTrigger) {
+            throw fail("end_of_utterance_silence_trigger must be 0…2 seconds")
+        }
+        if let value = audioFilteringVolumeThreshold, !(0...100).contains(value) {
+            throw fail("volume_threshold must be 0…100")
+        }
+        if let translation = translationConfig,
+            translation.targetLanguages.isEmpty || translation.targetLanguages.count > 5
+        {
+            throw fail("translation target_languages must hold 1…5 languages")
+        }
+        if let types = audioEventTypes, types.contains(where: { !["applause", "laughter", "music"].contains($0) }) {
+            throw fail("audio event types are applause, laughter and music")
+        }
+        if maxUnacknowledgedChunks < 1 { throw fail("maxUnacknowledgedChunks must be at least 1") }
+        switch credentials {
+        case .apiKey(let key) where key.isEmpty, .temporaryToken(let key) where key.isEmpty:
+            throw fail("the API key or token is empty")
+        default: break
+        }
+        guard endpoint.url.hasPrefix("ws://") || endpoint.url.hasPrefix("wss://") else {
+            throw fail("the endpoint must be a ws:// or wss:// URL")
+        }
+    }
+}
