@@ -180,13 +180,12 @@ private struct DecodingCase {
 private func decodingCases(seconds: Int) throws -> [DecodingCase] {
     let directory = BenchmarkRecording.packageRoot + "/.build/benchmark-audio"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    func file(_ kind: AudioFileWriter.Kind, sampleRate: Int, channelCount: Int) throws -> String {
+    func file(_ kind: AudioFileKind, sampleRate: Int, channelCount: Int) throws -> String {
         let path =
             directory + "/tone-\(seconds)s-\(sampleRate)-\(channelCount)ch-\(kind.rawValue).\(kind.fileExtension)"
         if !FileManager.default.fileExists(atPath: path) {
             let samples = testSignal(sampleRate: sampleRate, channelCount: channelCount, seconds: seconds)
-            try AudioFileWriter.write(
-                samples, sampleRate: sampleRate, channelCount: channelCount, kind: kind, to: path + ".partial")
+            try kind.write(samples, sampleRate: sampleRate, channelCount: channelCount, to: path + ".partial")
             try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
         }
         return path

@@ -13,6 +13,7 @@
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
+import Synchronization
 
 // MARK: - The modes
 
@@ -196,7 +197,7 @@ private final class LiveTally: Sendable {
     let lateness = SharedHistogram()
     /// Emulator send time to event delivery, for every stamped transcript.
     let latency = SharedHistogram()
-    private let state = LockedState(
+    private let state = Mutex(
         (active: 0, started: 0, completed: 0, finals: 0, unstamped: 0, failures: [String: Int]()))
 
     func started() { state.withLock { $0.active += 1 } }
