@@ -18,7 +18,6 @@ let package = Package(
         .library(name: "StreamingSTT", targets: ["StreamingSTT"]),
         .library(name: "StreamingSTTTesting", targets: ["StreamingSTTTesting"]),
         .executable(name: "transcribe", targets: ["transcribe"]),
-        .executable(name: "stt-benchmark", targets: ["STTBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -69,12 +68,6 @@ let package = Package(
             ],
             path: "Examples/transcribe",
             exclude: ["Resources"],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "STTBenchmark",
-            dependencies: ["StreamingSTT", "StreamingSTTTesting", logging],
-            path: "Benchmarks/STTBenchmark",
             swiftSettings: swiftSettings
         ),
 

@@ -1,21 +1,41 @@
-// The audio path (issue 5, workload 5): conversion, resampling and file decoding throughput, as
-// seconds of audio processed per CPU second (single-threaded: the figure is per core).
+// `stt-benchmark audio`, the audio path (workload 5 of Docs/Performance.md): conversion,
+// resampling and file decoding throughput, as seconds of audio processed per CPU second
+// (single-threaded: the figure is per core).
 //
-//   swift run -c release stt-benchmark audio               # 5 runs, Markdown table
-//   swift run -c release stt-benchmark audio --runs 9 --json
+//   stt-benchmark audio                     # 5 runs, Markdown table
+//   stt-benchmark audio --runs 9 --json
 //
-// Also run by the default mode, after the transport figures.
+// `stt-benchmark transport` (the default mode) runs it too, after the transport figures.
 
+import ArgumentParser
 import Foundation
 import StreamingSTT
 
-/// `stt-benchmark audio`: ``runAudioBenchmarks(seconds:runs:json:)`` with `--seconds` (60) of
-/// audio, `--runs` (5), and `--json`.
-func runAudioMode(_ arguments: some Sequence<String>) throws {
-    let options = try Options(arguments, valued: ["seconds", "runs"], flags: ["json"])
-    try runAudioBenchmarks(
-        seconds: try options.integer("seconds", default: 60), runs: try options.integer("runs", default: 5),
-        json: options.flag("json"))
+/// `stt-benchmark audio`: ``runAudioBenchmarks(seconds:runs:json:)``.
+struct AudioCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "audio",
+        abstract: "Audio conversion, resampling and file decoding throughput, per core.",
+        discussion: """
+            Seconds of audio processed per CPU second, single-threaded. The files it decodes are \
+            written once under .build/benchmark-audio/.
+            """
+    )
+
+    @Option(help: "Seconds of the test signal converted or decoded per run.")
+    var seconds: Int = 60
+
+    @Option(help: "Runs of each conversion and decoding (the table gives their median, minimum and maximum).")
+    var runs: Int = 5
+
+    @Flag(help: "Print JSON instead of Markdown.")
+    var json = false
+
+    func validate() throws { try requirePositive(["--seconds": seconds, "--runs": runs]) }
+
+    func run() async throws {
+        try await runAudioBenchmarks(seconds: seconds, runs: runs, json: json)
+    }
 }
 
 /// One row of the audio figures: what was measured and its throughput in each run.
@@ -31,7 +51,7 @@ private struct AudioFigure {
 /// capture callback gives them) and timed with this thread's CPU clock; file decoding goes
 /// through ``AudioFileSource`` (its default 100 ms buffers) and is timed with the process's CPU
 /// clock (nothing else runs). Each row is the median of `runs`, with the minimum and maximum.
-func runAudioBenchmarks(seconds: Int = 60, runs: Int = 5, json: Bool = false) throws {
+func runAudioBenchmarks(seconds: Int = 60, runs: Int = 5, json: Bool = false) async throws {
     var figures: [AudioFigure] = []
     for conversion in conversionCases {
         figures.append(
@@ -39,7 +59,7 @@ func runAudioBenchmarks(seconds: Int = 60, runs: Int = 5, json: Bool = false) th
                 name: conversion.name, throughputs: try measureConversion(conversion, seconds: seconds, runs: runs)))
     }
     for decoding in try decodingCases(seconds: seconds) {
-        figures.append(AudioFigure(name: decoding.name, throughputs: try measureDecoding(decoding, runs: runs)))
+        figures.append(AudioFigure(name: decoding.name, throughputs: try await measureDecoding(decoding, runs: runs)))
     }
     if json {
         let rows: [[String: Any]] = figures.map { figure in
@@ -180,13 +200,12 @@ private struct DecodingCase {
 private func decodingCases(seconds: Int) throws -> [DecodingCase] {
     let directory = BenchmarkRecording.packageRoot + "/.build/benchmark-audio"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    func file(_ kind: AudioFileWriter.Kind, sampleRate: Int, channelCount: Int) throws -> String {
+    func file(_ kind: AudioFileKind, sampleRate: Int, channelCount: Int) throws -> String {
         let path =
             directory + "/tone-\(seconds)s-\(sampleRate)-\(channelCount)ch-\(kind.rawValue).\(kind.fileExtension)"
         if !FileManager.default.fileExists(atPath: path) {
             let samples = testSignal(sampleRate: sampleRate, channelCount: channelCount, seconds: seconds)
-            try AudioFileWriter.write(
-                samples, sampleRate: sampleRate, channelCount: channelCount, kind: kind, to: path + ".partial")
+            try kind.write(samples, sampleRate: sampleRate, channelCount: channelCount, to: path + ".partial")
             try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
         }
         return path
@@ -215,10 +234,10 @@ private func decodingCases(seconds: Int) throws -> [DecodingCase] {
 
 /// Audio seconds per process CPU second of decoding (and converting) the whole file, once per
 /// run. The first, untimed pass brings the file into the page cache.
-private func measureDecoding(_ decoding: DecodingCase, runs: Int) throws -> [Double] {
+private func measureDecoding(_ decoding: DecodingCase, runs: Int) async throws -> [Double] {
     let source = try AudioFileSource(path: decoding.path)
     let convertTo = decoding.convertTo
-    let pass: @Sendable () async throws -> (frames: Int, cpu: Double) = {
+    let pass = { () async throws -> (frames: Int, cpu: Double) in
         let converter = try convertTo.map { try AudioConverter(from: source.format, to: $0) }
         var frames = 0
         let start = cpuClockSeconds(CLOCK_PROCESS_CPUTIME_ID)
@@ -229,10 +248,10 @@ private func measureDecoding(_ decoding: DecodingCase, runs: Int) throws -> [Dou
         if let converter { _ = try converter.flush() }
         return (frames, cpuClockSeconds(CLOCK_PROCESS_CPUTIME_ID) - start)
     }
-    _ = try runBlocking(pass)
+    _ = try await pass()
     var figures: [Double] = []
     for _ in 0..<runs {
-        let (frames, cpu) = try runBlocking(pass)
+        let (frames, cpu) = try await pass()
         figures.append(Double(frames) / Double(source.format.sampleRate) / cpu)
     }
     return figures

@@ -1,8 +1,9 @@
-// `stt-benchmark cpu`: client CPU per audio-hour (issue 5, workloads 1 and 2). Every client,
-// ours and the vendors' Python SDKs alike, streams the same recording unpaced to the emulator
-// (another process) in its own process; each is measured the same way and checked against what
-// the emulator received.
+// `stt-benchmark cpu`: client CPU per audio-hour (workloads 1 and 2 of Docs/Performance.md).
+// Every client, ours and the vendors' Python SDKs alike, streams the same recording unpaced to
+// the emulator (another process) in its own process; each is measured the same way and checked
+// against what the emulator received.
 
+import ArgumentParser
 import Foundation
 
 /// One client configuration of the CPU benchmark: a row of its table.
@@ -82,27 +83,65 @@ struct RowRuns {
     var skipped: String?
 }
 
-/// Runs workloads 1 and 2 and prints their table (or JSON with `--json`).
-///
-/// Options: `--runs N` (9), `--seconds N` (600, the recording's length), `--json`,
-/// `--no-python`, `--python PATH` (a Python with the packages of
-/// `Benchmarks/python/requirements.txt`; by default `Benchmarks/python/venv.sh` makes one),
-/// `--no-callgrind`, `--callgrind-seconds N` (30: callgrind runs of 30 s and 60 s).
-func runCPUBenchmark(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(
-        arguments, valued: ["runs", "seconds", "python", "callgrind-seconds"],
-        flags: ["json", "no-python", "no-callgrind"])
-    let runs = try options.integer("runs", default: 9)
-    let seconds = try options.integer("seconds", default: 600)
+/// `stt-benchmark cpu`: workloads 1 and 2 of Docs/Performance.md, client CPU per audio-hour of
+/// every ``ClientRow``; prints their table (or JSON with `--json`).
+struct CPUCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "cpu",
+        abstract: "Client CPU per audio-hour: ours and the vendors' Python clients against the emulator.",
+        discussion: """
+            Every client streams the same recording unpaced, in its own process, to stt-benchmark \
+            emulator in another; then callgrind counts our AssemblyAI client's instructions. \
+            scripts/benchmark runs this mode with its arguments.
+            """
+    )
+
+    @Option(help: "Runs of each client (the table gives their median, minimum and maximum).")
+    var runs: Int = 9
+
+    @Option(help: "Seconds of the recording each client streams.")
+    var seconds: Int = 600
+
+    @Flag(help: "Print JSON instead of Markdown.")
+    var json = false
+
+    @Flag(help: "Leave out the Python clients.")
+    var noPython = false
+
+    @Option(
+        help: ArgumentHelp(
+            "A Python with the packages of Benchmarks/python/requirements.txt (default: the virtualenv Benchmarks/python/venv.sh makes).",
+            valueName: "path"))
+    var python: String?
+
+    @Flag(help: "Leave out the instruction count under valgrind's callgrind.")
+    var noCallgrind = false
+
+    @Option(help: "Audio seconds of the shorter callgrind run (the longer one has twice as many).")
+    var callgrindSeconds: Int = 30
+
+    func validate() throws {
+        try requirePositive(["--runs": runs, "--seconds": seconds, "--callgrind-seconds": callgrindSeconds])
+    }
+
+    func run() async throws {
+        try await runCPUBenchmark(self)
+    }
+}
+
+/// Runs `options`' rows and callgrind, and prints the report.
+private func runCPUBenchmark(_ options: CPUCommand) async throws {
+    let runs = options.runs
+    let seconds = options.seconds
     let loadAtStart = loadAverage()
     let context = try await BenchmarkContext(seconds: seconds)
     defer { context.emulator.stop() }
     log("emulator on port \(context.emulator.port); \(seconds) s of audio, \(context.expectedWords) words")
 
     var python: PythonEnvironment
-    if options.flag("no-python") {
+    if options.noPython {
         python = .unavailable("skipped (--no-python)")
-    } else if let path = options.string("python") {
+    } else if let path = options.python {
         python = .ready(python: path, version: await PythonEnvironment.version(of: path))
     } else {
         log("preparing the Python virtualenv (Benchmarks/python/venv.sh)")
@@ -135,14 +174,14 @@ func runCPUBenchmark(_ arguments: some Sequence<String>) async throws {
     }
 
     var callgrind: CallgrindFigures.Outcome = .notRun("skipped (--no-callgrind)")
-    if !options.flag("no-callgrind") {
+    if !options.noCallgrind {
         callgrind = await CallgrindFigures.measure(
-            context: context, seconds: try options.integer("callgrind-seconds", default: 30))
+            context: context, seconds: options.callgrindSeconds)
     }
     let report = CPUReport(
         rows: rows, runs: runs, audioSeconds: Double(seconds), python: python, callgrind: callgrind,
         loadAtStart: loadAtStart)
-    if options.flag("json") { try report.printJSON() } else { report.printMarkdown() }
+    if options.json { try report.printJSON() } else { report.printMarkdown() }
 }
 
 /// A progress line on standard error.

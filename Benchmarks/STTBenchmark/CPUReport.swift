@@ -1,5 +1,5 @@
 // The CPU benchmark's report: a Markdown table (or JSON) of every client, the ratio of each
-// Python client's CPU to ours, the targets, the callgrind figure and the machine.
+// Python client's CPU to ours, the targets, the callgrind figure and the machine.
 
 import Foundation
 
@@ -13,7 +13,7 @@ struct CPUReport {
     /// `/proc/loadavg`'s three averages when the benchmark started.
     var loadAtStart: String
 
-    /// The targets (not to be weakened): our CPU per audio-hour at most this for
+    /// The targets (Docs/Performance.md; not to be weakened): our CPU per audio-hour at most this for
     /// AssemblyAI at 50 ms chunks, and at least this many times less than the cheapest Python
     /// client of each vendor.
     static let assemblyAITarget = 0.3
@@ -123,7 +123,7 @@ struct CPUReport {
     }
 
     private func printTargets() {
-        print("\n### The issue's targets\n")
+        print("\n### Targets\n")
         for onEventLoop in [false, true] {
             let how = onEventLoop ? ", tasks on the event loop" : ""
             for (metric, name) in [(Metric.session, "whole session"), (.streaming, "streaming only")] {

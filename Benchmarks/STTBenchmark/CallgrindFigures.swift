@@ -5,8 +5,7 @@ import Foundation
 
 /// The callgrind runs of workload 1 (AssemblyAI, 50 ms chunks) on two shorter recordings, `n`
 /// and `2n` seconds: the difference between the two runs is what streaming `n` more seconds
-/// costs, without the process's start-up (loading the system's CA store alone is hundreds of
-/// millions of instructions).
+/// costs, without the process's start-up and the session's set-up (TLS among them).
 enum CallgrindFigures {
     /// One function's own (exclusive) instructions for the extra `n` seconds.
     struct Function {

@@ -1,5 +1,5 @@
-// Running a client as a child process: its output, its exit status, its whole-process CPU time,
-// and a time limit.
+// Child processes: a client run to its end (its output, its exit status, its whole-process CPU
+// time, a time limit), and a server mode of this executable, driven through its standard input.
 
 import Foundation
 
@@ -65,4 +65,49 @@ func runChild(
         output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
         errorOutput: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "",
         cpu: CPUTime.ofEndedChildren() - before)
+}
+
+/// This executable in another mode (`serve` or `emulator`), as a child process that prints
+/// `PORT <port> CA <path>` and runs until its standard input closes or says `quit`.
+struct ServerProcess {
+    let process: Process
+    let input: Pipe
+    let output: Pipe
+    let port: Int
+    let caPath: String
+
+    static func start(_ arguments: [String] = ["serve"]) throws -> ServerProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = arguments
+        let output = Pipe()
+        let input = Pipe()
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        let parts = readLine(from: output).split(separator: " ")
+        guard parts.count == 4, let port = Int(parts[1]) else { throw BenchmarkError("server did not start") }
+        return ServerProcess(process: process, input: input, output: output, port: port, caPath: String(parts[3]))
+    }
+
+    /// Sends `command` on the child's standard input and returns the line it answers.
+    func ask(_ command: String) throws -> String {
+        try input.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+        return Self.readLine(from: output)
+    }
+
+    private static func readLine(from output: Pipe) -> String {
+        var line = Data()
+        while true {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line += byte
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    func stop() {
+        try? input.fileHandleForWriting.write(contentsOf: Data("quit\n".utf8))
+        process.waitUntilExit()
+    }
 }

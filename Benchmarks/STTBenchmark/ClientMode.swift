@@ -1,6 +1,7 @@
 // `stt-benchmark client`: one transcription session through `StreamingTranscriber`, unpaced,
 // measured from inside the process; the CPU benchmark runs it as a child process.
 
+import ArgumentParser
 import Foundation
 import StreamingSTT
 
@@ -33,63 +34,90 @@ struct ClientResult {
     }
 }
 
-/// Streams the raw 16 kHz pcm_s16le file `--audio` to the
-/// emulator at `--url` (`--vendor assemblyai|speechmatics`, trusting the CA file `--ca`, key
-/// `--key`) through `StreamingTranscriber`, in `--chunk-ms` chunks, as fast as the session
-/// accepts them, reading the events concurrently; then `stop()`.
+/// `stt-benchmark client`: one session through `StreamingTranscriber` of the raw 16 kHz mono
+/// pcm_s16le file `--audio` to the emulator at `--url`, in `--chunk-ms` chunks, as fast as the
+/// session accepts them, reading the events concurrently; then `stop()`. Prints one JSON line
+/// (``ClientResult``) and exits 1 if the session failed.
 ///
 /// Measured from just before the transcriber is created until `stop()` has returned and the
 /// event reader has finished: this process's user and system CPU time (and how much of it was
 /// spent before `start()` returned), the wall time, and the process's peak resident memory. The
 /// audio is read into memory before that.
-func runClientMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(arguments, valued: ["vendor", "chunk-ms", "audio", "url", "ca", "key", "executor"])
-    let vendor = try options.required("vendor")
-    let chunk = try options.integer("chunk-ms", default: 50)
-    let audio = try readFile(try options.required("audio"))
-    let url = try options.required("url")
-    let key = Secret(try options.required("key"))
-    let provider: StreamingTranscriber.Provider
-    switch vendor {
-    case "assemblyai":
-        provider = .assemblyAI(
-            AssemblyAI(credentials: .apiKey(key), speechModel: .u3RealtimePro, endpoint: .custom(url)))
-    case "speechmatics":
-        var speechmatics = Speechmatics(credentials: .apiKey(key), language: "en", endpoint: .custom(url))
-        speechmatics.enablePartials = true
-        speechmatics.maxDelay = 1.0
-        provider = .speechmatics(speechmatics)
-    default:
-        throw BenchmarkError("--vendor must be assemblyai or speechmatics")
-    }
-    let configuration = StreamingTranscriber.Configuration(
-        audioChunkDuration: .milliseconds(chunk),
-        tls: TLSConfiguration(additionalTrustRoots: [.file(try options.required("ca"))]))
+struct ClientCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "client",
+        abstract: "One measured transcription session against the emulator (run by cpu); prints one JSON line.",
+        discussion: """
+            The Python clients of Benchmarks/python take the same options, except --executor.
+            """
+    )
 
-    var result = ClientResult(
-        client: "swift-streaming-stt", vendor: vendor, chunkMilliseconds: chunk,
-        audioSeconds: Double(audio.count) / Double(BenchmarkRecording.bytesPerSecond))
-    let executor = try options.executor()
-    let clock = ContinuousClock()
-    let cpuStart = CPUTime.ofThisProcess()
-    let start = clock.now
-    do {
-        // With `--executor loop` the session's tasks run on the event loop's thread.
-        if executor != nil { result.client = "swift-streaming-stt-on-event-loop" }
-        try await withTaskExecutorPreference(executor) {
-            try await streamSession(
-                audio, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,
-                readerExecutor: executor)
+    @Option(help: "The emulator's vendor.")
+    var vendor: Vendor
+
+    @Option(name: .customLong("chunk-ms"), help: "Audio per message, in milliseconds.")
+    var chunkMilliseconds: Int = 50
+
+    @Option(help: "The recording: raw 16 kHz mono pcm_s16le.")
+    var audio: String
+
+    @Option(help: "The vendor's WebSocket URL on the emulator.")
+    var url: String
+
+    @Option(help: "The emulator's CA certificate (PEM), trusted besides the system's roots.")
+    var ca: String
+
+    @Option(help: "The API key the emulator accepts.")
+    var key: String
+
+    @Option(help: "Where the session's tasks run: pool (Swift's global pool) or loop (the event loop's thread).")
+    var executor: ExecutorChoice = .pool
+
+    func validate() throws { try requirePositive(["--chunk-ms": chunkMilliseconds]) }
+
+    func run() async throws {
+        let chunk = chunkMilliseconds
+        let recording = try readFile(audio)
+        let apiKey = Secret(key)
+        let provider: StreamingTranscriber.Provider
+        switch vendor {
+        case .assemblyai:
+            provider = .assemblyAI(
+                AssemblyAI(credentials: .apiKey(apiKey), speechModel: .u3RealtimePro, endpoint: .custom(url)))
+        case .speechmatics:
+            var speechmatics = Speechmatics(credentials: .apiKey(apiKey), language: "en", endpoint: .custom(url))
+            speechmatics.enablePartials = true
+            speechmatics.maxDelay = 1.0
+            provider = .speechmatics(speechmatics)
         }
-    } catch {
-        result.error = "\(error)"
+        let configuration = StreamingTranscriber.Configuration(
+            audioChunkDuration: .milliseconds(chunk), tls: TLSConfiguration(additionalTrustRoots: [.file(ca)]))
+
+        var result = ClientResult(
+            client: "swift-streaming-stt", vendor: vendor.rawValue, chunkMilliseconds: chunk,
+            audioSeconds: Double(recording.count) / Double(BenchmarkRecording.bytesPerSecond))
+        let taskExecutor = executor.executor
+        let clock = ContinuousClock()
+        let cpuStart = CPUTime.ofThisProcess()
+        let start = clock.now
+        do {
+            // With `--executor loop` the session's tasks run on the event loop's thread.
+            if taskExecutor != nil { result.client = "swift-streaming-stt-on-event-loop" }
+            try await withTaskExecutorPreference(taskExecutor) {
+                try await streamSession(
+                    recording, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,
+                    readerExecutor: taskExecutor)
+            }
+        } catch {
+            result.error = "\(error)"
+        }
+        result.wallSeconds = seconds(clock.now - start)
+        result.cpu = CPUTime.ofThisProcess() - cpuStart
+        result.peakResidentKiB = peakResidentKiB()
+        let json = try JSONSerialization.data(withJSONObject: result.json, options: [.sortedKeys])
+        FileHandle.standardOutput.write(json + Data("\n".utf8))
+        if result.error != nil { Foundation.exit(1) }
     }
-    result.wallSeconds = seconds(clock.now - start)
-    result.cpu = CPUTime.ofThisProcess() - cpuStart
-    result.peakResidentKiB = peakResidentKiB()
-    let json = try JSONSerialization.data(withJSONObject: result.json, options: [.sortedKeys])
-    FileHandle.standardOutput.write(json + Data("\n".utf8))
-    if result.error != nil { exit(1) }
 }
 
 /// One session: start, every chunk through `send(audio:)`, stop; the events counted meanwhile.

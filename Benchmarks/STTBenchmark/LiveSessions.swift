@@ -1,91 +1,146 @@
-// Concurrent real-time sessions (issue 5, workload 3) and added latency (workload 4): many
-// paced `StreamingTranscriber` sessions in one client process, against emulators in their own
-// processes.
+// Concurrent real-time sessions and added latency (workloads 3 and 4 of Docs/Performance.md):
+// many paced `StreamingTranscriber` sessions in one client process, against emulators in their
+// own processes.
 //
-//   swift run -c release stt-benchmark sessions                 # N = 100, 500, 1000, 2000; 60 s each
-//   swift run -c release stt-benchmark sessions --sessions 100 --seconds 10 --json
-//   swift run -c release stt-benchmark latency                  # 1 session for 300 s, 500 for 60 s
-//   swift run -c release stt-benchmark live --sessions N …      # one run (used by the two above)
+//   stt-benchmark sessions                  # N = 100, 500, 1000, 2000; 60 s each
+//   stt-benchmark sessions --sessions 100 --seconds 10 --json
+//   stt-benchmark latency                   # 1 session for 300 s, 500 for 60 s
+//   stt-benchmark live --sessions N …       # one run (run by the two above)
 //
 // Each run is a child process (`live`), so its peak memory is its own; it starts the emulator
 // processes itself, and they are its children.
 
+import ArgumentParser
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
+import Synchronization
 
 // MARK: - The modes
 
-/// `stt-benchmark sessions`: one `live` run per `--sessions` count (default `100,500,1000,2000`),
-/// `--seconds` of audio each (60), over `--emulators` emulator processes (1 per 500 sessions by
-/// default), AssemblyAI `u3-rt-pro`, through `StreamingTranscriber` (a bare `WebSocketConnection`
-/// with `--transport-only`), against the emulator (or `--minimal-server`: see ``runLiveMode(_:)``);
-/// prints the table (or `--json`).
-func runSessionsMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model", "executor"],
-        flags: ["json", "transport-only", "minimal-server"])
-    let counts = try integerList(options.string("sessions") ?? "100,500,1000,2000")
-    let seconds = try integerList(options.string("seconds") ?? "60")
-    var results: [[String: Any]] = []
-    for (index, count) in counts.enumerated() {
-        let duration = seconds[min(index, seconds.count - 1)]
-        results.append(
-            try await runLiveChild(
-                sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
-                rampSeconds: try options.integer("ramp-seconds", default: 10),
-                model: options.string("model") ?? "u3-rt-pro", transportOnly: options.flag("transport-only"),
-                minimalServer: options.flag("minimal-server"), executor: options.string("executor") ?? "pool"))
-    }
-    if options.flag("json") {
-        try printJSON(["workload": "concurrent real-time sessions", "runs": results])
-        return
-    }
-    printSessionsTable(results)
-}
+/// `stt-benchmark sessions`: one `live` run per `--sessions` count, `--seconds` of audio each,
+/// over `--emulators` emulator processes, AssemblyAI `--model`, through `StreamingTranscriber` (a
+/// bare `WebSocketConnection` with `--transport-only`), against the emulator (or
+/// `--minimal-server`: see ``LiveCommand``); prints the table (or `--json`).
+struct SessionsCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "sessions",
+        abstract: "Concurrent real-time sessions in one client process: one live run per session count.",
+        discussion: """
+            Each count is a separate stt-benchmark live process against its own emulator \
+            processes. The table gives chunk-send lateness, client and server CPU, client memory, \
+            failures and finals.
+            """
+    )
 
-/// `stt-benchmark latency`: one `live` run per `--sessions` count (default `1,500`), for `--seconds`
-/// (default `300,60`: one value per count, or one for all), AssemblyAI
-/// `universal-streaming-english` (a partial for every word, so many samples); each count is run
-/// through `StreamingTranscriber` and then through a bare `WebSocketConnection` (the transport's
-/// share), unless `--no-transport`. Prints the delivery latency of every transcript (or `--json`).
-func runLatencyMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model"],
-        flags: ["json", "no-transport"])
-    let counts = try integerList(options.string("sessions") ?? "1,500")
-    let seconds = try integerList(options.string("seconds") ?? "300,60")
-    var results: [[String: Any]] = []
-    for (index, count) in counts.enumerated() {
-        let duration = seconds[min(index, seconds.count - 1)]
-        for transportOnly in options.flag("no-transport") ? [false] : [false, true] {
+    @Option(help: ArgumentHelp("Session counts, one run each.", valueName: "n,n,…"))
+    var sessions = IntegerList([100, 500, 1000, 2000])
+
+    @Option(
+        help: ArgumentHelp("Audio seconds per session: one per count, or the last for the rest.", valueName: "s,s,…"))
+    var seconds = IntegerList([60])
+
+    @Option(help: "Emulator (or server) processes (default: one per 500 sessions).")
+    var emulators: Int?
+
+    @Option(help: "Seconds over which the sessions' starts are spread.")
+    var rampSeconds: Int = 10
+
+    @Option(help: "The AssemblyAI speech model.")
+    var model = "u3-rt-pro"
+
+    @Option(help: "Where the sessions' tasks run: pool (Swift's global pool) or loop (the event loop's thread).")
+    var executor: ExecutorChoice = .pool
+
+    @Flag(help: "Print JSON instead of Markdown.")
+    var json = false
+
+    @Flag(help: "A bare WebSocketConnection speaking the same protocol instead of StreamingTranscriber.")
+    var transportOnly = false
+
+    @Flag(help: "Minimal servers (stt-benchmark serve: Begin and Termination only) instead of the emulator.")
+    var minimalServer = false
+
+    func validate() throws { try requirePositive(["--emulators": emulators, "--ramp-seconds": rampSeconds]) }
+
+    func run() async throws {
+        var results: [[String: Any]] = []
+        for (index, count) in sessions.values.enumerated() {
             results.append(
                 try await runLiveChild(
-                    sessions: count, seconds: duration, emulators: try emulatorCount(options, sessions: count),
-                    rampSeconds: try options.integer("ramp-seconds", default: 10),
-                    model: options.string("model") ?? "universal-streaming-english", transportOnly: transportOnly,
-                    minimalServer: false))
+                    sessions: count, seconds: seconds.value(at: index),
+                    emulators: emulators ?? defaultEmulatorCount(sessions: count), rampSeconds: rampSeconds,
+                    model: model, transportOnly: transportOnly, minimalServer: minimalServer, executor: executor))
         }
+        if json {
+            try printJSON(["workload": "concurrent real-time sessions", "runs": results])
+            return
+        }
+        printSessionsTable(results)
     }
-    if options.flag("json") {
-        try printJSON(["workload": "added latency", "runs": results])
-        return
-    }
-    printLatencyTable(results)
 }
 
-/// `--emulators`, or one emulator process per 500 sessions.
-private func emulatorCount(_ options: Options, sessions: Int) throws -> Int {
-    try options.integer("emulators", default: max(1, (sessions + 499) / 500))
+/// `stt-benchmark latency`: one `live` run per `--sessions` count, for `--seconds`, AssemblyAI
+/// `--model` (by default `universal-streaming-english`, which sends a partial for every word, so
+/// many samples); each count is run through `StreamingTranscriber` and then through a bare
+/// `WebSocketConnection` (the transport's share), unless `--no-transport`. Prints the delivery
+/// latency of every transcript (or `--json`).
+struct LatencyCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "latency",
+        abstract: "Transcript delivery latency: the emulator's send time to the consumer's event.",
+        discussion: """
+            Each count is a separate stt-benchmark live process against emulators that stamp \
+            every transcript with its CLOCK_MONOTONIC send time.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Session counts, one run each.", valueName: "n,n,…"))
+    var sessions = IntegerList([1, 500])
+
+    @Option(
+        help: ArgumentHelp("Audio seconds per session: one per count, or the last for the rest.", valueName: "s,s,…"))
+    var seconds = IntegerList([300, 60])
+
+    @Option(help: "Emulator processes (default: one per 500 sessions).")
+    var emulators: Int?
+
+    @Option(help: "Seconds over which the sessions' starts are spread.")
+    var rampSeconds: Int = 10
+
+    @Option(help: "The AssemblyAI speech model.")
+    var model = "universal-streaming-english"
+
+    @Flag(help: "Print JSON instead of Markdown.")
+    var json = false
+
+    @Flag(help: "Leave out the runs through a bare WebSocketConnection.")
+    var noTransport = false
+
+    func validate() throws { try requirePositive(["--emulators": emulators, "--ramp-seconds": rampSeconds]) }
+
+    func run() async throws {
+        var results: [[String: Any]] = []
+        for (index, count) in sessions.values.enumerated() {
+            for transportOnly in noTransport ? [false] : [false, true] {
+                results.append(
+                    try await runLiveChild(
+                        sessions: count, seconds: seconds.value(at: index),
+                        emulators: emulators ?? defaultEmulatorCount(sessions: count), rampSeconds: rampSeconds,
+                        model: model, transportOnly: transportOnly, minimalServer: false, executor: .pool))
+            }
+        }
+        if json {
+            try printJSON(["workload": "added latency", "runs": results])
+            return
+        }
+        printLatencyTable(results)
+    }
 }
 
-/// `1,2,3` as integers.
-private func integerList(_ text: String) throws -> [Int] {
-    let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-        throw BenchmarkError("expected a comma-separated list of positive integers, got '\(text)'")
-    }
-    return values.compactMap { $0 }
+/// One emulator process per 500 sessions.
+private func defaultEmulatorCount(sessions: Int) -> Int {
+    max(1, (sessions + 499) / 500)
 }
 
 private func printJSON(_ object: Any) throws {
@@ -96,7 +151,7 @@ private func printJSON(_ object: Any) throws {
 /// Runs `stt-benchmark live` as a child process and returns its JSON result.
 private func runLiveChild(
     sessions: Int, seconds: Int, emulators: Int, rampSeconds: Int, model: String, transportOnly: Bool,
-    minimalServer: Bool, executor: String = "pool"
+    minimalServer: Bool, executor: ExecutorChoice
 ) async throws -> [String: Any] {
     FileHandle.standardError.write(
         Data(
@@ -106,7 +161,7 @@ private func runLiveChild(
         CommandLine.arguments[0],
         [
             "live", "--sessions", "\(sessions)", "--seconds", "\(seconds)", "--emulators", "\(emulators)",
-            "--ramp-seconds", "\(rampSeconds)", "--model", model, "--executor", executor,
+            "--ramp-seconds", "\(rampSeconds)", "--model", model, "--executor", executor.rawValue,
         ] + (transportOnly ? ["--transport-only"] : []) + (minimalServer ? ["--minimal-server"] : []),
         timeLimit: .seconds(seconds + rampSeconds + 300))
     guard let line = outcome.output.split(separator: "\n").last,
@@ -196,7 +251,7 @@ private final class LiveTally: Sendable {
     let lateness = SharedHistogram()
     /// Emulator send time to event delivery, for every stamped transcript.
     let latency = SharedHistogram()
-    private let state = LockedState(
+    private let state = Mutex(
         (active: 0, started: 0, completed: 0, finals: 0, unstamped: 0, failures: [String: Int]()))
 
     func started() { state.withLock { $0.active += 1 } }
@@ -218,31 +273,73 @@ private final class LiveTally: Sendable {
 }
 
 /// `stt-benchmark live`: one run of `--sessions` concurrent real-time AssemblyAI sessions
-/// (`--model`, default `u3-rt-pro`) in this process, spread round robin over `--emulators`
-/// emulator processes (real-time check on, transcripts stamped with their send time). Session `i`
-/// starts `i × --ramp-seconds / N` after the run begins; once `start()` has returned it sends one
-/// 50 ms chunk (1 600 bytes of the benchmark recording) every 50 ms for `--seconds`, each
-/// scheduled at its own start + k × 50 ms (a sleep until then, never a fixed delay after the
-/// previous send), then `stop()`. Prints one JSON line.
+/// (`--model`) in this process, spread round robin over `--emulators` emulator processes
+/// (real-time check on, transcripts stamped with their send time). Session `i` starts
+/// `i × --ramp-seconds / N` after the run begins; once `start()` has returned it sends one 50 ms
+/// chunk (1 600 bytes of the benchmark recording) every 50 ms for `--seconds`, each scheduled at
+/// its own start + k × 50 ms (a sleep until then, never a fixed delay after the previous send),
+/// then `stop()`. Prints one JSON line.
 ///
 /// `--transport-only` replaces `StreamingTranscriber` with a bare `WebSocketConnection` speaking
-/// the same protocol (see ``transportSession(endpoint:model:chunks:tally:)``): the transport's
-/// share of the figures. `--minimal-server` replaces the emulators with `stt-benchmark serve`
-/// processes, whose `/v3/ws` only says `Begin` and `Termination`: a server that needs little of
-/// the machine's CPU, to see what the client can drive when the server is not the limit.
-func runLiveMode(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(
-        arguments, valued: ["sessions", "seconds", "emulators", "ramp-seconds", "model", "executor"],
-        flags: ["transport-only", "minimal-server"])
-    let minimal = options.flag("minimal-server")
-    // `--executor loop`: every session's tasks on the event loop's thread (its TaskExecutor).
-    let executor = try options.executor()
-    let transportOnly = options.flag("transport-only")
-    let sessionCount = try options.integer("sessions", default: 100)
-    let audioSeconds = try options.integer("seconds", default: 60)
-    let emulatorCount = try options.integer("emulators", default: 1)
-    let rampSeconds = try options.integer("ramp-seconds", default: 10)
-    let model = AssemblyAI.SpeechModel(rawValue: options.string("model") ?? "u3-rt-pro")
+/// the same protocol (see ``transportSession(endpoint:model:chunks:tally:executor:)``): the
+/// transport's share of the figures. `--minimal-server` replaces the emulators with
+/// `stt-benchmark serve` processes, whose `/v3/ws` only says `Begin` and `Termination`: a server
+/// that needs little of the machine's CPU, to see what the client can drive when the server is
+/// not the limit. `--executor loop` runs every session's tasks on the event loop's thread.
+struct LiveCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "One run of concurrent real-time sessions (run by sessions and latency); prints one JSON line.",
+        discussion: """
+            Starts its emulator (or server) processes itself, as its children.
+            """
+    )
+
+    @Option(help: "Concurrent sessions.")
+    var sessions: Int = 100
+
+    @Option(help: "Audio seconds per session.")
+    var seconds: Int = 60
+
+    @Option(help: "Emulator (or server) processes.")
+    var emulators: Int = 1
+
+    @Option(help: "Seconds over which the sessions' starts are spread.")
+    var rampSeconds: Int = 10
+
+    @Option(help: "The AssemblyAI speech model.")
+    var model = "u3-rt-pro"
+
+    @Option(help: "Where the sessions' tasks run: pool (Swift's global pool) or loop (the event loop's thread).")
+    var executor: ExecutorChoice = .pool
+
+    @Flag(help: "A bare WebSocketConnection speaking the same protocol instead of StreamingTranscriber.")
+    var transportOnly = false
+
+    @Flag(help: "Minimal servers (stt-benchmark serve: Begin and Termination only) instead of the emulator.")
+    var minimalServer = false
+
+    func validate() throws {
+        try requirePositive([
+            "--sessions": sessions, "--seconds": seconds, "--emulators": emulators, "--ramp-seconds": rampSeconds,
+        ])
+    }
+
+    func run() async throws {
+        try await runLive(self)
+    }
+}
+
+/// Runs ``LiveCommand``.
+private func runLive(_ options: LiveCommand) async throws {
+    let minimal = options.minimalServer
+    let executor = options.executor.executor
+    let transportOnly = options.transportOnly
+    let sessionCount = options.sessions
+    let audioSeconds = options.seconds
+    let emulatorCount = options.emulators
+    let rampSeconds = options.rampSeconds
+    let model = AssemblyAI.SpeechModel(rawValue: options.model)
     raiseOpenFileLimit()
 
     let recording = try readAll(try await BenchmarkRecording.cachedFile(seconds: audioSeconds))

@@ -1,4 +1,4 @@
-// What a process has used: CPU time of all its threads and its peak resident memory.
+// What a process has used: CPU time of all its threads and its resident memory.
 
 import Foundation
 
@@ -40,6 +40,16 @@ func peakResidentKiB() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    }
+    return 0
+}
+
+/// This process's resident set size now (`VmRSS` in `/proc/self/status`), in bytes.
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kilobytes * 1024
     }
     return 0
 }

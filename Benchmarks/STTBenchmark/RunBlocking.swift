@@ -1,12 +1,13 @@
-// Running async work from the synchronous top level of main.swift.
+// Running async work from synchronous code: the asynchronous modes from main.swift, and the
+// server modes' answers to their commands.
 
 import Foundation
 
 /// Runs `body` on the concurrency pool while the calling thread waits, and returns its result.
 ///
-/// main.swift has no top-level `await` on purpose: with one, the main thread ends up parked in
-/// `dispatch_main`, and valgrind 3.19 (Debian 12's) crashes as soon as the process starts another
-/// thread, which would rule out the callgrind figure of `stt-benchmark cpu`.
+/// The program has no top-level `await` and no async `main` on purpose: with one, the main thread
+/// ends up parked in `dispatch_main`, and valgrind 3.19 (Debian 12's) crashes as soon as the
+/// process starts another thread, which would rule out the callgrind figure of `stt-benchmark cpu`.
 func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let outcome = Outcome<T>()
     let done = DispatchSemaphore(value: 0)

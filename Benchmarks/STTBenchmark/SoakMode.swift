@@ -1,12 +1,13 @@
 // `stt-benchmark soak`: many concurrent sessions with reconnection on, for a long time, against the
 // emulator (in its own process) injecting random faults. Not run in CI.
 //
-//   swift run -c release stt-benchmark soak --sessions 200 --minutes 30
+//   stt-benchmark soak --sessions 200 --minutes 30
 //
 // It prints sessions completed, reconnections, finals delivered against finals the emulator sent
 // (they must be equal), errors by kind, and the client's resident memory every minute (it must
 // stay flat). It exits 1 when a final went missing.
 
+import ArgumentParser
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
@@ -40,7 +41,22 @@ func soakFaults(forSession index: Int) -> [EmulatorFault] {
 /// `stt-benchmark soak-emulator`: the emulator with ``soakFaults(forSession:)``, over TLS. Prints
 /// `PORT <port> CA <path>`; on `totals` prints one JSON line (sessions, finals sent, faults by
 /// kind, protocol violations), after waiting (at most 20 s) for every session to end.
-func runSoakEmulatorMode() throws {
+struct SoakEmulatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soak-emulator",
+        abstract: "The soak's emulator, injecting random faults (run by soak).",
+        discussion: """
+            Prints PORT <port> CA <path>, then reads commands from standard input until it closes \
+            or says quit. The line "totals" is answered with one JSON line: sessions, finals \
+            sent, faults injected and protocol violations.
+            """
+    )
+
+    func run() throws { try runSoakEmulator() }
+}
+
+/// Runs ``SoakEmulatorCommand``.
+private func runSoakEmulator() throws {
     let authority = try TestCertificateAuthority.generate(names: ["localhost", "127.0.0.1"])
     defer { authority.remove() }
     let emulator = try TranscriptionEmulator(
@@ -138,13 +154,39 @@ private actor SoakTally {
     }
 }
 
-/// Runs the soak: `--sessions` (200) concurrent workers for `--minutes` (30), each opening
-/// sessions of `--session-seconds` (60) of real-time audio, one after the other, with reconnection.
-func runSoak(_ arguments: some Sequence<String>) async throws {
-    let options = try Options(arguments, valued: ["sessions", "minutes", "session-seconds"])
-    let workers = try options.integer("sessions", default: 200)
-    let minutes = try options.integer("minutes", default: 30)
-    let sessionSeconds = try options.integer("session-seconds", default: 60)
+/// `stt-benchmark soak`: `--sessions` concurrent workers for `--minutes`, each opening sessions of
+/// `--session-seconds` of real-time audio, one after the other, with reconnection, alternating
+/// the two vendors.
+struct SoakCommand: AsynchronousMode {
+    static let configuration = CommandConfiguration(
+        commandName: "soak",
+        abstract: "Many concurrent sessions with reconnection for a long time, against an emulator injecting faults.",
+        discussion: """
+            Prints the client's resident memory every minute, then sessions, reconnections, errors \
+            and finals delivered against finals sent. Exits 1 if a final went missing.
+            """
+    )
+
+    @Option(help: "Concurrent workers, each running one session after another.")
+    var sessions: Int = 200
+
+    @Option(help: "How long the soak runs.")
+    var minutes: Int = 30
+
+    @Option(help: "Audio seconds per session.")
+    var sessionSeconds: Int = 60
+
+    func validate() throws {
+        try requirePositive(["--sessions": sessions, "--minutes": minutes, "--session-seconds": sessionSeconds])
+    }
+
+    func run() async throws {
+        try await runSoak(workers: sessions, minutes: minutes, sessionSeconds: sessionSeconds)
+    }
+}
+
+/// Runs ``SoakCommand``.
+private func runSoak(workers: Int, minutes: Int, sessionSeconds: Int) async throws {
     let emulator = try ServerProcess.start(["soak-emulator"])
     defer { emulator.stop() }
     let tls = TLSConfiguration(additionalTrustRoots: [.file(emulator.caPath)])
