@@ -2,8 +2,8 @@ import Testing
 
 @testable import StreamingSTT
 
-/// The Speechmatics acknowledgement counter: monotonic, wakes a waiting sender exactly once when
-/// the count passes its mark, and its inbound filter consumes only plain `AudioAdded` messages.
+/// The acknowledgement counter: monotonic, wakes the waiting sender when the count reaches its
+/// mark, and consumes only plain `AudioAdded` messages.
 @Suite("AcknowledgementCounter")
 struct AcknowledgementCounterTests {
     @Test("The count only goes up")
@@ -14,22 +14,25 @@ struct AcknowledgementCounterTests {
         #expect(counter.value == 3)
     }
 
-    @Test("A wake is called once, when the count passes the mark; a cancelled one never")
-    func wakes() {
+    @Test("A waiting task returns once the count reaches its mark, at once when it already has")
+    func reached() async {
         let counter = AcknowledgementCounter(scanner: { _ in nil })
-        let calls = LockedState(0)
-        counter.wake(past: 2) { calls.withLock { $0 += 1 } }
-        counter.advance(to: 2)
-        #expect(calls.withLock { $0 } == 0)
-        counter.advance(to: 3)
         counter.advance(to: 4)
-        #expect(calls.withLock { $0 } == 1)
-        counter.wake(past: 1) { calls.withLock { $0 += 10 } }  // already past: at once
-        #expect(calls.withLock { $0 } == 11)
-        counter.wake(past: 4) { calls.withLock { $0 += 100 } }
-        counter.cancelWake()
-        counter.advance(to: 9)
-        #expect(calls.withLock { $0 } == 11)
+        await counter.reached(3)  // already reached
+        async let waiting: Void = counter.reached(6)
+        counter.advance(to: 5)
+        counter.advance(to: 6)
+        await waiting
+        #expect(counter.value == 6)
+    }
+
+    @Test("Cancelling the waiting task ends its wait")
+    func cancelled() async {
+        let counter = AcknowledgementCounter(scanner: { _ in nil })
+        let waiting = Task { await counter.reached(100) }
+        waiting.cancel()
+        await waiting.value
+        #expect(counter.value == 0)
     }
 
     @Test("consume counts plain AudioAdded text messages (the vendor's scanner) and nothing else")

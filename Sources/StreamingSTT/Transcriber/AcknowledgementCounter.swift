@@ -7,7 +7,7 @@ final class AcknowledgementCounter: Sendable {
     private struct State {
         var value = 0
         var lastAdvance: ContinuousClock.Instant?
-        var waiter: (threshold: Int, wake: @Sendable () -> Void)?
+        var waiter: (target: Int, continuation: UnsafeContinuation<Void, Never>)?
     }
 
     private let state = LockedState(State())
@@ -24,35 +24,40 @@ final class AcknowledgementCounter: Sendable {
     /// When the count last went up.
     var lastAdvance: ContinuousClock.Instant? { state.withLock { $0.lastAdvance } }
 
-    /// Raises the count to `sequence` (never lowers it), waking a sender waiting past it.
+    /// Raises the count to `sequence` (never lowers it), waking a task waiting for it.
     func advance(to sequence: Int) {
         let now = ContinuousClock.now
-        let wake = state.withLock { state -> (@Sendable () -> Void)? in
+        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             if sequence > state.value {
                 state.value = sequence
                 state.lastAdvance = now
             }
-            guard let waiter = state.waiter, state.value > waiter.threshold else { return nil }
+            guard let waiter = state.waiter, state.value >= waiter.target else { return nil }
             state.waiter = nil
-            return waiter.wake
+            return waiter.continuation
         }
-        wake?()
+        waiter?.resume()
     }
 
-    /// Calls `wake` once, when the count goes past `threshold` (at once if it already has).
-    /// Replaces a wake set before.
-    func wake(past threshold: Int, _ wake: @escaping @Sendable () -> Void) {
-        let now = state.withLock { state -> Bool in
-            if state.value > threshold { return true }
-            state.waiter = (threshold, wake)
-            return false
+    /// Returns once the count has reached `target`, or the task is cancelled. One task waits at a
+    /// time (the sender, which holds the send lock).
+    func reached(_ target: Int) async {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.value >= target || Task.isCancelled { return true }
+                    state.waiter = (target, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter?.continuation
+            }
+            waiter?.resume()
         }
-        if now { wake() }
-    }
-
-    /// Drops the wake set by ``wake(past:_:)``, if it has not been called.
-    func cancelWake() {
-        state.withLock { $0.waiter = nil }
     }
 
     /// Counts `bytes` if they are a plain acknowledgement; `false` for any other message.

@@ -43,8 +43,9 @@ final class SessionLeg {
     var successor: SessionLeg?
     /// Attempts it took to open this session for a rollover.
     var rolloverAttempts = 1
-    /// The rollover timer.
-    var rolloverTimer: Task<Void, Never>?
+    /// Goes up each time the leg's rollover is planned or called off: a waiting rollover timer
+    /// that sees it changed does nothing.
+    var rolloverGeneration = 0
 
     init(
         index: Int, connection: WebSocketConnection, machine: SessionStateMachine,

@@ -2,18 +2,23 @@ import Logging
 
 /// A live transcription session with AssemblyAI or Speechmatics, the same API for both.
 ///
+/// The scoped form owns everything the session does and ends it when the closure returns:
+///
 /// ```swift
-/// let transcriber = StreamingTranscriber(provider: .assemblyAI(assemblyAI))
-/// try await transcriber.start()
-/// async let reading: Void = {
-///     for await event in transcriber.events {
-///         if case .final(let transcript) = event { print(transcript.text) }
+/// let summary = try await StreamingTranscriber.withSession(provider: .assemblyAI(options)) { transcriber in
+///     try await withThrowingTaskGroup(of: Void.self) { group in
+///         group.addTask {
+///             for await event in transcriber.events {
+///                 if case .final(let transcript) = event { print(transcript.text) }
+///             }
+///         }
+///         for chunk in pcmChunks { try await transcriber.send(audio: chunk) }   // 16 kHz s16le mono
+///         return try await transcriber.stop()   // every final arrives before this returns
 ///     }
-/// }()
-/// for chunk in pcmChunks { try await transcriber.send(audio: chunk) }   // 16 kHz s16le mono
-/// let summary = try await transcriber.stop()   // every final arrives before this returns
-/// await reading
+/// }
 /// ```
+///
+/// Or start and stop it yourself:
 ///
 /// - ``start()`` connects, authenticates and waits for the service's first message.
 /// - ``send(audio:)`` streams audio in the provider's wire format; it suspends when the network
@@ -22,105 +27,94 @@ import Logging
 ///   and returns once every final the service sends has been delivered, within ``Configuration/stopTimeout``.
 /// - ``cancel()`` (or cancelling a task inside `start`, `send` or `stop`) ends the session at once.
 ///
+/// Releasing the last reference to a started transcriber without ``stop()`` ends the session as
+/// ``cancel()`` does: its connections are dropped and its background work ends.
+///
 /// Every failure is delivered once, as ``TranscriptEvent/error(_:)``, and thrown from the call
 /// that was waiting on it — unless ``Configuration/reconnection`` is set: then retryable failures
 /// open a new session (``TranscriptEvent/reconnecting(_:)``, ``TranscriptEvent/reconnected(_:)``)
 /// and the audio sent meanwhile is replayed to it; see ``ReconnectionPolicy``.
-public actor StreamingTranscriber {
+public final class StreamingTranscriber: Sendable {
     /// The service and its options: `.assemblyAI(options)` or `.speechmatics(options)`.
     public typealias Provider = TranscriptionProvider
 
-    enum Phase {
-        case idle, connecting, running, stopping
-        case ended(Result<SessionSummary, TranscriptionError>)
-    }
-
     /// The provider and its options.
-    public nonisolated let provider: Provider
+    public let provider: Provider
     /// The session settings.
-    public nonisolated let configuration: Configuration
+    public let configuration: Configuration
     /// The session's events.
-    public nonisolated let events: TranscriptEvents
-
-    let logger: Logger
-    /// The vendor's protocol, from the provider's options.
-    let vendor: any TranscriptionVendor
-    /// The audio on the wire.
-    let wire: WireAudio
-    /// Where events wait for the consumer and received messages wait to be decoded.
-    let handOff = EventHandOff()
-    /// Decodes received messages while the consumer is not waiting for events.
-    var decodingTask: Task<Void, Never>?
-    let clock = ContinuousClock()
-    var phase = Phase.idle
-    /// Every leg not yet ended.
-    var legs: [SessionLeg] = []
-    /// The leg that receives the audio; `nil` while reconnecting.
-    var activeLeg: SessionLeg?
-    /// Goes up each time ``activeLeg`` changes.
-    var legGeneration = 0
-    var nextLegIndex = 0
-    /// Sessions that received audio.
-    var sessionCount = 0
-    /// The first session's description (returned by `start()`).
-    var session: SessionInfo?
-    var firstConnectedAt: ContinuousClock.Instant?
-    /// Where every byte of the wire audio stands; keeps audio for replay with a reconnection policy.
-    var ledger: AudioLedger
-    /// The reconnection policy's decisions (only with a policy).
-    var reconnection: ReconnectionStateMachine?
-    /// Places every session's events on the whole stream.
-    var timeline = StreamTimeline()
-    var reconnectTask: Task<Void, Never>?
-    var drainTask: Task<Void, Never>?
-    /// Configuration changes made, re-sent to every new session.
-    var configurationUpdates: [ConfigurationUpdate] = []
-    /// Connections of ended legs that `stop()` waits for (their sockets released).
-    var connectionsToRelease: [WebSocketConnection] = []
-    /// How the active leg ended after a graceful stop, once it did.
-    var stoppedEnd: SessionEnd?
-    var waiters: [CheckedContinuation<Void, Never>] = []
-    var blockedObservers: [CheckedContinuation<Void, Never>] = []
-    var blockedOnAcknowledgements = false
-    var sendLockHeld = false
-    var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
-    var chunker: WireChunker
-    var finalCount = 0
-    var converter: AudioConverter?
-
-    deinit {
-        // Nobody can end the session any more: end its events.
-        handOff.finish()
-    }
+    public let events: TranscriptEvents
+    /// Runs the transcription.
+    package let driver: TranscriptionDriver
+    /// The task that runs the driver's background work, with the start/stop API.
+    private let runTask = LockedState<Task<Void, Never>?>(nil)
+    /// Whether a caller's scope (``withSession(provider:configuration:logger:isolation:_:)``) runs
+    /// the background work.
+    private let runsInScope: Bool
 
     /// Creates a session; nothing happens until ``start()``.
     /// - Parameters:
     ///   - provider: the service and its options.
     ///   - configuration: timeouts, TLS, limits and the reconnection policy.
     ///   - logger: receives debug-level details; never a key, a token or a URL query.
-    public init(
+    public convenience init(
         provider: Provider,
         configuration: Configuration = .init(),
         logger: Logger = WebSocketConnection.disabledLogger
     ) {
-        self.provider = provider
-        self.configuration = configuration
-        var logger = logger
-        logger[metadataKey: "stt.provider"] = "\(provider.kind)"
-        self.logger = logger
-        self.events = TranscriptEvents(handOff: handOff)
-        self.vendor = provider.vendor
-        let wire = provider.vendor.wireAudio
-        self.wire = wire
-        self.chunker = WireChunker(
-            chunkBytes: wire.bytes(roundingUp: configuration.audioChunkDuration.inSeconds),
-            alignment: wire.bytesPerFrame, holdsBackLastChunk: provider.vendor.chunking.holdsBackLastChunk)
-        self.ledger = AudioLedger(
-            replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
-        self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
+        self.init(provider: provider, configuration: configuration, logger: logger, runsInScope: false)
     }
 
-    // MARK: - Public API
+    private init(provider: Provider, configuration: Configuration, logger: Logger, runsInScope: Bool) {
+        self.provider = provider
+        self.configuration = configuration
+        self.driver = TranscriptionDriver(provider: provider, configuration: configuration, logger: logger)
+        self.events = TranscriptEvents(handOff: driver.handOff)
+        self.runsInScope = runsInScope
+    }
+
+    deinit {
+        // Nobody can stop the session any more: end it, and its background work with it.
+        runTask.withLock { $0 }?.cancel()
+    }
+
+    /// Runs `body` with a started session, then stops it gracefully and returns what `body`
+    /// returned. The session's background work (reading, reconnection, rollover) runs as a child
+    /// task of this call, so nothing of it outlives it.
+    ///
+    /// When `body` throws, or the task is cancelled, the session is cancelled (its connections
+    /// dropped) and the error is rethrown. `body` may call ``stop()`` itself to get the summary;
+    /// the session is then not stopped again.
+    /// - Parameters:
+    ///   - provider: the service and its options.
+    ///   - configuration: timeouts, TLS, limits and the reconnection policy.
+    ///   - logger: receives debug-level details; never a key, a token or a URL query.
+    ///   - isolation: the actor `body` runs on (the caller's, by default).
+    ///   - body: uses the started session.
+    /// - Throws: what ``start()``, `body` or ``stop()`` threw.
+    public static func withSession<Result>(
+        provider: Provider,
+        configuration: Configuration = .init(),
+        logger: Logger = WebSocketConnection.disabledLogger,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (StreamingTranscriber) async throws -> Result
+    ) async throws -> Result {
+        let transcriber = StreamingTranscriber(
+            provider: provider, configuration: configuration, logger: logger, runsInScope: true)
+        let driver = transcriber.driver
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
+            group.addTask { await driver.run() }
+            do {
+                try await transcriber.start()
+                let result = try await body(transcriber)
+                if await !driver.hasEnded { try await transcriber.stop() }
+                return result
+            } catch {
+                await transcriber.cancel()
+                throw error
+            }
+        }
+    }
 
     /// Connects and waits for the session to start (the first event, ``TranscriptEvent/begin(_:)``,
     /// is delivered too). The first session is not retried, even with a reconnection policy.
@@ -130,40 +124,17 @@ public actor StreamingTranscriber {
     ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted` — once the connection is released.
     @discardableResult
     public func start() async throws(TranscriptionError) -> SessionInfo {
-        guard case .idle = phase else {
-            throw TranscriptionError(.alreadyStarted, provider: provider.kind, reason: "start() was called twice")
+        if !runsInScope {
+            runTask.withLock { task in
+                guard task == nil else { return }
+                // The start/stop API has no caller scope that could own the session's background
+                // work, so this one task owns it, as child tasks; it ends with the session, or
+                // when this transcriber is released. `withSession` runs the same work as a child
+                // of the caller's task instead.
+                task = Task { [driver] in await driver.run() }
+            }
         }
-        do {
-            try validate()
-        } catch {
-            fail(error)
-            throw error
-        }
-        phase = .connecting
-        let leg: SessionLeg
-        do {
-            leg = try await openLeg()
-        } catch {
-            fail(error)
-            await releaseConnections()
-            throw error
-        }
-        if isEnded {
-            await releaseConnections()
-            throw endedError()
-        }
-        firstConnectedAt = leg.connectedAt
-        leg.role = .active
-        activeLeg = leg
-        sessionCount = 1
-        phase = .running
-        await waitForStart(of: leg)
-        if let session, !isEnded {
-            scheduleRollover(of: leg)
-            return session
-        }
-        await releaseConnections()
-        throw endedError()
+        return try await driver.start()
     }
 
     /// Sends audio in the provider's wire format (the configured encoding and sample rate, mono,
@@ -175,24 +146,11 @@ public actor StreamingTranscriber {
     /// - Throws: ``TranscriptionError``: `notStarted`, `sessionEnded` (with the session's error, if
     ///   any), `connectionLost`, `timeout`, `cancelled`.
     public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
-        try checkRunning()
-        try await waitForFirstSession()
-        await acquireSendLock()
-        defer { releaseSendLock() }
-        for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
+        try await driver.send(audio: bytes)
     }
 
     /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
-    public nonisolated var wireFormat: AudioFormat {
-        let wire = vendor.wireAudio
-        let encoding: AudioFormat.Encoding =
-            switch wire.encoding {
-            case .int16: .int16
-            case .float32: .float32
-            case .mulaw: .mulaw
-            }
-        return AudioFormat(encoding: encoding, sampleRate: wire.sampleRate)
-    }
+    public var wireFormat: AudioFormat { driver.wireFormat }
 
     /// Sends audio in any format: it is converted to ``wireFormat`` (channels mixed down,
     /// resampled with a band-limited filter, re-encoded), then sent as ``send(audio:)`` does.
@@ -200,27 +158,7 @@ public actor StreamingTranscriber {
     /// - Throws: ``TranscriptionError`` as ``send(audio:)``, or `audioFailed` when the buffer
     ///   cannot be converted.
     public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
-        try checkRunning()
-        let wire = wireFormat
-        if buffer.format == wire && converter == nil {
-            try await send(audio: buffer.bytes)
-            return
-        }
-        do {
-            if converter == nil { converter = try AudioConverter(from: buffer.format, to: wire) }
-            guard let converter, converter.inputFormat == buffer.format else {
-                throw AudioError(.invalidFormat, detail: "every buffer of a session must have the same format")
-            }
-            let converted = try converter.convert(buffer)
-            if !converted.bytes.isEmpty { try await send(audio: converted.bytes) }
-        } catch let error as AudioError {
-            throw TranscriptionError(
-                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
-        } catch let error as TranscriptionError {
-            throw error
-        } catch {
-            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
-        }
+        try await driver.send(buffer)
     }
 
     /// Sends every buffer of `source` until it ends, paced in real time (the hosted AssemblyAI
@@ -230,185 +168,60 @@ public actor StreamingTranscriber {
     ///   or whatever ended the session.
     public func stream(from source: some AudioSource, pacing: AudioPacing = .realTime) async throws(TranscriptionError)
     {
-        var pacer = AudioPacer(pacing)
-        do {
-            for try await buffer in source {
-                try await pacer.wait(for: buffer)
-                try await send(buffer)
-            }
-        } catch let error as TranscriptionError {
-            throw error
-        } catch let error as AudioError {
-            throw TranscriptionError(
-                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
-        } catch {
-            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
-        }
+        try await driver.stream(from: source, pacing: pacing)
     }
 
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics
     /// `ForceEndOfUtterance` with the audio time sent so far. Does nothing while reconnecting.
     public func forceEndOfTurn() async throws(TranscriptionError) {
-        try checkRunning()
-        guard chunker.holdsBackLastChunk else {
-            try await sendControl { $0.forceEndOfTurn() }
-            return
-        }
-        // The chunk held back for merging a tail goes first: the turn must end after all the
-        // audio given so far, not the last chunk before it.
-        await acquireSendLock()
-        defer { releaseSendLock() }
-        if let held = chunker.takeHeldChunk() { try await sendChunk(held) }
-        try await sendControl { $0.forceEndOfTurn() }
+        try await driver.forceEndOfTurn()
     }
 
     /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
     /// Speechmatics has no such message; this does nothing there.
     public func keepAlive() async throws(TranscriptionError) {
-        try checkRunning()
-        try await sendControl { $0.keepAlive() }
+        try await driver.keepAlive()
     }
 
     /// Changes the session's configuration mid-stream: AssemblyAI `UpdateConfiguration`,
     /// Speechmatics `SetRecognitionConfig`. Only the fields the vendor allows to change are sent.
     /// With reconnection, every later session is sent the same changes before its audio.
     public func updateConfiguration(_ update: ConfigurationUpdate) async throws(TranscriptionError) {
-        try checkRunning()
-        try vendor.validate(update)
-        if configuration.reconnection != nil { configurationUpdates.append(update) }
-        // Every open session reads its messages as the change says; the active one is sent it.
-        for leg in legs where leg.role != .ended && leg !== activeLeg { _ = try? leg.machine.update(update) }
-        try await sendControl { machine throws(TranscriptionError) in try machine.update(update) }
+        try await driver.updateConfiguration(update)
     }
 
     /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
     /// waits (``Configuration/stopTimeout`` plus the audio not yet transcribed, longer while the
-    /// service keeps sending) until the service has sent its last final and
-    /// its closing message, and every connection is released. ``TranscriptEvent/terminated(_:)`` is
-    /// the last event. With
-    /// reconnection, a session lost while stopping is replaced and ended in turn, and a session
-    /// being rolled over is drained first.
+    /// service keeps sending) until the service has sent its last final and its closing message,
+    /// and every connection is released. ``TranscriptEvent/terminated(_:)`` is the last event.
+    /// With reconnection, a session lost while stopping is replaced and ended in turn, and a
+    /// session being rolled over is drained first.
     /// - Returns: the session's summary.
     /// - Throws: ``TranscriptionError``: `timeout` when the service does not finish in time, or
     ///   whatever ended the session.
     @discardableResult
     public func stop() async throws(TranscriptionError) -> SessionSummary {
-        switch phase {
-        case .idle: throw TranscriptionError(.notStarted, provider: provider.kind, reason: "stop() before start()")
-        case .connecting:
-            _ = await wait(within: configuration.connectTimeout + configuration.startTimeout) {
-                session != nil || isEnded
-            }
-        case .ended: break
-        case .running, .stopping: break
-        }
-        if case .running = phase {
-            try? await waitForFirstSession()
-            await acquireSendLock()
-            if case .running = phase {
-                do {
-                    if let converter, let tail = try? converter.flush(), !tail.bytes.isEmpty {
-                        for chunk in chunker.append(tail.bytes) { try await sendChunk(chunk) }
-                    }
-                    for chunk in chunker.finish(mergeTail: chunker.holdsBackLastChunk) {
-                        try await sendChunk(vendor.chunking.padded(chunk, wire: wire))
-                    }
-                } catch {
-                    // The session ended while stopping; `phase` says how.
-                }
-                if !isEnded {
-                    phase = .stopping
-                    closeStandbyLegs()
-                    if let leg = activeLeg { await endSending(on: leg) }
-                }
-            }
-            releaseSendLock()
-        }
-        while !isEnded {
-            if activeLeg == nil {
-                // Reconnecting: the new session is ended as soon as it has its audio.
-                _ = await wait(within: .seconds(86_400)) { isEnded || activeLeg != nil }
-                continue
-            }
-            let generation = legGeneration
-            let finished = await waitForEnd(of: activeLeg) { isEnded || legGeneration != generation }
-            if isEnded || legGeneration != generation { continue }
-            if !finished {
-                fail(
-                    TranscriptionError(
-                        .timeout, provider: provider.kind,
-                        reason:
-                            "the service did not finish after the end message (stopTimeout \(configuration.stopTimeout), "
-                            + "plus the audio not yet transcribed, and since its last message)",
-                        isRetryable: true))
-            }
-        }
-        await releaseConnections()
-        guard case .ended(let result) = phase else { throw endedError() }
-        return try result.get()
+        try await driver.stop()
     }
 
     /// Ends the session at once: drops the connection without the vendor's end message. Finals not
     /// yet received are lost. ``TranscriptEvent/error(_:)`` with ``TranscriptionError/Code/cancelled``
     /// is the last event.
-    public func cancel() {
-        switch phase {
-        case .ended: return
-        default: fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the session was cancelled"))
-        }
-    }
-
-    /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
-    package func waitUntilBlockedOnAcknowledgements() async {
-        if blockedOnAcknowledgements { return }
-        await withCheckedContinuation { blockedObservers.append($0) }
+    public func cancel() async {
+        await driver.cancel()
     }
 
     /// Seconds of audio sent so far (or, while reconnecting, kept to be sent).
     public var audioSecondsSent: Double {
-        wire.seconds(ofBytes: ledger.streamPosition)
+        get async { await driver.audioSecondsSent }
     }
 
-    // MARK: - Internals
-
-    /// Waits until the sockets of every ended leg are released.
-    private func releaseConnections() async {
-        let releasing = connectionsToRelease
-        connectionsToRelease.removeAll()
-        for connection in releasing { await connection.released() }
+    /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
+    package func waitUntilBlockedOnAcknowledgements() async {
+        await driver.waitUntilBlockedOnAcknowledgements()
     }
 
-    private func validate() throws(TranscriptionError) {
-        try vendor.validate(audioChunkDuration: configuration.audioChunkDuration)
-        try configuration.reconnection?.validate(provider: provider.kind)
-        let warnings = vendor.configurationWarnings(
-            reconnects: configuration.reconnection != nil, suppliesCredentials: configuration.credentials != nil)
-        for warning in warnings { logger.warning("\(warning)") }
-    }
-
-    func checkRunning() throws(TranscriptionError) {
-        switch phase {
-        case .running: return
-        case .idle, .connecting:
-            throw TranscriptionError(.notStarted, provider: provider.kind, reason: "the session has not started")
-        case .stopping:
-            throw TranscriptionError(.sessionEnded, provider: provider.kind, reason: "the session is stopping")
-        case .ended: throw endedError()
-        }
-    }
-
-    func endedError() -> TranscriptionError {
-        if case .ended(.failure(let error)) = phase { return error }
-        return TranscriptionError(.sessionEnded, provider: provider.kind, reason: "the session has ended")
-    }
-
-    var isEnded: Bool {
-        if case .ended = phase { return true }
-        return false
-    }
-
-    var isStopping: Bool {
-        if case .stopping = phase { return true }
-        return false
-    }
+    /// The task that runs the session's background work with the start/stop API, once started
+    /// (for tests: it ends when the session has ended and that work is done).
+    package var backgroundWork: Task<Void, Never>? { runTask.withLock { $0 } }
 }

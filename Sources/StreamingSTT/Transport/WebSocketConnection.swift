@@ -218,6 +218,12 @@ public final class WebSocketConnection: Sendable {
         return await channel.waitForClosure()
     }
 
+    /// Queues a close frame after every queued message and returns; the connection ends with the
+    /// peer's answer (or at most 5 seconds later). See ``close(_:)`` to wait for it.
+    package func requestClose(_ frame: WebSocketCloseFrame = .normalClosure) {
+        channel.close(frame)
+    }
+
     /// Drops the connection now, without a close frame. Pending sends and reads fail with
     /// ``WebSocketError/Code/cancelled``.
     public func cancel() {

@@ -110,6 +110,7 @@ public struct RelayConfiguration: Sendable {
         switch provider {
         case .assemblyAI: assemblyAI
         case .speechmatics: speechmatics
+        default: nil
         }
     }
 
@@ -150,5 +151,14 @@ public struct VendorAccess: Sendable, CustomStringConvertible {
     /// The endpoints, never the key.
     public var description: String {
         "VendorAccess(apiKey: <redacted>, endpoint: \(endpoint ?? "default"), tokenURL: \(tokenURL ?? "default"))"
+    }
+}
+
+extension ProviderKind {
+    /// The providers the relay offers, by their names (`assemblyai`, `speechmatics`), in any case.
+    public init?(relayName name: String) {
+        let kind = ProviderKind(rawValue: name.lowercased())
+        guard kind == .assemblyAI || kind == .speechmatics else { return nil }
+        self = kind
     }
 }

@@ -50,7 +50,7 @@ final class RelaySession: Sendable {
                     self = .start(nil)
                     return
                 }
-                guard let provider = ProviderKind(rawValue: name.lowercased()) else {
+                guard let provider = ProviderKind(relayName: name) else {
                     self = .invalid("unknown provider (assemblyai or speechmatics)")
                     return
                 }
@@ -173,6 +173,8 @@ final class RelaySession: Sendable {
             options.maxDelay = 1.0
             if let endpoint = access.endpoint { options.endpoint = .custom(endpoint) }
             return .speechmatics(options)
+        default:
+            preconditionFailure("the relay offers AssemblyAI and Speechmatics only (ProviderKind(relayName:))")
         }
     }
 

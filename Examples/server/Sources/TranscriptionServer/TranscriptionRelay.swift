@@ -189,7 +189,7 @@ public struct TranscriptionRelay: Sendable {
             return response
         }
         let name = request.uri.queryParameters["provider"].map(String.init)
-        guard let provider = name.map({ ProviderKind(rawValue: $0.lowercased()) }) ?? configuration.defaultProvider,
+        guard let provider = name.map({ ProviderKind(relayName: $0) }) ?? configuration.defaultProvider,
             let access = configuration.access(for: provider)
         else {
             return Self.json(
@@ -224,6 +224,12 @@ public struct TranscriptionRelay: Sendable {
                     apiKey: access.apiKey, ttl: max(lifetime, 60), url: access.tokenURL ?? Self.speechmaticsTokenURL,
                     tls: configuration.tls)
                 url = access.endpoint ?? defaults.endpoint.url
+            default:
+                return Self.json(
+                    .notFound,
+                    EventJSON.error(
+                        code: "provider_unavailable", message: "this server does not offer that provider",
+                        retryable: false))
             }
             logger.info(
                 "temporary token minted", metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)"])

@@ -111,7 +111,7 @@ struct STTServer: AsyncParsableCommand {
             throw ValidationError("Set ASSEMBLYAI_API_KEY or SPEECHMATICS_API_KEY (or both) in the environment.")
         }
         if let name = provider {
-            guard let kind = ProviderKind(rawValue: name.lowercased()) else {
+            guard let kind = ProviderKind(relayName: name) else {
                 throw ValidationError("--provider must be assemblyai or speechmatics.")
             }
             guard configuration.access(for: kind) != nil else {
@@ -191,7 +191,7 @@ struct STTServer: AsyncParsableCommand {
         var result: [ProviderKind: String] = [:]
         for value in values {
             let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let kind = ProviderKind(rawValue: parts[0].lowercased()), !parts[1].isEmpty else {
+            guard parts.count == 2, let kind = ProviderKind(relayName: String(parts[0])), !parts[1].isEmpty else {
                 throw ValidationError("\(option) takes PROVIDER=URL, such as assemblyai=wss://127.0.0.1:9000/v3/ws.")
             }
             result[kind] = parts[1]

@@ -1,5 +1,5 @@
 // Sending audio and control messages to the active leg.
-extension StreamingTranscriber {
+extension TranscriptionDriver {
     /// Sends the next wire chunk of the stream. With reconnection it goes through the backlog (kept
     /// for replay) and is sent when a session can take it; without, straight to the session.
     func sendChunk(_ chunk: [UInt8]) async throws(TranscriptionError) {
@@ -57,19 +57,22 @@ extension StreamingTranscriber {
 
     /// Sends what the pace held back, as time allows, when no caller is sending.
     func scheduleDrain(of leg: SessionLeg) {
-        guard drainTask == nil else { return }
-        drainTask = Task {
-            await self.drain(leg)
-        }
+        guard !drains else { return }
+        drains = true
+        let index = leg.index
+        spawn { await self.drain(legAt: index) }
     }
 
-    private func drain(_ leg: SessionLeg) async {
-        defer { drainTask = nil }
+    private func drain(legAt index: Int) async {
+        defer { drains = false }
+        guard let leg = liveLeg(index) else { return }
         while leg.role == .active, !isEnded, ledger.keepsAudio, leg.sentPosition < ledger.streamPosition {
             let next = ledger.chunk(at: max(leg.sentPosition, ledger.oldestKeptPosition))?.count ?? 0
-            let wait = paceDelay(for: leg, adding: next)
-            if wait > .zero {
-                do { try await Task.sleep(for: wait) } catch { return }
+            let pace = paceDelay(for: leg, adding: next)
+            if pace > .zero {
+                // Until the pace allows, or the leg or the transcription ends.
+                _ = await wait(within: pace) { leg.role != .active || isEnded }
+                if leg.role != .active || isEnded { return }
             }
             await acquireSendLock()
             try? await pump(leg, keepingAtMost: .max)
@@ -125,15 +128,11 @@ extension StreamingTranscriber {
         resumeAll(&blockedObservers)
         defer { blockedOnAcknowledgements = false }
         let limit = configuration.acknowledgementTimeout
-        // Acknowledgements mostly arrive on the event loop's thread (the connection's inbound
-        // filter), not through the decoder: the counter wakes the waiters.
-        counter.wake(past: target - 1) { [weak self] in
-            Task { await self?.changed() }
-        }
-        defer { counter.cancelWake() }
         var deadline = clock.now + limit
         while true {
-            let reached = await wait(within: deadline - clock.now) {
+            // Acknowledgements mostly arrive on the event loop's thread (the connection's inbound
+            // filter), not through the decoder: the counter wakes the wait.
+            let reached = await wait(within: deadline - clock.now, wakingWhen: { await counter.reached(target) }) {
                 counter.value >= target || leg.role == .ended || isEnded
             }
             if isEnded || leg.role == .ended { throw lostError(of: leg) }

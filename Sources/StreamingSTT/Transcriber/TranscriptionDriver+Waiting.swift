@@ -1,6 +1,6 @@
 // Waiting inside the transcriber: one list of waiters, woken at every change of state, each
 // checking its own condition again.
-extension StreamingTranscriber {
+extension TranscriptionDriver {
     /// Wakes every waiter to check its condition again.
     func changed() {
         resumeAll(&waiters)
@@ -13,27 +13,47 @@ extension StreamingTranscriber {
     }
 
     /// Waits until `condition` holds (checked after every change of state), for at most `limit`.
-    /// Returns whether it held. Cancelling the waiting task ends the transcriber.
-    func wait(within limit: Duration, until condition: () -> Bool) async -> Bool {
-        let deadline = clock.now + limit
-        let timer = Task { [weak self] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            await self?.changed()
-        }
-        defer { timer.cancel() }
-        while !condition() {
-            if Task.isCancelled {
-                fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the task was cancelled"))
-                return condition()
+    /// Returns whether it held. Cancelling the waiting task ends the transcription.
+    ///
+    /// `wakingWhen`, when given, runs beside the wait as a child task and wakes it when it returns:
+    /// for a change that happens off the actor (an acknowledgement counted on the event loop).
+    func wait(
+        within limit: Duration, wakingWhen wake: (@Sendable () async -> Void)? = nil, until condition: () -> Bool
+    ) async -> Bool {
+        await wait(until: clock.now + limit, wakingWhen: wake, condition: condition)
+    }
+
+    /// Waits until `condition` holds (checked after every change of state), at the latest until
+    /// `deadline`. Returns whether it held. Cancelling the waiting task ends the transcription.
+    func wait(
+        until deadline: ContinuousClock.Instant, wakingWhen wake: (@Sendable () async -> Void)? = nil,
+        condition: () -> Bool
+    ) async -> Bool {
+        if condition() { return true }
+        return await withTaskGroup(of: Void.self) { group in
+            // The deadline, and the task's cancellation (the timer's sleep ends with it), wake the
+            // wait like any change of state.
+            group.addTask { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self?.changed()
             }
-            if clock.now >= deadline { return false }
-            await withTaskCancellationHandler {
+            if let wake {
+                group.addTask { [weak self] in
+                    await wake()
+                    await self?.changed()
+                }
+            }
+            defer { group.cancelAll() }
+            while !condition() {
+                if Task.isCancelled {
+                    fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the task was cancelled"))
+                    return condition()
+                }
+                if clock.now >= deadline { return false }
                 await withCheckedContinuation { waiters.append($0) }
-            } onCancel: {
-                Task { await self.changed() }
             }
+            return true
         }
-        return true
     }
 
     /// Waits for `condition` after the end message went to `leg`: `stopTimeout`, plus the audio

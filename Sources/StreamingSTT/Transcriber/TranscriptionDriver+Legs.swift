@@ -1,5 +1,5 @@
 // Opening, reading and ending the legs (sessions of the service) of a transcriber.
-extension StreamingTranscriber {
+extension TranscriptionDriver {
     /// Connects a new leg (credentials minted first, when configured), starts its reader and sends
     /// what starts the session (Speechmatics `StartRecognition`). Does not wait for the session to
     /// start.
@@ -63,7 +63,10 @@ extension StreamingTranscriber {
             received: received, connectedAt: clock.now)
         legs.append(leg)
         decodeReceivedMessages(of: leg)  // any that came before the leg was known
-        Task { await self.readLoop(leg) }
+        spawn { [connection] in
+            let closure = await connection.closed()
+            await self.connectionEnded(legAt: index, closure)
+        }
         // A failure here is the reader's to report.
         for case .sendText(let text) in opening { try? await connection.send(text: text) }
         return leg
@@ -80,11 +83,12 @@ extension StreamingTranscriber {
 
     // MARK: Reading
 
-    /// Starts the task that decodes received messages while the consumer is not waiting.
+    /// Starts the job that decodes received messages while the consumer is not waiting.
     private func startDecodingTask() {
-        guard decodingTask == nil else { return }
+        guard !decodes else { return }
+        decodes = true
         handOff.setDecode { [weak self] in await self?.decodeReceivedMessages() }
-        decodingTask = Task { [handOff] in
+        spawn { [handOff] in
             while await handOff.waitForWork() {
                 await handOff.decode()
             }
@@ -116,32 +120,29 @@ extension StreamingTranscriber {
         }
     }
 
-    /// Waits for the end of `leg`'s connection (its messages go to the decoder, not here), then
-    /// tells the leg's machine how it ended.
-    func readLoop(_ leg: SessionLeg) async {
-        var iterator = leg.connection.messages.makeAsyncIterator()
-        var failure: WebSocketError?
-        do {
-            while try await iterator.next() != nil {}
-        } catch {
-            failure = error
-        }
+    /// The leg numbered `index`, while it has not ended.
+    func liveLeg(_ index: Int) -> SessionLeg? {
+        legs.first { $0.index == index }
+    }
+
+    /// The connection of leg `index` ended (its messages went to the decoder, not through the
+    /// connection's own sequence): tells the leg's machine how.
+    func connectionEnded(legAt index: Int, _ closure: WebSocketClosure) {
+        guard let leg = liveLeg(index) else { return }
         // Every message arrived before the end: decode them first.
         decodeReceivedMessages(of: leg)
         if leg.role == .ended || isEnded { return }
-        if let failure {
+        let frame: WebSocketCloseFrame
+        switch closure {
+        case .failed(let failure):
             apply(
                 leg.machine.connectionFailed(TranscriptionError(transport: failure, provider: provider.kind)), from: leg
             )
             return
-        }
-        // The service closed the connection.
-        let frame: WebSocketCloseFrame
-        switch leg.connection.closure {
         case .closedByPeer(let peer): frame = peer
         case .closedLocally(let local): frame = local
-        default: frame = .normalClosure
         }
+        // The service closed the connection.
         apply(leg.machine.closed(code: frame.code, reason: frame.reason), from: leg)
     }
 
@@ -198,7 +199,8 @@ extension StreamingTranscriber {
         }
         handOff.yield(placed)
         if turnBoundary && leg.successor != nil {
-            Task { await self.switchOver(from: leg) }
+            let index = leg.index
+            spawn { await self.switchOver(fromLegAt: index) }
         }
     }
 
@@ -273,8 +275,10 @@ extension StreamingTranscriber {
             legGeneration += 1
             closeStandbyLegs()
             logger.debug("session lost", metadata: ["stt.error": "\(error)"])
-            reconnectTask = Task {
-                await self.reconnect(after: leg, reason: .failure(error), attempt: attempt, delay: delay)
+            let lost = (index: leg.index, id: leg.info?.id ?? "")
+            spawn {
+                await self.reconnect(
+                    afterSession: lost.index, id: lost.id, reason: .failure(error), attempt: attempt, delay: delay)
             }
             changed()
         }
@@ -285,19 +289,17 @@ extension StreamingTranscriber {
         leg.role = .ended
         leg.machine.abandon()
         leg.received.discard()
-        leg.rolloverTimer?.cancel()
-        leg.rolloverTimer = nil
         if let successor = leg.successor, successor.role == .standby { close(successor, gracefully: false) }
         leg.successor = nil
         legs.removeAll { $0 === leg }
         timeline.forget(session: leg.index)
         connectionsToRelease.append(leg.connection)
         if gracefully {
-            let connection = leg.connection
-            Task { await connection.close() }
+            leg.connection.requestClose()
         } else {
             leg.connection.cancel()
         }
+        changed()  // waits on the leg end
     }
 
     /// Closes sessions opened for a rollover that has not happened yet.
@@ -340,8 +342,7 @@ extension StreamingTranscriber {
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
         phase = .ended(result)
         handOff.finish()
-        reconnectTask?.cancel()
-        drainTask?.cancel()
+        jobsEnded()
         changed()
     }
 }

@@ -1,24 +1,20 @@
 // Reconnection after a failure, and rollover before a session limit: the decisions are the
 // ReconnectionStateMachine's; this carries them out.
-extension StreamingTranscriber {
+extension TranscriptionDriver {
     /// Opens sessions until one starts (then it takes over), a failure is not retryable, or the
     /// attempts run out (then the transcriber fails with the last error). The first attempt is
     /// `attempt`, after `delay`.
-    func reconnect(after lost: SessionLeg, reason: ReconnectionReason, attempt: Int, delay: Duration) async {
+    func reconnect(
+        afterSession lostIndex: Int, id lostID: String, reason: ReconnectionReason, attempt: Int, delay: Duration
+    ) async {
         var attempt = attempt
         var delay = delay
         while !isEnded {
             handOff.yield(
                 .reconnecting(
                     Reconnecting(
-                        reason: reason, sessionIndex: lost.index, sessionID: lost.info?.id ?? "", attempt: attempt,
-                        delay: delay)))
-            do {
-                try await Task.sleep(for: delay)
-            } catch {
-                return  // the transcriber ended
-            }
-            if isEnded { return }
+                        reason: reason, sessionIndex: lostIndex, sessionID: lostID, attempt: attempt, delay: delay)))
+            if await wait(within: delay, until: { isEnded }) { return }
             let failure: TranscriptionError
             do {
                 let leg = try await openLeg()
@@ -66,7 +62,6 @@ extension StreamingTranscriber {
         activeLeg = leg
         legGeneration += 1
         sessionCount += 1
-        reconnectTask = nil
         handOff.yield(
             .reconnected(
                 Reconnected(
@@ -105,34 +100,39 @@ extension StreamingTranscriber {
         let schedule = reconnection.rolloverSchedule(
             connectedAt: leg.connectedAt, vendorLimit: vendor.maximumSessionDuration, expiresIn: expiresIn,
             now: clock.now)
-        leg.rolloverTimer?.cancel()
-        leg.rolloverTimer = Task {
-            do {
-                try await Task.sleep(until: schedule.start, clock: .continuous)
-            } catch {
-                return
-            }
-            await self.rollover(from: leg, limit: schedule.limit)
+        leg.rolloverGeneration += 1
+        let (index, generation) = (leg.index, leg.rolloverGeneration)
+        spawn { await self.rollover(ofLegAt: index, generation: generation, schedule: schedule) }
+    }
+
+    /// Waits for the start of a rollover planned by ``scheduleRollover(of:)``, then rolls over,
+    /// unless the leg stops receiving the audio first or its rollover is planned again.
+    private func rollover(
+        ofLegAt index: Int, generation: Int, schedule: ReconnectionStateMachine.RolloverSchedule
+    ) async {
+        guard let leg = liveLeg(index) else { return }
+        let superseded = await wait(until: schedule.start) {
+            leg.role != .active || leg.rolloverGeneration != generation || isStopping || isEnded
         }
+        if !superseded { await rollover(from: leg, limit: schedule.limit) }
     }
 
     /// Keeps a rollover's next session alive while it waits for the switch without audio, where
     /// the vendor needs that (AssemblyAI with `inactivity_timeout`).
     private func keepAliveWhileStandby(_ leg: SessionLeg) {
         guard let interval = vendor.standbyKeepAliveInterval else { return }
-        Task {
-            while true {
-                do { try await Task.sleep(for: interval) } catch { return }
-                guard await self.sendKeepAlive(whileStandby: leg) else { return }
-            }
-        }
+        let index = leg.index
+        spawn { await self.keepAlive(whileStandby: index, every: interval) }
     }
 
-    /// Keeps `leg` alive if it is still waiting for the switch; `false` once it is not.
-    private func sendKeepAlive(whileStandby leg: SessionLeg) async -> Bool {
-        guard leg.role == .standby, !isEnded else { return false }
-        try? await perform(leg.machine.keepAlive(), on: leg)
-        return true
+    /// Sends leg `index` the vendor's keep-alive every `interval` for as long as it waits for the
+    /// switch.
+    private func keepAlive(whileStandby index: Int, every interval: Duration) async {
+        guard let leg = liveLeg(index) else { return }
+        while leg.role == .standby, !isEnded {
+            if await wait(within: interval, until: { leg.role != .standby || isEnded }) { return }
+            try? await perform(leg.machine.keepAlive(), on: leg)
+        }
     }
 
     /// Starts the session that takes over from `old`, then waits for a turn boundary (until the
@@ -148,9 +148,7 @@ extension StreamingTranscriber {
                     Reconnecting(
                         reason: .rollover, sessionIndex: old.index, sessionID: old.info?.id ?? "", attempt: attempt,
                         delay: delay)))
-            if delay > .zero {
-                do { try await Task.sleep(for: delay) } catch { return }
-            }
+            if delay > .zero, await wait(within: delay, until: { isEnded || old.role != .active }) { return }
             var failure: TranscriptionError
             do {
                 let leg = try await openLeg()
@@ -166,10 +164,8 @@ extension StreamingTranscriber {
                     leg.rolloverAttempts = attempt
                     keepAliveWhileStandby(leg)
                     let switchAt = reconnection.switchDeadline(limit: limit, now: clock.now)
-                    Task {
-                        try? await Task.sleep(until: switchAt, clock: .continuous)
-                        await self.switchOver(from: old)
-                    }
+                    let (oldIndex, nextIndex) = (old.index, leg.index)
+                    spawn { await self.switchOver(fromLegAt: oldIndex, to: nextIndex, at: switchAt) }
                     return
                 }
                 if leg.role != .ended { close(leg, gracefully: false) }
@@ -192,6 +188,20 @@ extension StreamingTranscriber {
         }
     }
 
+    /// Moves the audio from leg `oldIndex` to leg `nextIndex`, its successor, at `deadline`,
+    /// unless a turn boundary did it first.
+    private func switchOver(fromLegAt oldIndex: Int, to nextIndex: Int, at deadline: ContinuousClock.Instant) async {
+        guard let old = liveLeg(oldIndex) else { return }
+        if await wait(until: deadline, condition: { old.successor?.index != nextIndex }) { return }
+        await switchOver(from: old)
+    }
+
+    /// Moves the audio from leg `index` to its successor (see ``switchOver(from:)``).
+    func switchOver(fromLegAt index: Int) async {
+        guard let old = liveLeg(index) else { return }
+        await switchOver(from: old)
+    }
+
     /// Moves the audio from `old` to its successor and ends `old` gracefully (its last finals
     /// still arrive).
     func switchOver(from old: SessionLeg) async {
@@ -201,7 +211,7 @@ extension StreamingTranscriber {
         guard let next = old.successor, old.role == .active, next.role == .standby, let info = next.info, !isEnded
         else { return }
         old.successor = nil
-        old.rolloverTimer?.cancel()
+        old.rolloverGeneration += 1
         next.startPosition = old.sentPosition
         next.sentPosition = old.sentPosition
         ledger.rolledOver(at: next.startPosition)
