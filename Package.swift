@@ -36,6 +36,13 @@ let package = Package(
             dependencies: ["CLibWebSockets"],
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
         ),
+        // The test server (listening loops, HTTP answers, test certificates) over CSTTShim's
+        // internal hooks; only StreamingSTTTesting links it.
+        .target(
+            name: "CSTTTestServer",
+            dependencies: ["CSTTShim", "CLibWebSockets"],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
 
         // MARK: - Audio C libraries (owned by the audio work; add ALSA/soxr/sndfile targets here)
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
@@ -51,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "StreamingSTTTesting",
-            dependencies: ["StreamingSTT", "CSTTShim", logging],
+            dependencies: ["StreamingSTT", "CSTTShim", "CSTTTestServer", logging],
             swiftSettings: swiftSettings
         ),
 

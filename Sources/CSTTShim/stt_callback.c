@@ -1,7 +1,7 @@
 // swift-streaming-stt: the libwebsockets protocol callback. It finds the loop (the thread-local
 // set by the service thread) and the connection (the wsi's opaque user data), and hands each
 // client callback reason to the file that handles it; the reasons of a listening vhost go to the
-// loop's hooks (the test server, stt_server.c), so the client dispatch contains no server code.
+// loop's hooks (CSTTTestServer), so the client shim contains no server code.
 //
 // Ownership: the callback takes no reference of its own. A wsi's opaque user data points at its
 // connection from the connect (client) or the accepted handshake (server) until WSI_DESTROY,

@@ -1,4 +1,5 @@
 import CSTTShim
+import CSTTTestServer
 import Logging
 import StreamingSTT
 

@@ -1,6 +1,6 @@
-// swift-streaming-stt: the shim's internal definitions, shared by its C files, including the test
-// server that extends a loop (stt_server.c). Swift never sees this header: the target's module map
-// (include/module.modulemap) exports only the public headers.
+// swift-streaming-stt: the shim's internal definitions, shared by its C files and by C targets that
+// extend a loop (CSTTTestServer). Swift never sees this header: the target's module map
+// (include/module.modulemap) exports only stt_shim.h.
 //
 // Ownership, in one place (each file's header comment says which part it implements):
 // - A loop (`stt_loop`) holds one reference for its creator, dropped by `stt_loop_destroy`, and
@@ -122,8 +122,8 @@ struct stt_conn {
     uint32_t connect_timeout_ms, ping_interval_ms, pong_timeout_ms, close_timeout_ms;
 };
 
-/// What the creator of a loop adds to it through `stt_loop_start`: the test server (stt_server.c)
-/// fills one to make a listening loop. The client code calls server code only through these pointers.
+/// What another C target adds to a loop it creates with `stt_loop_start`: CSTTTestServer fills one
+/// to make a listening loop. The client shim calls server code only through these pointers.
 typedef struct stt_loop_hooks {
     /// Fills in the creation info of the loop's one vhost (port, interface, protocols,
     /// certificates) instead of the client vhost's; `vi->options` is already set. Called once,

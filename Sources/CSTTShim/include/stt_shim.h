@@ -8,7 +8,7 @@
 //
 // This header is the client's whole interface. The shim's internal definitions are in
 // stt_internal.h, which the module map leaves out; the test server (listening loops, HTTP
-// answers, test certificates) is declared in stt_test_server.h.
+// answers, test certificates) is the separate CSTTTestServer target, declared in its own header.
 //
 // Threading contract:
 // - `stt_loop_create` / `stt_loop_destroy` are called from any thread except the service thread.

@@ -16,8 +16,9 @@
 //
 // Threading:
 // - Any thread except a service thread: `stt_server_loop_create`.
-// - Any thread: `stt_http_respond` and `stt_conn_set_max_message_size` (under loop->mu, then a
-//   wake through the dirty list), `stt_loop_port` (set before the loop is returned).
+// - Any thread: `stt_http_respond` (under loop->mu, then a wake through the dirty list),
+//   `stt_conn_set_max_message_size` (under loop->mu), `stt_loop_port` (set before the loop is
+//   returned).
 // - Service thread only: the hooks (`server_callback` and what it calls), `on_handshake` and
 //   `on_http`. `configure_vhost` and `vhost_created` run on the creating thread, before the
 //   service thread starts.

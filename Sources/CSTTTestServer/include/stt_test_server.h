@@ -1,6 +1,6 @@
 // swift-streaming-stt: the test server. A loop of the client shim (CSTTShim) that listens for
-// WebSocket handshakes and plain HTTP requests, and throwaway test certificates, for the test
-// support library (StreamingSTTTesting).
+// WebSocket handshakes and plain HTTP requests, and throwaway test certificates. Only the test
+// support library (StreamingSTTTesting) links this target, so client programs carry none of it.
 //
 // Threading contract (in addition to stt_shim.h's):
 // - `stt_server_loop_create` is called from any thread except a service thread; the loop it
