@@ -37,7 +37,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
         ),
         // The test server (listening loops, HTTP answers, test certificates) over CSTTShim's
-        // internal hooks; only StreamingSTTTesting links it.
+        // internal hooks; only StreamingSTTTesting links it (checked by scripts/check-client-symbols).
         .target(
             name: "CSTTTestServer",
             dependencies: ["CSTTShim", "CLibWebSockets"],
@@ -71,6 +71,13 @@ let package = Package(
             ],
             path: "Examples/transcribe",
             exclude: ["Resources"],
+            swiftSettings: swiftSettings
+        ),
+        // A client program: StreamingSTT alone (scripts/check-client-symbols checks its binary).
+        .executableTarget(
+            name: "quickstart",
+            dependencies: ["StreamingSTT"],
+            path: "Examples/quickstart",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
