@@ -59,7 +59,12 @@ static void on_connection_error(stt_conn *c, struct lws *wsi, const char *messag
     int kind = STT_FAIL_OTHER;
     if (!c->method && c->http_status && c->http_status != 101) kind = STT_FAIL_HTTP_STATUS;
     else if (stt_tls_failed(c, wsi, s)) kind = STT_FAIL_TLS;
-    else if (strstr(s, "nable to connect") || strstr(s, "refused")) kind = STT_FAIL_REFUSED;
+    // A failed TCP connect (refused, unreachable, no socket to be had) is known only by its text,
+    // "Unable to connect": libwebsockets 4.1 gives no code for it. It reads the connect error
+    // itself (getsockopt SO_ERROR into a local variable) and closes the socket before it
+    // reports, so lws_get_socket_fd is -1 and errno still holds the EINPROGRESS of the
+    // non-blocking connect.
+    else if (strstr(s, "nable to connect")) kind = STT_FAIL_REFUSED;
     stt_emit_connect_failed(c, kind, s);
 }
 

@@ -140,6 +140,14 @@ void stt_tls_verify(stt_conn *c, void *x509_store_ctx, int preverify_ok) {
 }
 
 int stt_tls_failed(stt_conn *c, struct lws *wsi, const char *message) {
-    (void)wsi;
-    return c->tls_error || strstr(message, "SSL") || strstr(message, "ssl") || strstr(message, "tls");
+    // A certificate that failed verification: the X509_V_ERR_* code stt_tls_verify recorded.
+    if (c->tls_error) return 1;
+    // Any other TLS failure (a protocol error such as TLS to a plain port, lws' own timeout in
+    // the TLS handshake, a redirect from https to http) is known only by its text, on a
+    // connection that has an SSL object: libwebsockets 4.1 gives no code for it. It puts
+    // SSL_get_error's result only into the text ("connect SSL err 1: ..."), after draining
+    // OpenSSL's error queue itself (lws_ssl_get_error); SSL_get_verify_result is X509_V_OK; and
+    // an unfinished handshake (SSL_is_init_finished) is also what a peer that hangs up during it
+    // leaves, which lws reports as a failure of another kind.
+    return lws_get_ssl(wsi) && (strstr(message, "SSL") || strstr(message, "ssl") || strstr(message, "tls"));
 }
