@@ -35,6 +35,13 @@ let package = Package(
             dependencies: ["CLibWebSockets"],
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread")]
         ),
+        // The test server (listening loops, HTTP answers, test certificates) over CSTTShim's
+        // internal hooks; only StreamingSTTTesting links it (checked by scripts/check-client-symbols).
+        .target(
+            name: "CSTTTestServer",
+            dependencies: ["CSTTShim", "CLibWebSockets"],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
 
         // MARK: - Audio C libraries (owned by the audio work; add ALSA/soxr/sndfile targets here)
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
@@ -55,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "StreamingSTTTesting",
-            dependencies: ["StreamingSTT", "CSTTShim", logging],
+            dependencies: ["StreamingSTT", "CSTTShim", "CSTTTestServer", logging],
             swiftSettings: swiftSettings
         ),
 
@@ -68,6 +75,13 @@ let package = Package(
             ],
             path: "Examples/transcribe",
             exclude: ["Resources"],
+            swiftSettings: swiftSettings
+        ),
+        // A client program: StreamingSTT alone (scripts/check-client-symbols checks its binary).
+        .executableTarget(
+            name: "quickstart",
+            dependencies: ["StreamingSTT"],
+            path: "Examples/quickstart",
             swiftSettings: swiftSettings
         ),
 

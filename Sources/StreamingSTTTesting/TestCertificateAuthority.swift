@@ -1,4 +1,4 @@
-import CSTTShim
+import CSTTTestServer
 import StreamingSTT
 
 #if canImport(Glibc)

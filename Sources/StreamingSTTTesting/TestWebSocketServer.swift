@@ -1,4 +1,5 @@
 import CSTTShim
+import CSTTTestServer
 import Logging
 import StreamingSTT
 
@@ -235,11 +236,11 @@ public final class TestWebSocketServer: Sendable {
                 httpHandler: httpHandler?.respond, handler: handler))
         var custom: [CChar] = []
         for name in recordedCustomHeaders { custom += Array(name.lowercased().utf8CString) }
-        let created: Result<WebSocketEventLoop, WebSocketError> = "127.0.0.1".withCString { iface in
+        let created: Result<(WebSocketEventLoop, port: Int), WebSocketError> = "127.0.0.1".withCString { iface in
             (tls?.serverCertificatePath ?? "").withCString { cert in
                 (tls?.serverKeyPath ?? "").withCString { key in
                     custom.withUnsafeBufferPointer { custom in
-                        var options = stt_loop_options()
+                        var options = stt_server_options()
                         options.server_iface = iface
                         options.server_port = 0
                         options.server_cert_path = tls == nil ? nil : cert
@@ -250,15 +251,22 @@ public final class TestWebSocketServer: Sendable {
                         options.server_custom_headers = custom.baseAddress
                         options.server_custom_headers_len = custom.count
                         return Result { () throws(WebSocketError) in
-                            try WebSocketEventLoop(server: &options, logger: logger)
+                            var port: Int32 = 0
+                            let loop = try WebSocketEventLoop(logger: logger) { loopOptions, error, errorLength in
+                                let raw = stt_server_loop_create(loopOptions, &options, error, errorLength)
+                                if let raw { port = stt_loop_port(raw) }
+                                return raw
+                            }
+                            return (loop, Int(port))
                         }
                     }
                 }
             }
         }
         switch created {
-        case .success(let loop):
+        case .success(let (loop, port)):
             self.loop = loop
+            self.port = port
         case .failure(let error):
             core.release()
             throw TestServerError("the server could not start: \(error.detail)")
@@ -273,7 +281,7 @@ public final class TestWebSocketServer: Sendable {
     }
 
     /// The port the server listens on.
-    public var port: Int { loop.port }
+    public let port: Int
 
     /// `ws://127.0.0.1:PORT` (or `wss://`) followed by `path`.
     public func url(path: String = "/", host: String = "127.0.0.1") -> String {

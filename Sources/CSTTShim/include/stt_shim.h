@@ -6,6 +6,10 @@
 // (`lws_cancel_service`). All of that is easiest to get right in C, on the service thread.
 // Swift sees only opaque handles, plain integers and one event callback.
 //
+// This header is the client's whole interface. The shim's internal definitions are in
+// stt_internal.h, which the module map leaves out; the test server (listening loops, HTTP
+// answers, test certificates) is the separate CSTTTestServer target, declared in its own header.
+//
 // Threading contract:
 // - `stt_loop_create` / `stt_loop_destroy` are called from any thread except the service thread.
 // - `stt_conn_*` commands may be called from any thread: they take the loop's mutex, queue the
@@ -101,40 +105,6 @@ typedef void (*stt_event_fn)(void *user, const stt_event *event);
 /// Receives libwebsockets log lines that belong to no connection.
 typedef void (*stt_log_fn)(void *user, int level, const char *line);
 
-/// A handshake the server received, given to `stt_handshake_fn`.
-typedef struct stt_handshake {
-    /// Path without the query string.
-    const char *path;
-    /// The query arguments, URL-decoded, one "key=value" per entry: "k=v\0k=v\0".
-    const char *query;
-    size_t query_len;
-    /// Headers as "name\0value\0name\0value\0", lowercase names.
-    const char *headers;
-    size_t headers_len;
-} stt_handshake;
-
-/// Server only: decides on a handshake. Return 0 and set `*conn_user` to accept (the pointer is
-/// bound to the connection once it is established), or return an HTTP status to reject.
-typedef int (*stt_handshake_fn)(void *server_user, const stt_handshake *handshake, void **conn_user);
-
-/// A plain HTTP request the server received, given to `stt_http_fn`.
-typedef struct stt_http_request {
-    const char *method;
-    const char *path;
-    /// URL-decoded "k=v\0k=v\0" arguments.
-    const char *query;
-    size_t query_len;
-    /// "name\0value\0..." with lowercase names.
-    const char *headers;
-    size_t headers_len;
-    const uint8_t *body;
-    size_t body_len;
-} stt_http_request;
-
-/// Server only: a complete HTTP request arrived on `conn`. The receiver owns one reference to
-/// `conn`; it answers with `stt_http_respond` (from any thread, at any time) and then releases it.
-typedef void (*stt_http_fn)(void *server_user, stt_conn *conn, const stt_http_request *request);
-
 /// Options for `stt_loop_create`.
 typedef struct stt_loop_options {
     /// Receives connection events.
@@ -144,31 +114,15 @@ typedef struct stt_loop_options {
     void *log_user;
     /// lws log levels to emit (bitmask of LLL_*), 0 for errors and warnings.
     int log_levels;
-
-    /// Server mode: listen on `server_iface`:`server_port` (0 = pick one).
-    int server;
-    const char *server_iface;
-    int server_port;
-    /// Server mode: PEM certificate chain and key files; both NULL for plain ws.
-    const char *server_cert_path;
-    const char *server_key_path;
-    stt_handshake_fn on_handshake;
-    void *server_user;
-    /// Server mode: plain HTTP requests (NULL: answer 404).
-    stt_http_fn on_http;
-    /// Server mode: names of non-standard headers to record ("x-a\0x-b\0"), lowercase.
-    const char *server_custom_headers;
-    size_t server_custom_headers_len;
     /// Called on the service thread after every service pass (may be NULL): runs the work queued
     /// for the thread (Swift jobs, see `stt_loop_wake`); returns nonzero when work is left.
     int (*on_idle)(void *user);
     void *idle_user;
 } stt_loop_options;
 
-/// Creates a context and starts its service thread. Returns NULL and fills `error` on failure.
+/// Creates a context with a client vhost and starts its service thread. Returns NULL and fills
+/// `error` on failure.
 stt_loop *stt_loop_create(const stt_loop_options *options, char *error, size_t error_len);
-/// The port a server loop listens on.
-int stt_loop_port(const stt_loop *loop);
 /// Stops the service thread, closes every connection (each gets CLOSED/CONNECT_FAILED and
 /// DESTROYED), destroys the context and frees the loop. Blocks until done.
 void stt_loop_destroy(stt_loop *loop);
@@ -236,22 +190,8 @@ int stt_conn_drop(stt_conn *conn);
 void stt_conn_abort(stt_conn *conn);
 /// Stops (1) or resumes (0) reading from the socket.
 void stt_conn_pause_reading(stt_conn *conn, int paused);
-/// Server connections: sets the maximum inbound message size.
-void stt_conn_set_max_message_size(stt_conn *conn, size_t max);
 /// Drops the caller's reference.
 void stt_conn_release(stt_conn *conn);
-
-/// Server only: answers the HTTP request on `conn` ("name\0value\0" headers; a
-/// "content-type" among them replaces the default application/json). Returns -1 if the request
-/// was already answered or its connection is gone.
-int stt_http_respond(stt_conn *conn, int status, const char *headers, size_t headers_len, const void *body,
-                     size_t body_len);
-
-/// Writes a new CA (`ca.pem`), and a server certificate and key signed by it
-/// (`server.pem`, `server.key`) valid for the given DNS names and IP addresses, into `directory`.
-/// `names` is "name\0name\0"; entries that parse as IPv4/IPv6 become IP SANs. Returns 0 on success.
-int stt_generate_test_certificates(const char *directory, const char *names, size_t names_len,
-                                   char *error, size_t error_len);
 
 #ifdef __cplusplus
 }

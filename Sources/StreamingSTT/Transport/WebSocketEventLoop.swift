@@ -38,25 +38,29 @@ public final class WebSocketEventLoop: Sendable {
     )
         throws(WebSocketError)
     {
-        var options = stt_loop_options()
-        try self.init(options: &options, logger: logger)
+        try self.init(logger: logger) { options, error, errorLength in
+            stt_loop_create(options, error, errorLength)
+        }
     }
 
-    package convenience init(server options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
-        options.server = 1
-        try self.init(options: &options, logger: logger)
-    }
-
-    private init(options: inout stt_loop_options, logger: Logger) throws(WebSocketError) {
+    /// Creates a loop whose `stt_loop *` comes from `create`, given the options this loop fills in
+    /// (its event, log and idle callbacks) and an error buffer. The test server passes its own
+    /// creation function (a listening loop), so that only it links the server code.
+    package init(
+        logger: Logger,
+        create: (UnsafePointer<stt_loop_options>, UnsafeMutablePointer<CChar>, Int) -> OpaquePointer?
+    ) throws(WebSocketError) {
         let sink = Unmanaged.passRetained(LogSink(logger: logger))
         let jobs = Unmanaged.passRetained(LoopJobs())
+        var options = stt_loop_options()
         options.on_event = sttEventThunk
         options.on_log = logThunk
         options.log_user = sink.toOpaque()
         options.on_idle = idleThunk
         options.idle_user = jobs.toOpaque()
         var error = [CChar](repeating: 0, count: 256)
-        guard let raw = stt_loop_create(&options, &error, error.count) else {
+        let errorLength = error.count
+        guard let raw = create(&options, &error, errorLength) else {
             sink.release()
             jobs.release()
             throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
@@ -110,9 +114,6 @@ public final class WebSocketEventLoop: Sendable {
 
     /// Whether the calling thread is this loop's service thread.
     package var isServiceThread: Bool { stt_loop_is_service_thread(loop.raw) != 0 }
-
-    /// The port a server loop listens on.
-    package var port: Int { Int(stt_loop_port(loop.raw)) }
 
     /// Starts a client connection bound to `channel`; `nil` when the loop is shut down.
     package func connect(_ parameters: inout stt_connect_params, channel: WebSocketChannel) -> ConnectionHandle? {

@@ -1,7 +1,7 @@
 // swift-streaming-stt: test certificates with OpenSSL's C API, so that tests and the offline
 // demo can run a TLS server without the `openssl` command-line tool.
 
-#include "stt_shim.h"
+#include "stt_test_server.h"
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
