@@ -8,14 +8,19 @@ let swiftSettings: [SwiftSetting] = [
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
-/// The C targets the audio sources need (ALSA, resampler, file decoder).
-let audioDependencies: [Target.Dependency] = ["CALSA", "CSoxr", "CSndFile", "CSTTAudioShim"]
-
 let package = Package(
     name: "swift-streaming-stt",
     platforms: [.macOS(.v15)],
     products: [
+        // Everything: the transcriber, both providers, and audio from microphones, files and
+        // buffers in any format (links ALSA, libsndfile and soxr).
         .library(name: "StreamingSTT", targets: ["StreamingSTT"]),
+        // The transcriber and both providers with audio given in the wire format: for servers
+        // that never touch a microphone (links neither ALSA nor libsndfile nor soxr).
+        .library(name: "StreamingSTTCore", targets: ["StreamingSTTCore"]),
+        // The WebSocket and HTTP client over libwebsockets the transcriber uses.
+        .library(name: "StreamingSTTWebSocket", targets: ["StreamingSTTWebSocket"]),
+        // The emulator of both services and a test WebSocket server, for tests.
         .library(name: "StreamingSTTTesting", targets: ["StreamingSTTTesting"]),
         .executable(name: "transcribe", targets: ["transcribe"]),
     ],
@@ -43,26 +48,65 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
 
-        // MARK: - Audio C libraries (owned by the audio work; add ALSA/soxr/sndfile targets here)
+        // MARK: - Audio C libraries
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .target(name: "CSTTAudioShim", dependencies: ["CALSA"]),
 
         // MARK: - Library
-        // The vendors' protocols as pure state machines: no sockets, tasks, clocks or C.
+        // The layers, each a module, so that the compiler refuses what they must not use
+        // (scripts/check-layers builds with undeclared imports as errors):
+        //   StreamingSTTSupport (locks, queues) ← every Swift target below
+        //   StreamingSTTProtocol: the vendors' protocols as pure state machines (no sockets,
+        //     tasks, clocks, C or audio)
+        //   StreamingSTTWebSocket: the WebSocket/HTTP client over CSTTShim
+        //   StreamingSTTAudio: audio formats, buffers and sources in Swift alone
+        //   StreamingSTTAudioIO: ALSA capture, files (libsndfile), resampling (soxr)
+        //   StreamingSTTCore: the transcriber, over Protocol, WebSocket and Audio
+        //   StreamingSTT: Core and AudioIO, with conversion of any audio
+        //   StreamingSTTTesting: the emulator, over WebSocket and the test server alone (its
+        //     reading and writing of vendor messages never uses the client's protocol code)
+        .target(
+            name: "StreamingSTTSupport",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "StreamingSTTProtocol",
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "StreamingSTTWebSocket",
+            dependencies: ["StreamingSTTSupport", "CSTTShim", logging],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamingSTTAudio",
+            dependencies: ["StreamingSTTSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamingSTTAudioIO",
+            dependencies: [
+                "StreamingSTTAudio", "StreamingSTTSupport", "CALSA", "CSoxr", "CSndFile", "CSTTAudioShim", logging,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamingSTTCore",
+            dependencies: [
+                "StreamingSTTProtocol", "StreamingSTTWebSocket", "StreamingSTTAudio", "StreamingSTTSupport", logging,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "StreamingSTT",
-            dependencies: ["StreamingSTTProtocol", "CSTTShim", logging] + audioDependencies,
+            dependencies: ["StreamingSTTCore", "StreamingSTTAudioIO", "StreamingSTTAudio", "StreamingSTTSupport"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "StreamingSTTTesting",
-            dependencies: ["StreamingSTT", "CSTTShim", "CSTTTestServer", logging],
+            dependencies: ["StreamingSTTWebSocket", "StreamingSTTSupport", "CSTTShim", "CSTTTestServer", logging],
             swiftSettings: swiftSettings
         ),
 
@@ -94,7 +138,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamingSTTTests",
-            dependencies: ["StreamingSTT", "StreamingSTTTesting", logging],
+            dependencies: [
+                "StreamingSTT", "StreamingSTTCore", "StreamingSTTProtocol", "StreamingSTTWebSocket",
+                "StreamingSTTAudio", "StreamingSTTAudioIO", "StreamingSTTSupport", "StreamingSTTTesting", "CSTTShim",
+                logging,
+            ],
             swiftSettings: swiftSettings
         ),
     ]

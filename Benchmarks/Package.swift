@@ -34,6 +34,7 @@ let package = Package(
                 "CBenchmarkSndFile",
                 .product(name: "StreamingSTT", package: "swift-streaming-stt"),
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
+                .product(name: "StreamingSTTWebSocket", package: "swift-streaming-stt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

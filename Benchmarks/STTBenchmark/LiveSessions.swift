@@ -14,6 +14,7 @@ import ArgumentParser
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Synchronization
 
 // MARK: - The modes

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 
 /// `stt-benchmark transport [RUNS]`, also what `stt-benchmark` alone runs.
 struct TransportCommand: AsynchronousMode {

@@ -15,7 +15,9 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOWebSocket", package: "swift-nio"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
 ]
-let streamingSTT: Target.Dependency = .product(name: "StreamingSTT", package: "swift-streaming-stt")
+// The transcriber without audio devices, files or resampling: the relay receives audio in the
+// wire format, so the server links neither ALSA nor libsndfile nor soxr.
+let streamingSTT: Target.Dependency = .product(name: "StreamingSTTCore", package: "swift-streaming-stt")
 
 let package = Package(
     name: "stt-server-example",
@@ -59,6 +61,7 @@ let package = Package(
             dependencies: [
                 "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
+                .product(name: "StreamingSTTWebSocket", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

@@ -1,5 +1,5 @@
 import CSTTTestServer
-import StreamingSTT
+import StreamingSTTWebSocket
 
 #if canImport(Glibc)
     import Glibc

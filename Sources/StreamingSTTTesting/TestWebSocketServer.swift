@@ -1,7 +1,8 @@
 import CSTTShim
 import CSTTTestServer
 import Logging
-import StreamingSTT
+import StreamingSTTSupport
+import StreamingSTTWebSocket
 
 /// A scriptable WebSocket server on 127.0.0.1 for tests: `ws://` or `wss://`, on a port the
 /// kernel picks.
@@ -362,6 +363,9 @@ private final class ServerCore: Sendable {
             guard !tasks.stopped else { return }
             let id = tasks.next
             tasks.next += 1
+            // Connections arrive on the event loop's thread, outside any task, and the server
+            // has no `run()` scope a test would have to keep open: each handler gets a task of its
+            // own, kept here so that shutting the server down cancels every one.
             tasks.running[id] = Task { [weak self] in
                 await work()
                 _ = self?.tasks.withLock { $0.running.removeValue(forKey: id) }

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import StreamingSTT
+@testable import StreamingSTTCore
 
 /// The acknowledgement counter: monotonic, wakes the waiting sender when the count reaches its
 /// mark, and consumes only plain `AudioAdded` messages.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StreamingSTT
+import StreamingSTTSupport
 import Testing
 
 /// An ALSA configuration whose `fromfile` PCM reads `path` (raw s16le) through the real ALSA

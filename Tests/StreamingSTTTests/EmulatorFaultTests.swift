@@ -1,6 +1,8 @@
 import Foundation
 import StreamingSTT
+import StreamingSTTSupport
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @Suite("Emulator: injected faults")

@@ -1,6 +1,7 @@
 import Foundation
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @Suite("Emulator: Speechmatics RT v2 validation")

@@ -1,6 +1,8 @@
 import Foundation
 import StreamingSTT
+import StreamingSTTSupport
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 /// A raw WebSocket client for emulator tests: hand-written JSON out, every received message

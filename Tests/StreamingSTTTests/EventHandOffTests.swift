@@ -1,6 +1,8 @@
+import StreamingSTTSupport
 import Testing
 
 @testable import StreamingSTT
+@testable import StreamingSTTCore
 
 /// Which task ran the decoding (set by the tests' tasks).
 private enum Runner {
@@ -18,6 +20,13 @@ private final class DecodeLog: Sendable {
 private func untilConsumerWaits(_ handOff: EventHandOff) async throws {
     try await withTimeout(.seconds(10), "the consumer to wait") {
         while !handOff.consumerIsWaiting { await Task.yield() }
+    }
+}
+
+/// Waits (yielding, never sleeping) until the decoding task is parked in `waitForWork()`.
+private func untilDecoderWaits(_ handOff: EventHandOff) async throws {
+    try await withTimeout(.seconds(10), "the decoding task to wait") {
+        while !handOff.decoderIsWaiting { await Task.yield() }
     }
 }
 
@@ -86,6 +95,7 @@ struct EventHandOffTests {
         let pending = LockedState(0)
         let handOff = makeHandOff(log: log, pending: pending)
         let decodingTask = startDecodingTask(handOff)
+        try await untilDecoderWaits(handOff)
         for _ in 0..<3 { arrive(handOff, pending) }
         var reasons: [String] = []
         for _ in 0..<3 {

@@ -1,5 +1,6 @@
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @Suite("Plain HTTP over the transport (token endpoints)")

@@ -1,7 +1,9 @@
 import Dispatch
 import Logging
 import StreamingSTT
+import StreamingSTTSupport
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 /// A test failed to see an event within its deadline.

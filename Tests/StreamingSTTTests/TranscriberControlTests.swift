@@ -1,6 +1,7 @@
 import Logging
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @Suite("StreamingTranscriber mid-session controls and secrets")

@@ -1,7 +1,9 @@
+import StreamingSTTSupport
 import StreamingSTTTesting
 import Testing
 
 @testable import StreamingSTT
+@testable import StreamingSTTCore
 
 /// Who owns a session's work: the scoped API runs it inside the call; a transcriber released
 /// without `stop()` leaves no session, socket or task behind.

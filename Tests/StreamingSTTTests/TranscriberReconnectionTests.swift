@@ -1,4 +1,5 @@
 import Foundation
+import StreamingSTTSupport
 import StreamingSTTTesting
 import Testing
 

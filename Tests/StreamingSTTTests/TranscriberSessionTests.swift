@@ -1,5 +1,7 @@
 import StreamingSTT
+import StreamingSTTSupport
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 /// Sessions against small hand-scripted servers (independent of the emulator and of the client's

@@ -1,4 +1,5 @@
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @testable import StreamingSTT

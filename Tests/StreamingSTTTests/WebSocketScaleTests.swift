@@ -1,5 +1,6 @@
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 @Suite("WebSocket transport: many connections on one thread")

@@ -1,5 +1,6 @@
 import StreamingSTT
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Testing
 
 #if canImport(Glibc)

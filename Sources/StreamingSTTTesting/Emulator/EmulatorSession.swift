@@ -1,4 +1,5 @@
-import StreamingSTT
+import StreamingSTTSupport
+import StreamingSTTWebSocket
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import Foundation
-import StreamingSTT
+import StreamingSTTSupport
+import StreamingSTTWebSocket
 
 /// Temporary tokens (AssemblyAI) and temporary keys (Speechmatics) issued by the emulator's token
 /// endpoints: each expires, and each works for one session.

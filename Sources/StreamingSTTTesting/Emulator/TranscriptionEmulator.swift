@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import StreamingSTT
+import StreamingSTTSupport
+import StreamingSTTWebSocket
 
 /// An in-process emulator of AssemblyAI Universal Streaming v3 and Speechmatics Real-Time v2,
 /// with both vendors' temporary-token endpoints, for testing speech-to-text clients offline.

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import StreamingSTT
+import StreamingSTTCore
 import Synchronization
 
 /// Who a client is, for limits and logs: the index of its client token, or its address when the

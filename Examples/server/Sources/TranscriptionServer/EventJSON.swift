@@ -1,4 +1,4 @@
-import StreamingSTT
+import StreamingSTTCore
 
 /// The JSON objects the relay sends to its clients, one per WebSocket text message, in the
 /// `transcribe --format jsonl` shape:

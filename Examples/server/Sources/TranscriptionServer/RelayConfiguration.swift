@@ -1,4 +1,4 @@
-import StreamingSTT
+import StreamingSTTCore
 
 /// Everything the relay server needs: where it listens, who may use it, how much, and how it
 /// reaches the vendors. Every setting has a safe default; change what you need.

@@ -2,7 +2,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
-import StreamingSTT
+import StreamingSTTCore
 import Synchronization
 
 /// One client's WebSocket relayed to one vendor session.

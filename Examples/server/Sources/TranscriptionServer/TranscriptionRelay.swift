@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
-import StreamingSTT
+import StreamingSTTCore
 import Synchronization
 
 /// A Hummingbird server that relays browser microphone audio to a speech-to-text vendor.

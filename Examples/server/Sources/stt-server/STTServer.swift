@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import StreamingSTT
+import StreamingSTTCore
 import StreamingSTTTesting
 import TranscriptionServer
 

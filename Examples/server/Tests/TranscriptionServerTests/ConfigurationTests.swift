@@ -1,4 +1,4 @@
-import StreamingSTT
+import StreamingSTTCore
 import Testing
 import TranscriptionServer
 

@@ -1,7 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import StreamingSTT
+import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
 import TranscriptionServer

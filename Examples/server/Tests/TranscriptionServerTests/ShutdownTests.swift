@@ -1,7 +1,7 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import StreamingSTT
+import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
 import TranscriptionServer

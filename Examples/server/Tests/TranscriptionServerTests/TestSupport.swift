@@ -1,8 +1,9 @@
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import StreamingSTT
+import StreamingSTTCore
 import StreamingSTTTesting
+import StreamingSTTWebSocket
 import Synchronization
 import Testing
 import TranscriptionServer

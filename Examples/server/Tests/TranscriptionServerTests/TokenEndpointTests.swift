@@ -1,6 +1,6 @@
 import Hummingbird
 import HummingbirdTesting
-import StreamingSTT
+import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
 import TranscriptionServer

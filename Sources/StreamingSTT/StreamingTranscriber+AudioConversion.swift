@@ -1,0 +1,82 @@
+import StreamingSTTAudio
+import StreamingSTTAudioIO
+import StreamingSTTCore
+
+extension StreamingTranscriber {
+    /// Sends audio in any format: it is converted to ``StreamingTranscriber/wireFormat`` (channels
+    /// mixed down, resampled with a band-limited filter, re-encoded), then sent as
+    /// ``StreamingTranscriber/send(audio:)`` does. Every buffer of a session must have the same
+    /// format.
+    /// - Throws: ``TranscriptionError`` as ``StreamingTranscriber/send(audio:)``, or `audioFailed`
+    ///   when the buffer cannot be converted.
+    public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
+        try await driver.send(buffer)
+    }
+
+    /// Sends every buffer of `source` until it ends, paced in real time (the hosted AssemblyAI
+    /// service rejects audio sent faster than real time) or as fast as the transport allows.
+    /// It does not stop the session: call ``StreamingTranscriber/stop()`` after it returns.
+    /// - Throws: ``TranscriptionError``: `audioFailed` when the source fails (the session goes on),
+    ///   or whatever ended the session.
+    public func stream(from source: some AudioSource, pacing: AudioPacing = .realTime) async throws(TranscriptionError)
+    {
+        var pacer = AudioPacer(pacing)
+        do {
+            for try await buffer in source {
+                try await pacer.wait(for: buffer)
+                try await send(buffer)
+            }
+        } catch let error as TranscriptionError {
+            throw error
+        } catch let error as AudioError {
+            throw TranscriptionError(
+                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
+        } catch {
+            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
+        }
+    }
+}
+
+extension TranscriptionDriver {
+    /// Converts `buffer` to the wire format (the first buffer fixes the input format) and sends it.
+    func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
+        try checkRunning()
+        let wire = wireFormat
+        if buffer.format == wire && inputConversion == nil {
+            try await send(audio: buffer.bytes)
+            return
+        }
+        do {
+            if inputConversion == nil {
+                inputConversion = BufferConversion(try AudioConverter(from: buffer.format, to: wire))
+            }
+            guard let conversion = inputConversion as? BufferConversion,
+                conversion.converter.inputFormat == buffer.format
+            else {
+                throw AudioError(.invalidFormat, detail: "every buffer of a session must have the same format")
+            }
+            let converted = try conversion.converter.convert(buffer)
+            if !converted.bytes.isEmpty { try await send(audio: converted.bytes) }
+        } catch let error as AudioError {
+            throw TranscriptionError(
+                .audioFailed, provider: provider.kind, reason: error.description, underlyingError: error)
+        } catch let error as TranscriptionError {
+            throw error
+        } catch {
+            throw TranscriptionError(.audioFailed, provider: provider.kind, reason: "\(error)")
+        }
+    }
+}
+
+/// An ``AudioConverter`` as a session's input conversion.
+final class BufferConversion: AudioInputConversion {
+    let converter: AudioConverter
+
+    init(_ converter: AudioConverter) {
+        self.converter = converter
+    }
+
+    func flush() throws -> [UInt8] {
+        try converter.flush().bytes
+    }
+}

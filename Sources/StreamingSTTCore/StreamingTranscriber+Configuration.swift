@@ -1,0 +1,92 @@
+import StreamingSTTWebSocket
+
+extension StreamingTranscriber {
+    /// Session settings that do not belong to a vendor.
+    public struct Configuration: Sendable {
+        /// DNS, TCP, TLS and the WebSocket handshake together.
+        public var connectTimeout: Duration
+        /// From the handshake to `Begin` / `RecognitionStarted` (a large Speechmatics vocabulary
+        /// can delay the start by up to 15 s).
+        public var startTimeout: Duration
+        /// From the end message to `Termination` / `EndOfTranscript`, plus the audio the service
+        /// had not transcribed yet (audio sent faster than real time takes it that long), and at
+        /// least this long after the service's last message.
+        public var stopTimeout: Duration
+        /// How long the sender waits for Speechmatics acknowledgements before giving up.
+        public var acknowledgementTimeout: Duration
+        /// Audio is sent in chunks of this duration (AssemblyAI allows 50–1000 ms per message and
+        /// recommends 50; the last chunk may be up to twice as long).
+        public var audioChunkDuration: Duration
+        /// TLS settings (extra trusted CAs for a private endpoint or an emulator).
+        public var tls: TLSConfiguration
+        /// WebSocket keepalive (Speechmatics asks for a ping timeout of at least 60 s).
+        public var keepalive: WebSocketConfiguration.Keepalive
+        /// The bound of the WebSocket send queue.
+        public var maxQueuedOutboundBytes: Int
+        /// The largest message accepted from the service.
+        public var maxMessageSize: Int
+        /// Also deliver every vendor message as ``TranscriptEvent/raw(_:)`` (empty finals included).
+        public var deliversRawMessages: Bool
+        /// Reconnection after retryable failures and rollover before session limits; `nil` (the
+        /// default) ends the transcriber with the first failure.
+        public var reconnection: ReconnectionPolicy?
+        /// Supplies the credentials of each session, replacing the provider's (for example a
+        /// fresh temporary token per session, since an AssemblyAI token opens one session only).
+        public var credentials: SessionCredentials?
+        /// The loop that services the connection.
+        public var eventLoop: WebSocketEventLoop
+
+        /// Creates a configuration; every argument has a default.
+        public init(
+            connectTimeout: Duration = .seconds(10),
+            startTimeout: Duration = .seconds(20),
+            stopTimeout: Duration = .seconds(10),
+            acknowledgementTimeout: Duration = .seconds(120),
+            audioChunkDuration: Duration = .milliseconds(50),
+            tls: TLSConfiguration = .init(),
+            keepalive: WebSocketConfiguration.Keepalive = .enabled(
+                pingInterval: .seconds(30), pongTimeout: .seconds(60)),
+            maxQueuedOutboundBytes: Int = 256 << 10,
+            maxMessageSize: Int = 4 << 20,
+            deliversRawMessages: Bool = false,
+            reconnection: ReconnectionPolicy? = nil,
+            credentials: SessionCredentials? = nil,
+            eventLoop: WebSocketEventLoop = .shared
+        ) {
+            self.connectTimeout = connectTimeout
+            self.startTimeout = startTimeout
+            self.stopTimeout = stopTimeout
+            self.acknowledgementTimeout = acknowledgementTimeout
+            self.audioChunkDuration = audioChunkDuration
+            self.tls = tls
+            self.keepalive = keepalive
+            self.maxQueuedOutboundBytes = maxQueuedOutboundBytes
+            self.maxMessageSize = maxMessageSize
+            self.deliversRawMessages = deliversRawMessages
+            self.reconnection = reconnection
+            self.credentials = credentials
+            self.eventLoop = eventLoop
+        }
+    }
+}
+
+/// Supplies the credentials of each session a ``StreamingTranscriber`` opens: the first one and
+/// every one after a reconnection or rollover.
+///
+/// ```swift
+/// configuration.credentials = SessionCredentials { _ in
+///     .temporaryToken(try await AssemblyAI.createTemporaryToken(apiKey: key))
+/// }
+/// ```
+///
+/// A ``TranscriptionError`` thrown here keeps its code and ``TranscriptionError/isRetryable``;
+/// any other error becomes a retryable `tokenRequestFailed` (its text is not kept, in case it
+/// holds a secret).
+public struct SessionCredentials: Sendable {
+    let make: @Sendable (_ sessionIndex: Int) async throws -> Credentials
+
+    /// Creates a supplier; it is given the session's number (0 for the first).
+    public init(_ make: @escaping @Sendable (_ sessionIndex: Int) async throws -> Credentials) {
+        self.make = make
+    }
+}

@@ -1,0 +1,210 @@
+import Logging
+import StreamingSTTSupport
+import StreamingSTTWebSocket
+
+/// A live transcription session with AssemblyAI or Speechmatics, the same API for both.
+///
+/// The scoped form owns everything the session does and ends it when the closure returns:
+///
+/// ```swift
+/// let summary = try await StreamingTranscriber.withSession(provider: .assemblyAI(options)) { transcriber in
+///     try await withThrowingTaskGroup(of: Void.self) { group in
+///         group.addTask {
+///             for await event in transcriber.events {
+///                 if case .final(let transcript) = event { print(transcript.text) }
+///             }
+///         }
+///         for chunk in pcmChunks { try await transcriber.send(audio: chunk) }   // 16 kHz s16le mono
+///         return try await transcriber.stop()   // every final arrives before this returns
+///     }
+/// }
+/// ```
+///
+/// Or start and stop it yourself:
+///
+/// - ``start()`` connects, authenticates and waits for the service's first message.
+/// - ``send(audio:)`` streams audio in the provider's wire format; it suspends when the network
+///   or the service is slower than the audio (bounded queue; Speechmatics acknowledgement window).
+/// - ``stop()`` sends the vendor's end message (AssemblyAI `Terminate`, Speechmatics `EndOfStream`)
+///   and returns once every final the service sends has been delivered, within ``Configuration/stopTimeout``.
+/// - ``cancel()`` (or cancelling a task inside `start`, `send` or `stop`) ends the session at once.
+///
+/// Releasing the last reference to a started transcriber without ``stop()`` ends the session as
+/// ``cancel()`` does: its connections are dropped and its background work ends.
+///
+/// Every failure is delivered once, as ``TranscriptEvent/error(_:)``, and thrown from the call
+/// that was waiting on it — unless ``Configuration/reconnection`` is set: then retryable failures
+/// open a new session (``TranscriptEvent/reconnecting(_:)``, ``TranscriptEvent/reconnected(_:)``)
+/// and the audio sent meanwhile is replayed to it; see ``ReconnectionPolicy``.
+public final class StreamingTranscriber: Sendable {
+    /// The service and its options: `.assemblyAI(options)` or `.speechmatics(options)`.
+    public typealias Provider = TranscriptionProvider
+
+    /// The provider and its options.
+    public let provider: Provider
+    /// The session settings.
+    public let configuration: Configuration
+    /// The session's events.
+    public let events: TranscriptEvents
+    /// Runs the transcription.
+    package let driver: TranscriptionDriver
+    /// The task that runs the driver's background work, with the start/stop API.
+    private let runTask = LockedState<Task<Void, Never>?>(nil)
+    /// Whether a caller's scope (``withSession(provider:configuration:logger:isolation:_:)``) runs
+    /// the background work.
+    private let runsInScope: Bool
+
+    /// Creates a session; nothing happens until ``start()``.
+    /// - Parameters:
+    ///   - provider: the service and its options.
+    ///   - configuration: timeouts, TLS, limits and the reconnection policy.
+    ///   - logger: receives debug-level details; never a key, a token or a URL query.
+    public convenience init(
+        provider: Provider,
+        configuration: Configuration = .init(),
+        logger: Logger = WebSocketConnection.disabledLogger
+    ) {
+        self.init(provider: provider, configuration: configuration, logger: logger, runsInScope: false)
+    }
+
+    private init(provider: Provider, configuration: Configuration, logger: Logger, runsInScope: Bool) {
+        self.provider = provider
+        self.configuration = configuration
+        self.driver = TranscriptionDriver(provider: provider, configuration: configuration, logger: logger)
+        self.events = TranscriptEvents(handOff: driver.handOff)
+        self.runsInScope = runsInScope
+    }
+
+    deinit {
+        // Nobody can stop the session any more: end it, and its background work with it.
+        runTask.withLock { $0 }?.cancel()
+    }
+
+    /// Runs `body` with a started session, then stops it gracefully and returns what `body`
+    /// returned. The session's background work (reading, reconnection, rollover) runs as a child
+    /// task of this call, so nothing of it outlives it.
+    ///
+    /// When `body` throws, or the task is cancelled, the session is cancelled (its connections
+    /// dropped) and the error is rethrown. `body` may call ``stop()`` itself to get the summary;
+    /// the session is then not stopped again.
+    /// - Parameters:
+    ///   - provider: the service and its options.
+    ///   - configuration: timeouts, TLS, limits and the reconnection policy.
+    ///   - logger: receives debug-level details; never a key, a token or a URL query.
+    ///   - isolation: the actor `body` runs on (the caller's, by default).
+    ///   - body: uses the started session.
+    /// - Throws: what ``start()``, `body` or ``stop()`` threw.
+    public static func withSession<Result>(
+        provider: Provider,
+        configuration: Configuration = .init(),
+        logger: Logger = WebSocketConnection.disabledLogger,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (StreamingTranscriber) async throws -> Result
+    ) async throws -> Result {
+        let transcriber = StreamingTranscriber(
+            provider: provider, configuration: configuration, logger: logger, runsInScope: true)
+        let driver = transcriber.driver
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
+            group.addTask { await driver.run() }
+            do {
+                try await transcriber.start()
+                let result = try await body(transcriber)
+                if await !driver.hasEnded { try await transcriber.stop() }
+                return result
+            } catch {
+                await transcriber.cancel()
+                throw error
+            }
+        }
+    }
+
+    /// Connects and waits for the session to start (the first event, ``TranscriptEvent/begin(_:)``,
+    /// is delivered too). The first session is not retried, even with a reconnection policy.
+    /// - Returns: the session's id and what the service echoed.
+    /// - Throws: ``TranscriptionError``: `invalidConfiguration` (nothing was sent),
+    ///   `authenticationFailed`, `handshakeRejected`, `connectionFailed`, `timeout`, `vendorError`,
+    ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted` — once the connection is released.
+    @discardableResult
+    public func start() async throws(TranscriptionError) -> SessionInfo {
+        if !runsInScope {
+            runTask.withLock { task in
+                guard task == nil else { return }
+                // The start/stop API has no caller scope that could own the session's background
+                // work, so this one task owns it, as child tasks; it ends with the session, or
+                // when this transcriber is released. `withSession` runs the same work as a child
+                // of the caller's task instead.
+                task = Task { [driver] in await driver.run() }
+            }
+        }
+        return try await driver.start()
+    }
+
+    /// Sends audio in the provider's wire format (the configured encoding and sample rate, mono,
+    /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``.
+    ///
+    /// Suspends while the send queue is full and, for Speechmatics, while too many chunks wait for
+    /// their acknowledgement. Calls are served in order. While a reconnection is under way the
+    /// audio is kept for the next session and the call returns at once.
+    /// - Throws: ``TranscriptionError``: `notStarted`, `sessionEnded` (with the session's error, if
+    ///   any), `connectionLost`, `timeout`, `cancelled`.
+    public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
+        try await driver.send(audio: bytes)
+    }
+
+    /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
+    public var wireFormat: AudioFormat { driver.wireFormat }
+
+    /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics
+    /// `ForceEndOfUtterance` with the audio time sent so far. Does nothing while reconnecting.
+    public func forceEndOfTurn() async throws(TranscriptionError) {
+        try await driver.forceEndOfTurn()
+    }
+
+    /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
+    /// Speechmatics has no such message; this does nothing there.
+    public func keepAlive() async throws(TranscriptionError) {
+        try await driver.keepAlive()
+    }
+
+    /// Changes the session's configuration mid-stream: AssemblyAI `UpdateConfiguration`,
+    /// Speechmatics `SetRecognitionConfig`. Only the fields the vendor allows to change are sent.
+    /// With reconnection, every later session is sent the same changes before its audio.
+    public func updateConfiguration(_ update: ConfigurationUpdate) async throws(TranscriptionError) {
+        try await driver.updateConfiguration(update)
+    }
+
+    /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
+    /// waits (``Configuration/stopTimeout`` plus the audio not yet transcribed, longer while the
+    /// service keeps sending) until the service has sent its last final and its closing message,
+    /// and every connection is released. ``TranscriptEvent/terminated(_:)`` is the last event.
+    /// With reconnection, a session lost while stopping is replaced and ended in turn, and a
+    /// session being rolled over is drained first.
+    /// - Returns: the session's summary.
+    /// - Throws: ``TranscriptionError``: `timeout` when the service does not finish in time, or
+    ///   whatever ended the session.
+    @discardableResult
+    public func stop() async throws(TranscriptionError) -> SessionSummary {
+        try await driver.stop()
+    }
+
+    /// Ends the session at once: drops the connection without the vendor's end message. Finals not
+    /// yet received are lost. ``TranscriptEvent/error(_:)`` with ``TranscriptionError/Code/cancelled``
+    /// is the last event.
+    public func cancel() async {
+        await driver.cancel()
+    }
+
+    /// Seconds of audio sent so far (or, while reconnecting, kept to be sent).
+    public var audioSecondsSent: Double {
+        get async { await driver.audioSecondsSent }
+    }
+
+    /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
+    package func waitUntilBlockedOnAcknowledgements() async {
+        await driver.waitUntilBlockedOnAcknowledgements()
+    }
+
+    /// The task that runs the session's background work with the start/stop API, once started
+    /// (for tests: it ends when the session has ended and that work is done).
+    package var backgroundWork: Task<Void, Never>? { runTask.withLock { $0 } }
+}

@@ -1,0 +1,491 @@
+import CSTTShim
+import Logging
+import StreamingSTTSupport
+
+/// A `stt_conn *` handle. The channel that stores one owns one shim reference to it.
+package struct ConnectionHandle: @unchecked Sendable {
+    // Justification for @unchecked: the pointer is only passed to `stt_conn_*` functions, which
+    // are thread-safe (they take the loop's mutex); the shim keeps the memory alive while any
+    // reference is held, and the owning channel releases its reference exactly once, in deinit.
+    package let raw: OpaquePointer
+
+    package init(raw: OpaquePointer) { self.raw = raw }
+}
+
+/// The Swift side of one connection: receives the shim's events on the service thread and hands
+/// them to async callers. Shared by client connections and the test server's connections.
+///
+/// Ownership: the shim holds a `passRetained` reference to the channel from connect (client) or
+/// handshake (server) until `STT_EV_DESTROYED`, released by ``sttEventThunk``. The channel in turn
+/// holds one shim reference to its `stt_conn`, released in `deinit`.
+package final class WebSocketChannel: Sendable {
+    private struct State {
+        var handle: ConnectionHandle?
+        var established = false
+        var connectWaiter: UnsafeContinuation<Result<Void, WebSocketError>, Never>?
+        var connectOutcome: Result<Void, WebSocketError>?
+        var inbound = MessageQueue()
+        var readPaused = false
+        var reader: UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?
+        var closure: WebSocketClosure?
+        var drainGeneration = 0
+        var drainWaiters: [UnsafeContinuation<Void, Never>] = []
+        var closeWaiters: [UnsafeContinuation<WebSocketClosure, Never>] = []
+        var destroyed = false
+        var destroyWaiters: [UnsafeContinuation<Void, Never>] = []
+        var blockedSenderWaiters: [UnsafeContinuation<Void, Never>] = []
+        var httpResponse: HTTPResponse?
+    }
+
+    private let state = LockedState(State())
+    package let logger: Logger
+    private let secrets: [String]
+    private let maxBufferedInbound: Int
+    private let onEstablished: (@Sendable (WebSocketChannel) -> Void)?
+    private let inboundFilter: WebSocketInboundFilter?
+
+    package init(
+        logger: Logger,
+        secrets: [String],
+        maxBufferedInbound: Int,
+        inboundFilter: WebSocketInboundFilter? = nil,
+        onEstablished: (@Sendable (WebSocketChannel) -> Void)? = nil
+    ) {
+        self.logger = logger
+        self.secrets = secrets.filter { $0.count >= 4 }
+        self.maxBufferedInbound = max(1, maxBufferedInbound)
+        self.inboundFilter = inboundFilter
+        self.onEstablished = onEstablished
+    }
+
+    deinit {
+        if let handle = state.withLock({ $0.handle }) { stt_conn_release(handle.raw) }
+    }
+
+    package func attach(_ handle: ConnectionHandle) {
+        state.withLock { $0.handle = handle }
+    }
+
+    package var handle: ConnectionHandle? { state.withLock { $0.handle } }
+
+    // MARK: - Events (service thread)
+
+    /// Handles one shim event. Runs on the service thread: never blocks, never awaits.
+    package func handle(_ event: stt_event) {
+        switch Int(event.kind) {
+        case Int(STT_EV_MESSAGE.rawValue):
+            received(event)
+        case Int(STT_EV_DRAINED.rawValue):
+            let waiters = state.withLock { state in
+                state.drainGeneration &+= 1
+                defer { state.drainWaiters.removeAll() }
+                return state.drainWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        case Int(STT_EV_ESTABLISHED.rawValue):
+            if let conn = event.conn, onEstablished != nil {
+                // Server connection: the event carries a reference for us.
+                attach(ConnectionHandle(raw: conn))
+            }
+            let waiter = state.withLock { state in
+                state.established = true
+                state.connectOutcome = .success(())
+                defer { state.connectWaiter = nil }
+                return state.connectWaiter
+            }
+            waiter?.resume(returning: .success(()))
+            onEstablished?(self)
+        case Int(STT_EV_CONNECT_FAILED.rawValue):
+            finish(.failed(Self.connectError(event)))
+        case Int(STT_EV_CLOSED.rawValue):
+            finish(Self.closure(event))
+        case Int(STT_EV_DESTROYED.rawValue):
+            finish(.failed(WebSocketError(.connectionLost)))
+            let waiters = state.withLock { state in
+                state.destroyed = true
+                defer { state.destroyWaiters.removeAll() }
+                return state.destroyWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        case Int(STT_EV_LOG.rawValue):
+            log(level: Int(event.code), line: Self.text(event))
+        case Int(STT_EV_HTTP_RESPONSE.rawValue):
+            let body = Array(UnsafeRawBufferPointer(start: event.data, count: event.len))
+            state.withLock { $0.httpResponse = HTTPResponse(status: Int(event.status), body: body) }
+            finish(.closedLocally(.normalClosure))
+        default:
+            break
+        }
+    }
+
+    private func received(_ event: stt_event) {
+        let message: WebSocketMessage
+        let bytes = UnsafeRawBufferPointer(start: event.data, count: event.len)
+        if let inboundFilter, inboundFilter(bytes, event.binary != 0) { return }
+        if event.binary != 0 {
+            message = .binary(Array(bytes))
+        } else {
+            message = .text(String(decoding: bytes, as: UTF8.self))
+        }
+        // The waiting reader is resumed under the lock: the reader takes the same lock before it
+        // waits again, which orders its next continuation after this resume in a way
+        // ThreadSanitizer can see (the runtime's own ordering, when the reader had not suspended
+        // yet, is an atomic it cannot).
+        let pause = state.withLock { state -> Bool in
+            if let reader = state.reader, state.inbound.isEmpty {
+                state.reader = nil
+                reader.resume(returning: .success(message))
+                return false
+            }
+            state.inbound.append(message)
+            if !state.readPaused && state.inbound.byteCount > maxBufferedInbound {
+                state.readPaused = true
+                return true
+            }
+            return false
+        }
+        if pause, let conn = event.conn {
+            stt_conn_pause_reading(conn, 1)
+        }
+    }
+
+    /// Records how the connection ended (first report wins) and wakes every waiter.
+    private func finish(_ closure: WebSocketClosure) {
+        let (connectWaiter, reader, drains, closes, final) = state.withLock { state in
+            if state.closure == nil { state.closure = closure }
+            let final = state.closure!
+            let connectWaiter = state.connectWaiter
+            state.connectWaiter = nil
+            if state.connectOutcome == nil {
+                state.connectOutcome = .failure(final.error ?? WebSocketError(.connectionLost))
+            }
+            var reader: UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?
+            if state.inbound.isEmpty {
+                reader = state.reader
+                state.reader = nil
+            }
+            let drains = state.drainWaiters
+            let closes = state.closeWaiters
+            state.drainWaiters.removeAll()
+            state.closeWaiters.removeAll()
+            return (connectWaiter, reader, drains, closes, final)
+        }
+        if let connectWaiter {
+            connectWaiter.resume(returning: .failure(final.error ?? WebSocketError(.connectionLost)))
+        }
+        reader?.resume(returning: final.endOfMessages)
+        for waiter in drains { waiter.resume() }
+        for waiter in closes { waiter.resume(returning: final) }
+    }
+
+    private static func text(_ event: stt_event) -> String {
+        guard let data = event.data, event.len > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: data, count: event.len), as: UTF8.self)
+    }
+
+    private static func connectError(_ event: stt_event) -> WebSocketError {
+        let detail = text(event)
+        let status = event.status == 0 ? nil : Int(event.status)
+        let tls = event.tls_error == 0 ? nil : Int(event.tls_error)
+        switch UInt32(event.code) {
+        case STT_FAIL_REFUSED.rawValue: return WebSocketError(.connectionRefused, detail: detail)
+        case STT_FAIL_TLS.rawValue: return WebSocketError(.tlsFailure, detail: detail, tlsVerifyResult: tls)
+        case STT_FAIL_TIMEOUT.rawValue: return WebSocketError(.connectTimeout)
+        case STT_FAIL_HTTP_STATUS.rawValue:
+            return WebSocketError(.handshakeRejected, detail: detail, httpStatus: status)
+        case STT_FAIL_ABORTED.rawValue: return WebSocketError(.cancelled)
+        case STT_FAIL_LOOP_SHUTDOWN.rawValue: return WebSocketError(.eventLoopShutDown)
+        default: return WebSocketError(.handshakeFailed, detail: detail, httpStatus: status)
+        }
+    }
+
+    private static func closure(_ event: stt_event) -> WebSocketClosure {
+        let frame = WebSocketCloseFrame(code: UInt16(clamping: event.status), reason: text(event))
+        switch UInt32(event.code) {
+        case STT_CLOSE_BY_PEER.rawValue: return .closedByPeer(frame)
+        case STT_CLOSE_LOCAL.rawValue: return .closedLocally(frame)
+        case STT_CLOSE_TOO_BIG.rawValue:
+            return .failed(WebSocketError(.messageTooLarge, closeCode: 1009))
+        case STT_CLOSE_PING_TIMEOUT.rawValue: return .failed(WebSocketError(.pingTimeout))
+        case STT_CLOSE_ABORTED.rawValue: return .failed(WebSocketError(.cancelled))
+        case STT_CLOSE_LOOP_SHUTDOWN.rawValue: return .failed(WebSocketError(.eventLoopShutDown))
+        default: return .failed(WebSocketError(.connectionLost))
+        }
+    }
+
+    private func log(level: Int, line: String) {
+        var redacted = line
+        for secret in secrets where redacted.contains(secret) {
+            redacted = redacted.replacing(secret, with: "<redacted>")
+        }
+        let swiftLevel: Logger.Level = level == 1 ? .notice : .debug  // LLL_ERR == 1
+        logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(redacted)"])
+    }
+
+    // MARK: - Calls from tasks
+
+    /// Waits for the handshake to complete or fail.
+    package func waitUntilEstablished() async -> Result<Void, WebSocketError> {
+        if let outcome = state.withLock({ $0.connectOutcome }) { return outcome }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let outcome = state.withLock { state -> Result<Void, WebSocketError>? in
+                    if let outcome = state.connectOutcome { return outcome }
+                    state.connectWaiter = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            self.abort()
+        }
+    }
+
+    /// The next message, `nil` after an orderly close, or the failure that ended the connection.
+    package func nextMessage() async -> Result<WebSocketMessage?, WebSocketError> {
+        enum Step {
+            case done(Result<WebSocketMessage?, WebSocketError>)
+            case resume(Result<WebSocketMessage?, WebSocketError>, ConnectionHandle)
+            case wait
+        }
+        func take(_ state: inout State) -> Step {
+            if let message = state.inbound.popFirst() {
+                if state.readPaused, state.inbound.byteCount <= maxBufferedInbound / 2, let handle = state.handle {
+                    state.readPaused = false
+                    return .resume(.success(message), handle)
+                }
+                return .done(.success(message))
+            }
+            if let closure = state.closure { return .done(closure.endOfMessages) }
+            if state.reader != nil { return .done(.failure(WebSocketError(.concurrentIteration))) }
+            return .wait
+        }
+        func deliver(_ step: Step) -> Result<WebSocketMessage?, WebSocketError>? {
+            switch step {
+            case .done(let result): return result
+            case .resume(let result, let handle):
+                stt_conn_pause_reading(handle.raw, 0)
+                return result
+            case .wait: return nil
+            }
+        }
+        if Task.isCancelled {
+            abort()
+            return .failure(WebSocketError(.cancelled))
+        }
+        if let result = deliver(state.withLock { take(&$0) }) { return result }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let step = state.withLock { state -> Step in
+                    let step = take(&state)
+                    if case .wait = step { state.reader = continuation }
+                    return step
+                }
+                if let result = deliver(step) { continuation.resume(returning: result) }
+            }
+        } onCancel: {
+            let reader = self.state.withLock { state in
+                defer { state.reader = nil }
+                return state.reader
+            }
+            reader?.resume(returning: .failure(WebSocketError(.cancelled)))
+            self.abort()
+        }
+    }
+
+    /// Queues a message; suspends while more than `limit` bytes are queued.
+    package func send(
+        _ bytes: UnsafeRawBufferPointer,
+        binary: Bool,
+        fragments: Int = 1,
+        limit: Int
+    ) -> (ConnectionHandle, Int, Int)? {
+        guard let (handle, generation) = state.withLock({ state in state.handle.map { ($0, state.drainGeneration) } })
+        else { return nil }
+        let result = stt_conn_send(
+            handle.raw, bytes.baseAddress, bytes.count, binary ? 1 : 0, Int32(fragments), max(0, limit))
+        return (handle, Int(result), generation)
+    }
+
+    /// After `send` returned 1: waits until the queue is at or under `limit`.
+    package func waitForDrain(
+        handle: ConnectionHandle, generation: Int, limit: Int
+    ) async -> Result<Void, WebSocketError> {
+        var generation = generation
+        while true {
+            if Task.isCancelled {
+                abort()
+                return .failure(WebSocketError(.cancelled))
+            }
+            let closed: Bool = await withTaskCancellationHandler {
+                await withUnsafeContinuation { continuation in
+                    let (ready, observers) = state.withLock { state -> (Bool, [UnsafeContinuation<Void, Never>]) in
+                        if state.closure != nil || state.drainGeneration != generation { return (true, []) }
+                        state.drainWaiters.append(continuation)
+                        defer { state.blockedSenderWaiters.removeAll() }
+                        return (false, state.blockedSenderWaiters)
+                    }
+                    if ready { continuation.resume() }
+                    for observer in observers { observer.resume() }
+                }
+                return state.withLock { $0.closure != nil }
+            } onCancel: {
+                self.abort()
+            }
+            if closed { return .failure(closedError()) }
+            generation = state.withLock { $0.drainGeneration }
+            switch stt_conn_wait_drain(handle.raw, max(0, limit)) {
+            case 0: return .success(())
+            case 1: continue
+            default: return .failure(closedError())
+            }
+        }
+    }
+
+    /// The error to report for a send on a closed connection.
+    package func closedError() -> WebSocketError {
+        switch state.withLock({ $0.closure }) {
+        case .failed(let error): error
+        case .closedByPeer(let frame): WebSocketError(.closed, detail: "closed by the peer", closeCode: frame.code)
+        case .closedLocally(let frame): WebSocketError(.closed, detail: "closed locally", closeCode: frame.code)
+        case nil: WebSocketError(.closed)
+        }
+    }
+
+    /// Queues a close frame after everything already queued.
+    package func close(_ frame: WebSocketCloseFrame) {
+        guard let handle else { return }
+        let reason = Self.closeReasonBytes(frame.reason)
+        _ = reason.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                stt_conn_close(handle.raw, Int32(frame.code), $0.baseAddress, $0.count)
+            }
+        }
+    }
+
+    /// The reason as UTF-8, cut to the 123 bytes a close frame allows without splitting a character.
+    static func closeReasonBytes(_ reason: String) -> [UInt8] {
+        let bytes = Array(reason.utf8)
+        guard bytes.count > 123 else { return bytes }
+        var end = 123
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        return Array(bytes[..<end])
+    }
+
+    /// Drops TCP without a close frame after everything queued has been written.
+    package func dropAfterQueued() {
+        if let handle { _ = stt_conn_drop(handle.raw) }
+    }
+
+    /// Drops the connection without a close frame.
+    package func abort() {
+        if let handle { stt_conn_abort(handle.raw) }
+    }
+
+    /// Pauses or resumes reading from the socket (test server: simulate a peer that stops reading).
+    package func pauseReading(_ paused: Bool) {
+        if let handle { stt_conn_pause_reading(handle.raw, paused ? 1 : 0) }
+    }
+
+    /// Waits until the connection has ended.
+    package func waitForClosure() async -> WebSocketClosure {
+        await withUnsafeContinuation { continuation in
+            let closure = state.withLock { state -> WebSocketClosure? in
+                if let closure = state.closure { return closure }
+                state.closeWaiters.append(continuation)
+                return nil
+            }
+            if let closure { continuation.resume(returning: closure) }
+        }
+    }
+
+    /// Waits until a sender is suspended because the outbound queue is over its limit
+    /// (for tests of backpressure).
+    package func waitUntilSenderBlocked() async {
+        await withUnsafeContinuation { continuation in
+            let blocked = state.withLock { state -> Bool in
+                if !state.drainWaiters.isEmpty { return true }
+                state.blockedSenderWaiters.append(continuation)
+                return false
+            }
+            if blocked { continuation.resume() }
+        }
+    }
+
+    /// Waits until the shim has released the connection (its socket is closed and its memory
+    /// freed); the loop's connection count no longer includes it.
+    package func waitUntilDestroyed() async {
+        await withUnsafeContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.destroyed { return true }
+                state.destroyWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Waits for the answer to a plain HTTP request, or the failure that prevented it.
+    package func waitForHTTPResponse() async -> Result<HTTPResponse, WebSocketError> {
+        let closure = await withTaskCancellationHandler {
+            await waitForClosure()
+        } onCancel: {
+            self.abort()
+        }
+        await waitUntilDestroyed()
+        if let response = state.withLock({ $0.httpResponse }) { return .success(response) }
+        return .failure(closure.error ?? WebSocketError(.handshakeFailed, detail: "no HTTP response"))
+    }
+
+    /// How the connection ended, or `nil` while it is open.
+    package var closure: WebSocketClosure? { state.withLock { $0.closure } }
+
+    /// Bytes queued for sending and not yet written to the socket.
+    package var queuedOutboundBytes: Int {
+        guard let handle else { return 0 }
+        return stt_conn_queued_bytes(handle.raw)
+    }
+}
+
+extension WebSocketClosure {
+    /// The error, for a failed connection.
+    var error: WebSocketError? {
+        if case .failed(let error) = self { return error }
+        return nil
+    }
+
+    /// What the message sequence ends with.
+    var endOfMessages: Result<WebSocketMessage?, WebSocketError> {
+        if case .failed(let error) = self { return .failure(error) }
+        return .success(nil)
+    }
+}
+
+/// A FIFO of received messages that counts its bytes.
+struct MessageQueue {
+    private var messages = FIFO<WebSocketMessage>()
+    private(set) var byteCount = 0
+
+    var isEmpty: Bool { messages.isEmpty }
+
+    mutating func append(_ message: WebSocketMessage) {
+        messages.append(message)
+        byteCount += message.byteCount
+    }
+
+    mutating func popFirst() -> WebSocketMessage? {
+        guard let message = messages.popFirst() else { return nil }
+        byteCount -= message.byteCount
+        return message
+    }
+}
+
+/// The shim's event callback: finds the channel behind `user` and balances its retain on destroy.
+package let sttEventThunk: stt_event_fn = { user, event in
+    guard let user, let event else { return }
+    let channel = Unmanaged<WebSocketChannel>.fromOpaque(user).takeUnretainedValue()
+    channel.handle(event.pointee)
+    if Int(event.pointee.kind) == Int(STT_EV_DESTROYED.rawValue) {
+        Unmanaged<WebSocketChannel>.fromOpaque(user).release()
+    }
+}

@@ -1,0 +1,154 @@
+import CSTTShim
+import Dispatch
+import Logging
+import StreamingSTTSupport
+
+/// One libwebsockets context and the one thread that services it.
+///
+/// Every connection made through a loop is serviced by that loop's single thread: thousands of
+/// connections cost one thread, not one each. Most programs use ``shared``; create your own loop
+/// to isolate a group of connections or to shut them all down together.
+///
+/// - Important: Only `lws_cancel_service` is ever called from outside the service thread; every
+///   other libwebsockets call happens on it. Calls from your tasks queue work and wake it.
+public final class WebSocketEventLoop: Sendable {
+    private let loop: LoopHandle
+    private let logSink: Unmanaged<LogSink>
+    private let isShutDown = LockedState(false)
+    /// Jobs of tasks that prefer this loop as their executor (see ``TaskExecutor`` conformance).
+    let jobs: Unmanaged<LoopJobs>
+
+    /// The process-wide loop, created on first use and never shut down.
+    ///
+    /// Its own log lines (those that belong to no connection) are discarded; lines about a
+    /// connection go to that connection's logger.
+    public static let shared: WebSocketEventLoop = {
+        do {
+            return try WebSocketEventLoop()
+        } catch {
+            fatalError("libwebsockets could not create its context: \(error)")
+        }
+    }()
+
+    /// Creates a loop and starts its service thread.
+    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
+    /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
+    ///   context cannot be created.
+    public convenience init(
+        logger: Logger = Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+        throws(WebSocketError)
+    {
+        try self.init(logger: logger) { options, error, errorLength in
+            stt_loop_create(options, error, errorLength)
+        }
+    }
+
+    /// Creates a loop whose `stt_loop *` comes from `create`, given the options this loop fills in
+    /// (its event, log and idle callbacks) and an error buffer. The test server passes its own
+    /// creation function (a listening loop), so that only it links the server code.
+    package init(
+        logger: Logger,
+        create: (UnsafePointer<stt_loop_options>, UnsafeMutablePointer<CChar>, Int) -> OpaquePointer?
+    ) throws(WebSocketError) {
+        let sink = Unmanaged.passRetained(LogSink(logger: logger))
+        let jobs = Unmanaged.passRetained(LoopJobs())
+        var options = stt_loop_options()
+        options.on_event = sttEventThunk
+        options.on_log = logThunk
+        options.log_user = sink.toOpaque()
+        options.on_idle = idleThunk
+        options.idle_user = jobs.toOpaque()
+        var error = [CChar](repeating: 0, count: 256)
+        let errorLength = error.count
+        guard let raw = create(&options, &error, errorLength) else {
+            sink.release()
+            jobs.release()
+            throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
+        }
+        self.loop = LoopHandle(raw: raw)
+        self.logSink = sink
+        self.jobs = jobs
+        jobs.takeUnretainedValue().attach(loop: LoopHandle(raw: raw), executor: UnownedTaskExecutor(ordinary: self))
+    }
+
+    deinit {
+        shutdown()
+        logSink.release()
+        jobs.release()
+    }
+
+    /// Closes every connection of this loop (without close frames: their message sequences end
+    /// with ``WebSocketError/Code/eventLoopShutDown``), stops the service thread and frees the
+    /// context. Blocks until done; calling it again does nothing.
+    public func shutdown() {
+        let first = isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        if stt_loop_is_service_thread(loop.raw) != 0 {
+            // From a job running on this loop's own thread, which cannot wait for itself: the
+            // loop is destroyed from another thread, which keeps what it uses alive until then.
+            let (loop, jobs, logSink) = (self.loop, self.jobs.retain(), self.logSink.retain())
+            jobs.takeUnretainedValue().stop()
+            DispatchQueue.global().async {
+                stt_loop_destroy(loop.raw)
+                jobs.takeUnretainedValue().forwardRemaining()
+                jobs.release()
+                logSink.release()
+            }
+            return
+        }
+        // From now on jobs go to the global executor; the ones still queued follow them once the
+        // service thread has stopped.
+        jobs.takeUnretainedValue().stop()
+        stt_loop_destroy(loop.raw)
+        jobs.takeUnretainedValue().forwardRemaining()
+    }
+
+    /// Connections alive on this loop: connecting, open or closing.
+    public var connectionCount: Int {
+        if isShutDown.withLock({ $0 }) { return 0 }
+        return Int(stt_loop_connection_count(loop.raw))
+    }
+
+    /// Whether the calling thread is this loop's service thread.
+    package var isServiceThread: Bool { stt_loop_is_service_thread(loop.raw) != 0 }
+
+    /// Starts a client connection bound to `channel`; `nil` when the loop is shut down.
+    package func connect(_ parameters: inout stt_connect_params, channel: WebSocketChannel) -> ConnectionHandle? {
+        if isShutDown.withLock({ $0 }) { return nil }
+        let user = Unmanaged.passRetained(channel)
+        guard let raw = stt_conn_connect(loop.raw, &parameters, user.toOpaque()) else {
+            user.release()
+            return nil
+        }
+        return ConnectionHandle(raw: raw)
+    }
+}
+
+/// The `stt_loop *` of a loop.
+struct LoopHandle: @unchecked Sendable {
+    // Justification for @unchecked: `stt_loop_*` functions are thread-safe; the loop frees the
+    // pointer only in `stt_loop_destroy`, called once from `shutdown()`.
+    let raw: OpaquePointer
+}
+
+/// Receives libwebsockets log lines that belong to no connection.
+private final class LogSink: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+}
+
+private let logThunk: stt_log_fn = { user, level, line in
+    guard let user, let line else { return }
+    let sink = Unmanaged<LogSink>.fromOpaque(user).takeUnretainedValue()
+    let swiftLevel: Logger.Level = level == 1 ? .notice : .debug  // LLL_ERR == 1
+    sink.logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(String(cString: line))"])
+}
+
+/// The text of a NUL-terminated C buffer.
+func cStringText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
