@@ -28,7 +28,8 @@ struct AssemblyAIDecoderTests {
         guard case .started(let info) = try #require(outputs.first) else { Issue.record("not started"); return }
         #expect(info.id == "3207b601-2054")
         #expect(info.expiresAt == Date(timeIntervalSince1970: 1_772_570_132))
-        #expect(info.configuration?["model"]?.stringValue == "u3-rt-pro")
+        #expect(
+            try JSONValue(parsing: try #require(info.raw).text)["configuration"]?["model"]?.stringValue == "u3-rt-pro")
         #expect(events(outputs) == [.begin(info)])
     }
 
@@ -106,8 +107,9 @@ struct AssemblyAIDecoderTests {
             end.last
                 == .finished(
                     SessionEnd(
-                        raw: try! JSONValue(
-                            parsing: #"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#),
+                        raw: RawMessage(
+                            provider: .assemblyAI, type: "Termination",
+                            text: #"{"type":"Termination","audio_duration_seconds":7,"session_duration_seconds":8}"#),
                         audioDuration: 7, sessionDuration: 8)))
     }
 
@@ -232,12 +234,12 @@ struct AssemblyAIDecoderTests {
     }
 
     @Test("unknown types are raw events; malformed JSON is a warning; SpeechStarted and Warning are mapped")
-    func tolerance() {
+    func tolerance() throws {
         var decoder = decoder()
         let unknown = events(decoder.decode(#"{"type":"Heartbeat","total_audio_received_ms":45000}"#))
         guard case .raw(let raw) = unknown.first else { Issue.record("not raw"); return }
         #expect(raw.type == "Heartbeat")
-        #expect(raw.json["total_audio_received_ms"]?.intValue == 45000)
+        #expect(try JSONValue(parsing: raw.text)["total_audio_received_ms"]?.intValue == 45000)
         guard case .warning(let warning) = events(decoder.decode("{not json")).first else {
             Issue.record("no warning")
             return
@@ -248,7 +250,9 @@ struct AssemblyAIDecoderTests {
                 == .speechStarted(
                     SpeechStarted(
                         time: 1.216, confidence: 0.98,
-                        raw: try! JSONValue(parsing: #"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#))))
+                        raw: RawMessage(
+                            provider: .assemblyAI, type: "SpeechStarted",
+                            text: #"{"type":"SpeechStarted","timestamp":1216,"confidence":0.98}"#))))
         guard
             case .warning(let vendorWarning) = events(
                 decoder.decode(#"{"type":"Warning","warning_code":1234,"warning":"session ending soon"}"#)

@@ -16,7 +16,10 @@ struct SpeechmaticsDecoderTests {
         )
         guard case .started(let info) = try #require(outputs.first) else { Issue.record("not started"); return }
         #expect(info.id == "9d8a5d05")
-        #expect(info.configuration?["language_description"]?.stringValue == "English")
+        #expect(
+            try JSONValue(parsing: try #require(info.raw).text)["language_pack_info"]?["language_description"]?
+                .stringValue
+                == "English")
         #expect(decoder.decode(#"{"message":"AudioAdded","seq_no":7}"#) == [.acknowledged(7)])
     }
 
@@ -206,7 +209,10 @@ struct SpeechmaticsDecoderTests {
         #expect(warning.type == "idle_timeout")
         #expect(
             decoder.decode(#"{"message":"EndOfTranscript"}"#) == [
-                .finished(SessionEnd(raw: try JSONValue(parsing: #"{"message":"EndOfTranscript"}"#)))
+                .finished(
+                    SessionEnd(
+                        raw: RawMessage(
+                            provider: .speechmatics, type: "EndOfTranscript", text: #"{"message":"EndOfTranscript"}"#)))
             ])
         guard
             case .raw(let raw) = events(decoder.decode(#"{"message":"AddTranslation","language":"es","results":[]}"#))

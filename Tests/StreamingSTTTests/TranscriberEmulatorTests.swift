@@ -319,12 +319,12 @@ struct TranscriberEmulatorTests {
                 let received = Self.monotonicNanoseconds()
                 switch event {
                 case .partial(let transcript), .final(let transcript):
-                    stamped.append(
-                        (transcript.raw["emulator_sent_at_ns"]?.stringValue.flatMap { UInt64($0) }, received))
+                    let stamp = try? transcript.raw?.decode(EmulatorStamp.self)
+                    stamped.append((stamp?.sentAt.flatMap { UInt64($0) }, received))
                 case .raw(let message) where ["Turn", "AddTranscript", "AddPartialTranscript"].contains(message.type):
                     raw.transcripts += 1
                 case .raw(let message):
-                    if message.json["emulator_sent_at_ns"] != nil { raw.otherStamped += 1 }
+                    if (try? message.decode(EmulatorStamp.self))?.sentAt != nil { raw.otherStamped += 1 }
                 default:
                     break
                 }
@@ -364,5 +364,15 @@ struct TranscriberEmulatorTests {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
+
+/// The emulator's send time on a transcript message (with `stampsTranscripts`), read from the raw
+/// message with `Codable`.
+struct EmulatorStamp: Decodable {
+    let sentAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case sentAt = "emulator_sent_at_ns"
     }
 }

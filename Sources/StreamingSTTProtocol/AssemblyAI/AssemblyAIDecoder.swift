@@ -30,35 +30,36 @@ package struct AssemblyAIDecoder: Sendable {
 
     package mutating func decode(_ text: String) -> [DecodedMessage] {
         let json: JSONValue
-        switch JSONValue.parseMessage(text) {
+        switch JSONValue.parseMessage(text, provider: .assemblyAI) {
         case .success(let value): json = value
         case .failure(let warning): return [.event(warning)]
         }
         let type = json["type"]?.stringValue
+        let raw = RawMessage(provider: .assemblyAI, type: type ?? "", text: text)
         var outputs: [DecodedMessage] = []
         if deliversRawMessages {
-            outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+            outputs.append(.event(.raw(raw)))
         }
         switch type {
         case "Begin":
             let expires = json["expires_at"]?.looseDouble.map { Date(timeIntervalSince1970: $0) }
             let info = SessionInfo(
                 provider: .assemblyAI, id: json["id"]?.stringValue ?? "", expiresAt: expires,
-                configuration: json["configuration"], raw: json)
+                raw: raw)
             outputs += [.started(info), .event(.begin(info))]
         case "Turn":
-            outputs += turn(json)
+            outputs += turn(json, raw: raw)
         case "SpeechStarted":
             let time = (json["timestamp"]?.looseDouble ?? 0) / 1000
             outputs.append(
                 .event(
-                    .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: json))))
+                    .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: raw))))
         case "Termination":
             outputs += flush()
             outputs.append(
                 .finished(
                     SessionEnd(
-                        raw: json, audioDuration: json["audio_duration_seconds"]?.looseDouble,
+                        raw: raw, audioDuration: json["audio_duration_seconds"]?.looseDouble,
                         sessionDuration: json["session_duration_seconds"]?.looseDouble)))
         case "Error":
             outputs += flush()
@@ -69,7 +70,7 @@ package struct AssemblyAIDecoder: Sendable {
         case "Warning":
             let code = json["warning_code"].map { $0.intValue.map(String.init) ?? $0.description } ?? "warning"
             outputs.append(
-                .event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: json))))
+                .event(.warning(VendorNotice(type: code, reason: json["warning"]?.stringValue ?? "", raw: raw))))
         case nil where json["error"] != nil:
             // The legacy error shape: no type, an `error` member.
             outputs += flush()
@@ -79,7 +80,7 @@ package struct AssemblyAIDecoder: Sendable {
                         code: json["error_code"]?.intValue, text: json["error"]?.stringValue ?? "", closeCode: nil)))
         default:
             if !deliversRawMessages {
-                outputs.append(.event(.raw(RawMessage(provider: .assemblyAI, type: type ?? "", json: json))))
+                outputs.append(.event(.raw(raw)))
             }
         }
         return outputs
@@ -93,7 +94,7 @@ package struct AssemblyAIDecoder: Sendable {
         }
     }
 
-    private mutating func turn(_ json: JSONValue) -> [DecodedMessage] {
+    private mutating func turn(_ json: JSONValue, raw: RawMessage) -> [DecodedMessage] {
         let order = json["turn_order"]?.intValue ?? 0
         guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
         var outputs: [DecodedMessage] = []
@@ -116,7 +117,7 @@ package struct AssemblyAIDecoder: Sendable {
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
             turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
-            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: json,
+            utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: raw,
             languageConfidence: json["language_confidence"]?.looseDouble)
         if !endOfTurn {
             transcript.isEndOfTurn = false

@@ -7,8 +7,8 @@ package enum ParsedMessage {
 }
 
 extension JSONValue {
-    /// Parses a vendor message.
-    package static func parseMessage(_ text: String) -> ParsedMessage {
+    /// Parses a message of `provider`'s service.
+    package static func parseMessage(_ text: String, provider: ProviderKind) -> ParsedMessage {
         do {
             return .success(try JSONValue(parsing: text))
         } catch {
@@ -17,7 +17,7 @@ extension JSONValue {
                     VendorNotice(
                         type: "malformed_message",
                         reason: "the service sent a message that is not valid JSON (\(error))",
-                        raw: .string(String(text.prefix(1024))))))
+                        raw: RawMessage(provider: provider, type: "", text: String(text.prefix(1024))))))
         }
     }
 

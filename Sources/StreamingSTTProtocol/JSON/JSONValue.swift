@@ -2,7 +2,7 @@
 ///
 /// Vendor messages are parsed into this type before they are mapped to ``TranscriptEvent``s, so a
 /// message the library does not model is still available in full (``RawMessage``).
-public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
+package enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -17,50 +17,50 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case object([(key: String, value: JSONValue)])
 
     /// The member named `key` of an object, or `nil`.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// The string, if this is one.
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The number, if this is one.
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         if case .number(let value) = self { return value }
         return nil
     }
 
     /// The number as an integer, if this is an integral number.
-    public var intValue: Int? {
+    package var intValue: Int? {
         guard case .number(let value) = self, value.rounded() == value, abs(value) < 9.007e15 else { return nil }
         return Int(value)
     }
 
     /// The Boolean, if this is one.
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The elements, if this is an array.
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
     /// Compact JSON text.
-    public var description: String {
+    package var description: String {
         var output = ""
         write(to: &output)
         return output
     }
 
     /// Appends compact JSON text to `output`.
-    func write(to output: inout String) {
+    package func write(to output: inout String) {
         switch self {
         case .null: output += "null"
         case .bool(let value): output += value ? "true" : "false"
@@ -85,13 +85,13 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value.rounded() == value && abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }
 
-    static func writeString(_ value: String, to output: inout String) {
+    package static func writeString(_ value: String, to output: inout String) {
         output += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -110,7 +110,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Structural equality; object members must be in the same order.
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
@@ -124,7 +124,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Hashes the JSON text.
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(description)
     }
 }
@@ -132,7 +132,7 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
 extension JSONValue {
     /// Parses JSON text.
     /// - Throws: ``JSONParseError`` when the text is not valid JSON (RFC 8259).
-    public init(parsing text: String) throws(JSONParseError) {
+    package init(parsing text: String) throws(JSONParseError) {
         var text = text
         self = try text.withUTF8 { bytes in
             Result { () throws(JSONParseError) in
@@ -143,7 +143,7 @@ extension JSONValue {
     }
 
     /// Parses JSON from UTF-8 bytes.
-    public init(parsing bytes: [UInt8]) throws(JSONParseError) {
+    package init(parsing bytes: [UInt8]) throws(JSONParseError) {
         self = try bytes.withUnsafeBufferPointer { bytes in
             Result { () throws(JSONParseError) in
                 var parser = JSONParser(bytes: bytes)
@@ -154,14 +154,14 @@ extension JSONValue {
 }
 
 /// Why a text is not valid JSON.
-public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The byte offset where parsing failed.
-    public var offset: Int
+    package var offset: Int
     /// What was wrong.
-    public var reason: String
+    package var reason: String
 
     /// `invalid JSON at byte N: reason`.
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
 /// A strict recursive-descent JSON parser (depth-limited), over bytes that outlive it.

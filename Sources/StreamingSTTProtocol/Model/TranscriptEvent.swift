@@ -1,4 +1,6 @@
+import struct Foundation.Data
 import struct Foundation.Date
+import class Foundation.JSONDecoder
 
 /// One event of a transcription session, the same for every provider.
 ///
@@ -43,20 +45,16 @@ public struct SessionInfo: Sendable, Hashable {
     public var id: String
     /// When the service will end the session (AssemblyAI `expires_at`), if it says.
     public var expiresAt: Date?
-    /// The configuration the service echoed (AssemblyAI `Begin.configuration`, Speechmatics
-    /// `language_pack_info`), as JSON.
-    public var configuration: JSONValue?
     /// The vendor's message.
-    public var raw: JSONValue
+    public var raw: RawMessage?
 
     /// Creates a session description.
     public init(
-        provider: ProviderKind, id: String, expiresAt: Date? = nil, configuration: JSONValue? = nil, raw: JSONValue
+        provider: ProviderKind, id: String, expiresAt: Date? = nil, raw: RawMessage? = nil
     ) {
         self.provider = provider
         self.id = id
         self.expiresAt = expiresAt
-        self.configuration = configuration
         self.raw = raw
     }
 }
@@ -93,7 +91,7 @@ public struct Transcript: Sendable, Hashable {
     /// Produced in answer to a forced end of turn or utterance.
     public var isForced: Bool
     /// The vendor's message, for anything the neutral model does not cover.
-    public var raw: JSONValue
+    public var raw: RawMessage?
     /// Which session of the transcriber produced it: 0, or more after a reconnection or rollover
     /// (see ``TranscriptEvent/reconnected(_:)``).
     public var sessionIndex: Int
@@ -111,7 +109,7 @@ public struct Transcript: Sendable, Hashable {
         endOfTurnConfidence: Double? = nil,
         utterance: String? = nil,
         isForced: Bool = false,
-        raw: JSONValue = .null,
+        raw: RawMessage? = nil,
         sessionIndex: Int = 0,
         languageConfidence: Double? = nil
     ) {
@@ -169,10 +167,10 @@ public struct EndOfUtterance: Sendable, Hashable {
     /// The service was asked to end it (`ForceEndOfUtterance`).
     public var isForced: Bool
     /// The vendor's message.
-    public var raw: JSONValue
+    public var raw: RawMessage?
 
     /// Creates an end-of-utterance mark.
-    public init(time: Double, isForced: Bool = false, raw: JSONValue = .null) {
+    public init(time: Double, isForced: Bool = false, raw: RawMessage? = nil) {
         self.time = time
         self.isForced = isForced
         self.raw = raw
@@ -186,10 +184,10 @@ public struct SpeechStarted: Sendable, Hashable {
     /// The voice-activity confidence, when given.
     public var confidence: Double?
     /// The vendor's message.
-    public var raw: JSONValue
+    public var raw: RawMessage?
 
     /// Creates a speech-start mark.
-    public init(time: Double, confidence: Double? = nil, raw: JSONValue = .null) {
+    public init(time: Double, confidence: Double? = nil, raw: RawMessage? = nil) {
         self.time = time
         self.confidence = confidence
         self.raw = raw
@@ -203,30 +201,46 @@ public struct VendorNotice: Sendable, Hashable {
     /// The vendor's text.
     public var reason: String
     /// The vendor's message.
-    public var raw: JSONValue
+    public var raw: RawMessage?
 
     /// Creates a notice.
-    public init(type: String, reason: String, raw: JSONValue = .null) {
+    public init(type: String, reason: String, raw: RawMessage? = nil) {
         self.type = type
         self.reason = reason
         self.raw = raw
     }
 }
 
-/// A vendor message, unmodelled or delivered raw on request.
+/// A vendor message as the service sent it: its type and its JSON text, which ``decode(_:using:)``
+/// reads into a `Decodable` type of your own for anything the neutral model does not cover.
+///
+/// ```swift
+/// struct Configuration: Decodable { let model: String }
+/// struct Begin: Decodable { let configuration: Configuration }
+/// if let raw = info.raw, let begin = try? raw.decode(Begin.self) { print(begin.configuration.model) }
+/// ```
 public struct RawMessage: Sendable, Hashable {
     /// The provider.
     public var provider: ProviderKind
     /// The message's type (AssemblyAI `type`, Speechmatics `message`), or `""`.
     public var type: String
-    /// The message.
-    public var json: JSONValue
+    /// The message's text, exactly as received (JSON, except in the warning about a message that
+    /// is not).
+    public var text: String
 
     /// Creates a raw message.
-    public init(provider: ProviderKind, type: String, json: JSONValue) {
+    public init(provider: ProviderKind, type: String, text: String) {
         self.provider = provider
         self.type = type
-        self.json = json
+        self.text = text
+    }
+
+    /// Decodes the message's JSON into `type`.
+    /// - Throws: what `decoder` throws when the text does not match `type`.
+    public func decode<Message: Decodable>(
+        _ type: Message.Type = Message.self, using decoder: JSONDecoder = JSONDecoder()
+    ) throws -> Message {
+        try decoder.decode(type, from: Data(text.utf8))
     }
 }
 
@@ -245,7 +259,7 @@ public struct SessionSummary: Sendable, Hashable {
     /// Final transcripts delivered.
     public var finalCount: Int
     /// The vendor's last message (`Termination`, `EndOfTranscript`).
-    public var raw: JSONValue
+    public var raw: RawMessage?
     /// Sessions of the service used: 1, or more after reconnections and rollovers.
     public var sessionCount: Int
     /// Seconds of audio no session transcribed because the replay buffer overflowed during a
@@ -259,7 +273,7 @@ public struct SessionSummary: Sendable, Hashable {
         audioDuration: Double,
         sessionDuration: Double,
         finalCount: Int,
-        raw: JSONValue = .null,
+        raw: RawMessage? = nil,
         sessionCount: Int = 1,
         lostAudio: Double = 0
     ) {

@@ -27,15 +27,15 @@ package enum AudioDecision: Sendable, Equatable {
 
 /// How a session ended gracefully: the service's last message and what it reported.
 package struct SessionEnd: Sendable, Equatable {
-    /// The vendor's last message (`.null` when the service closed without one).
-    package var raw: JSONValue
+    /// The vendor's last message (`nil` when the service closed without one).
+    package var raw: RawMessage?
     /// Seconds of audio the service says it processed, when it says (AssemblyAI).
     package var audioDuration: Double?
     /// Seconds the service says the session lasted, when it says (AssemblyAI).
     package var sessionDuration: Double?
 
     /// Creates an end.
-    package init(raw: JSONValue = .null, audioDuration: Double? = nil, sessionDuration: Double? = nil) {
+    package init(raw: RawMessage? = nil, audioDuration: Double? = nil, sessionDuration: Double? = nil) {
         self.raw = raw
         self.audioDuration = audioDuration
         self.sessionDuration = sessionDuration

@@ -14,43 +14,43 @@ package struct SpeechmaticsDecoder: Sendable {
 
     package mutating func decode(_ text: String) -> [DecodedMessage] {
         let json: JSONValue
-        switch JSONValue.parseMessage(text) {
+        switch JSONValue.parseMessage(text, provider: .speechmatics) {
         case .success(let value): json = value
         case .failure(let warning): return [.event(warning)]
         }
         let type = json["message"]?.stringValue
+        let raw = RawMessage(provider: .speechmatics, type: type ?? "", text: text)
         var outputs: [DecodedMessage] = []
         if deliversRawMessages {
-            outputs.append(.event(.raw(RawMessage(provider: .speechmatics, type: type ?? "", json: json))))
+            outputs.append(.event(.raw(raw)))
         }
         switch type {
         case "RecognitionStarted":
             if let delimiter = json["language_pack_info"]?["word_delimiter"]?.stringValue { wordDelimiter = delimiter }
             let info = SessionInfo(
-                provider: .speechmatics, id: json["id"]?.stringValue ?? "", configuration: json["language_pack_info"],
-                raw: json)
+                provider: .speechmatics, id: json["id"]?.stringValue ?? "", raw: raw)
             outputs += [.started(info), .event(.begin(info))]
         case "AudioAdded":
             if let sequence = json["seq_no"]?.intValue { outputs.append(.acknowledged(sequence)) }
         case "AddPartialTranscript":
-            outputs.append(.event(.partial(transcript(json, isFinal: false))))
+            outputs.append(.event(.partial(transcript(json, isFinal: false, raw: raw))))
         case "AddTranscript":
             // Finals come every few hundred ms, empty during silence: those are not events. One
             // holding only punctuation (a full stop finalized after its word) is: its text and
             // its end of sentence.
-            let final = transcript(json, isFinal: true)
+            let final = transcript(json, isFinal: true, raw: raw)
             if !final.words.isEmpty || !final.text.isEmpty { outputs.append(.event(.final(final))) }
         case "EndOfUtterance":
             let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
             outputs.append(
                 .event(
-                    .endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: json))
+                    .endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: raw))
                 ))
             utterance += 1
         case "Info":
-            outputs.append(.event(.info(notice(json))))
+            outputs.append(.event(.info(notice(json, raw: raw))))
         case "Warning":
-            outputs.append(.event(.warning(notice(json))))
+            outputs.append(.event(.warning(notice(json, raw: raw))))
         case "Error":
             outputs.append(
                 .failed(
@@ -58,10 +58,10 @@ package struct SpeechmaticsDecoder: Sendable {
                         type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", closeCode: nil
                     )))
         case "EndOfTranscript":
-            outputs.append(.finished(SessionEnd(raw: json)))
+            outputs.append(.finished(SessionEnd(raw: raw)))
         default:
             if !deliversRawMessages {
-                outputs.append(.event(.raw(RawMessage(provider: .speechmatics, type: type ?? "", json: json))))
+                outputs.append(.event(.raw(raw)))
             }
         }
         return outputs
@@ -69,11 +69,11 @@ package struct SpeechmaticsDecoder: Sendable {
 
     package mutating func flush() -> [DecodedMessage] { [] }
 
-    private func notice(_ json: JSONValue) -> VendorNotice {
-        VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: json)
+    private func notice(_ json: JSONValue, raw: RawMessage) -> VendorNotice {
+        VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: raw)
     }
 
-    private func transcript(_ json: JSONValue, isFinal: Bool) -> Transcript {
+    private func transcript(_ json: JSONValue, isFinal: Bool, raw: RawMessage) -> Transcript {
         var words: [Word] = []
         var prefix = ""
         var joinNext = false
@@ -129,7 +129,7 @@ package struct SpeechmaticsDecoder: Sendable {
             text: text, start: metadata?["start_time"]?.looseDouble ?? words.first?.start ?? 0,
             end: metadata?["end_time"]?.looseDouble ?? words.last?.end ?? 0, words: words,
             isEndOfTurn: endsSentence || forced, turnOrder: utterance, language: language,
-            speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: json)
+            speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: raw)
     }
 
     /// The error a close code means without a preceding `Error` message, or `nil` for 1000.
