@@ -20,22 +20,22 @@ public enum AudioPacing: Sendable, Hashable {
 ///     try await send(chunk)
 /// }
 /// ```
-public struct AudioPacer<C: Clock>: Sendable where C.Duration == Duration {
+package struct AudioPacer<C: Clock>: Sendable where C.Duration == Duration {
     /// The schedule.
-    public let pacing: AudioPacing
+    package let pacing: AudioPacing
     /// The clock the schedule runs on.
-    public let clock: C
+    package let clock: C
     private var origin: (instant: C.Instant, startFrame: Int64, sampleRate: Int)?
 
     /// Creates a pacer on `clock`.
-    public init(_ pacing: AudioPacing, clock: C) {
+    package init(_ pacing: AudioPacing, clock: C) {
         self.pacing = pacing
         self.clock = clock
     }
 
     /// When `buffer` is due; the first buffer fixes t0 (now). `nil` when pacing is
     /// ``AudioPacing/asFastAsPossible``.
-    public mutating func deadline(for buffer: AudioBuffer) -> C.Instant? {
+    package mutating func deadline(for buffer: AudioBuffer) -> C.Instant? {
         guard pacing == .realTime else { return nil }
         guard let origin, origin.sampleRate == buffer.format.sampleRate else {
             let now = clock.now
@@ -47,7 +47,7 @@ public struct AudioPacer<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Waits until `buffer` is due (returns at once if it is already late or pacing is off).
     /// - Throws: ``AudioError/Code/cancelled`` if the task is cancelled while waiting.
-    public mutating func wait(for buffer: AudioBuffer) async throws(AudioError) {
+    package mutating func wait(for buffer: AudioBuffer) async throws(AudioError) {
         guard let due = deadline(for: buffer) else { return }
         guard clock.now < due else { return }
         do {
@@ -60,7 +60,7 @@ public struct AudioPacer<C: Clock>: Sendable where C.Duration == Duration {
 
 extension AudioPacer where C == ContinuousClock {
     /// Creates a pacer on the monotonic `ContinuousClock`.
-    public init(_ pacing: AudioPacing) {
+    package init(_ pacing: AudioPacing) {
         self.init(pacing, clock: ContinuousClock())
     }
 }

@@ -5,10 +5,10 @@
 /// Negative values are truncated in magnitude (the reference uses the one's complement), so
 /// `encode(-1) == 0x7F`, the code for "negative zero". Decoded values are the centres of the
 /// quantisation intervals, ±0…±32124.
-public enum MuLaw {
+package enum MuLaw {
     /// Compresses one 16-bit linear sample to a mu-law code.
     @inlinable
-    public static func encode(_ sample: Int16) -> UInt8 {
+    package static func encode(_ sample: Int16) -> UInt8 {
         let linear = Int32(sample)
         // Magnitude in 14-bit units plus the bias of 33, as in ulaw_compress.
         var absolute = (linear < 0 ? (~linear) >> 2 : linear >> 2) + 33
@@ -28,7 +28,7 @@ public enum MuLaw {
 
     /// Expands one mu-law code to a 16-bit linear sample.
     @inlinable
-    public static func decode(_ code: UInt8) -> Int16 {
+    package static func decode(_ code: UInt8) -> Int16 {
         let inverted = ~Int32(code)
         let exponent = (inverted >> 4) & 0x7
         let mantissa = inverted & 0xF

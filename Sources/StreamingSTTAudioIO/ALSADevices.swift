@@ -14,7 +14,7 @@ public struct AudioDevice: Sendable, Hashable {
     public var description: String
 
     /// Creates a device entry.
-    public init(name: String, description: String) {
+    package init(name: String, description: String) {
         self.name = name
         self.description = description
     }

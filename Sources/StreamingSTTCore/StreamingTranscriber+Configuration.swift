@@ -1,5 +1,11 @@
 import StreamingSTTWebSocket
 
+extension StreamingTranscriber.Configuration {
+    /// WebSocket keepalive: a ping every `pingInterval`; no answer (or other data) within
+    /// `pongTimeout` fails the connection (`.disabled`, or `.enabled(pingInterval:pongTimeout:)`).
+    public typealias Keepalive = WebSocketConfiguration.Keepalive
+}
+
 extension StreamingTranscriber {
     /// Session settings that do not belong to a vendor.
     public struct Configuration: Sendable {
@@ -20,7 +26,7 @@ extension StreamingTranscriber {
         /// TLS settings (extra trusted CAs for a private endpoint or an emulator).
         public var tls: TLSConfiguration
         /// WebSocket keepalive (Speechmatics asks for a ping timeout of at least 60 s).
-        public var keepalive: WebSocketConfiguration.Keepalive
+        public var keepalive: Keepalive
         /// The bound of the WebSocket send queue.
         public var maxQueuedOutboundBytes: Int
         /// The largest message accepted from the service.
@@ -44,7 +50,7 @@ extension StreamingTranscriber {
             acknowledgementTimeout: Duration = .seconds(120),
             audioChunkDuration: Duration = .milliseconds(50),
             tls: TLSConfiguration = .init(),
-            keepalive: WebSocketConfiguration.Keepalive = .enabled(
+            keepalive: Keepalive = .enabled(
                 pingInterval: .seconds(30), pongTimeout: .seconds(60)),
             maxQueuedOutboundBytes: Int = 256 << 10,
             maxMessageSize: Int = 4 << 20,
