@@ -28,7 +28,8 @@
 _Static_assert(LWS_PRE <= 64, "LWS_PRE headroom grew; check stt_msg layout");
 
 /// Largest frame handed to lws_write in one call; bigger messages are split into continuation
-/// frames so lws never takes its slow "partial write" path (see prior-art §6).
+/// frames, so that one write rarely exceeds what the socket takes at once (what it does not take,
+/// libwebsockets 4.1 copies into its own buffer and must send before anything else).
 #define STT_FRAME_MAX 16384
 /// Writes per WRITEABLE callback while the socket accepts more.
 #define STT_WRITES_PER_CALLBACK 16
