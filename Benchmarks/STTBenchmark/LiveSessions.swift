@@ -444,9 +444,8 @@ private func liveSession(
             switch event {
             case .partial(let transcript), .final(let transcript):
                 if case .final = event { counts.finals += 1 }
-                if let stamp = transcript.raw["emulator_sent_at_ns"]?.stringValue.flatMap({ UInt64($0) }),
-                    received >= stamp
-                {
+                // `received` was read before the message is decoded for its stamp.
+                if let stamp = sendStamp(of: transcript), received >= stamp {
                     tally.latency.record(received - stamp)
                 } else {
                     counts.unstamped += 1
@@ -556,6 +555,22 @@ private func sendPaced(
         if let failure = await send(chunk) { return failure }
     }
     return nil
+}
+
+/// The emulator's send time in a transcript's message (`"emulator_sent_at_ns":"…"`), if stamped.
+private func sendStamp(of transcript: Transcript) -> UInt64? {
+    guard let stamped = try? transcript.raw?.decode(StampedMessage.self) else { return nil }
+    return UInt64(stamped.sentAt)
+}
+
+/// The stamp the emulator adds to each transcript message with `--stamp`: `CLOCK_MONOTONIC` in
+/// nanoseconds, as a decimal string.
+private struct StampedMessage: Decodable {
+    var sentAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case sentAt = "emulator_sent_at_ns"
+    }
 }
 
 /// The value of `"emulator_sent_at_ns":"…"` in a message's text.

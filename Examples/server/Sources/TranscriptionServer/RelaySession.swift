@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -40,13 +41,13 @@ final class RelaySession: Sendable {
         case invalid(String)
 
         init(parsing text: String) {
-            guard let json = try? JSONValue(parsing: text), let type = json["type"]?.stringValue else {
+            guard let message = try? JSONDecoder().decode(Message.self, from: Data(text.utf8)) else {
                 self = .invalid("expected a JSON object with a \"type\"")
                 return
             }
-            switch type {
+            switch message.type {
             case "start":
-                guard let name = json["provider"]?.stringValue else {
+                guard let name = message.provider else {
                     self = .start(nil)
                     return
                 }
@@ -57,6 +58,23 @@ final class RelaySession: Sendable {
                 self = .start(provider)
             case "stop": self = .stop
             default: self = .invalid("unknown message type (start or stop)")
+            }
+        }
+
+        /// `{"type":"start","provider":…}` or `{"type":"stop"}`; other members are ignored.
+        private struct Message: Decodable {
+            var type: String
+            var provider: String?
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                type = try container.decode(String.self, forKey: .type)
+                // A `provider` that is not a string counts as absent: the default provider.
+                provider = try? container.decodeIfPresent(String.self, forKey: .provider)
+            }
+
+            private enum CodingKeys: String, CodingKey {
+                case type, provider
             }
         }
     }

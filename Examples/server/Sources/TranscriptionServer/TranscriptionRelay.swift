@@ -233,11 +233,9 @@ public struct TranscriptionRelay: Sendable {
             }
             logger.info(
                 "temporary token minted", metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)"])
-            let body = JSONValue.object([
-                ("provider", .string(provider.rawValue)), ("token", .string(token.revealedValue)),
-                ("expiresIn", .number(Double(lifetime))), ("url", .string(url)),
-            ])
-            return Self.json(.ok, body.description)
+            let body = TemporaryToken(
+                provider: provider.rawValue, token: token.revealedValue, expiresIn: lifetime, url: url)
+            return Self.json(.ok, EventJSON.json(body))
         } catch {
             logger.warning(
                 "temporary token request failed",
@@ -246,6 +244,16 @@ public struct TranscriptionRelay: Sendable {
                 .badGateway,
                 EventJSON.error(code: error.code.description, message: error.reason, retryable: error.isRetryable))
         }
+    }
+
+    /// The body of a minted token: `{"provider":…,"token":…,"expiresIn":s,"url":…}`.
+    private struct TemporaryToken: Encodable {
+        var provider: String
+        var token: String
+        /// Seconds.
+        var expiresIn: Int
+        /// The vendor's WebSocket endpoint to use the token on.
+        var url: String
     }
 
     /// The vendors' token endpoints (the defaults of `createTemporaryToken` / `createTemporaryKey`).

@@ -28,15 +28,15 @@ struct RelayTests {
                 return try await ws.readAll()
             }
             #expect(events.first?.type == "begin")
-            #expect(events.first?["provider"]?.stringValue == provider)
+            #expect(events.first?.provider == provider)
             #expect(events.last?.type == "terminated")
-            #expect(events.last?["audioDuration"]?.doubleValue != nil)
+            #expect(events.last?.audioDuration != nil)
             let finals = events.filter { $0.type == "final" }
-            #expect(finals.compactMap { $0["text"]?.stringValue }.joined(separator: " ") == script.transcript)
-            let words = finals.flatMap { $0["words"]?.arrayValue ?? [] }
+            #expect(finals.compactMap(\.text).joined(separator: " ") == script.transcript)
+            let words = finals.flatMap { $0.words ?? [] }
             #expect(words.count == script.words.count)
-            #expect(words.allSatisfy { $0["start"]?.doubleValue != nil && $0["confidence"]?.doubleValue != nil })
-            #expect(finals.allSatisfy { $0["endOfTurn"]?.boolValue != nil })
+            #expect(words.allSatisfy { $0.start != nil && $0.confidence != nil })
+            #expect(finals.allSatisfy { $0.endOfTurn != nil })
             #expect(events.contains { $0.type == "partial" })
             #expect(!events.contains { $0.type == "error" })
             #expect(closure?.peerCode == 1000)
@@ -44,7 +44,7 @@ struct RelayTests {
             let record = try #require(await emulator.waitForSessions(count: 1).first)
             #expect(record.violations.isEmpty, "\(record.violations)")
             #expect(record.transcript == script.transcript)
-            let everything = events.map(\.description) + logs.lines
+            let everything = events.map(\.json) + logs.lines
             #expect(!everything.contains { $0.contains(vendorKey) })
             #expect(logs.lines.contains { $0.contains("vendor session started") })
         }
@@ -66,7 +66,7 @@ struct RelayTests {
                 try await ws.connection.send(text: #"{"type":"stop"}"#)
                 return try await ws.readAll()
             }
-            #expect(events.first?["provider"]?.stringValue == "speechmatics")
+            #expect(events.first?.provider == "speechmatics")
             #expect(events.last?.type == "terminated")
         }
     }
@@ -86,7 +86,7 @@ struct RelayTests {
                     return try await ws.readAll()
                 }
                 #expect(events.map(\.type) == ["error"], "\(origin)")
-                #expect(events.first?["code"]?.stringValue == "forbidden_origin", "\(origin)")
+                #expect(events.first?.code == "forbidden_origin", "\(origin)")
                 #expect(closure?.peerCode == TranscriptionRelay.CloseCode.forbiddenOrigin, "\(origin)")
             }
             #expect(emulator.sessions.isEmpty)
@@ -109,7 +109,7 @@ struct RelayTests {
                 return try await ws.readAll()
             }
             #expect(
-                events.compactMap { $0["code"]?.stringValue } == [
+                events.compactMap(\.code) == [
                     "invalid_message", "invalid_message", "invalid_audio",
                 ])
             #expect(closure?.peerCode == 1003)
@@ -133,7 +133,7 @@ struct RelayTests {
                 try? await ws.send(audio: audio(seconds: 0.5))
                 return try await ws.readAll()
             }
-            #expect(events.compactMap { $0["code"]?.stringValue } == ["provider_unavailable"])
+            #expect(events.compactMap(\.code) == ["provider_unavailable"])
             #expect(closure?.peerCode == 1008)
         }
         #expect(emulator.sessions.isEmpty)
@@ -157,10 +157,10 @@ struct RelayTests {
                 return try await ws.readAll()
             }
             #expect(events.map(\.type) == ["error"])
-            #expect(events.first?["code"]?.stringValue == "authenticationFailed")
-            #expect(events.first?["retryable"]?.boolValue == false)
+            #expect(events.first?.code == "authenticationFailed")
+            #expect(events.first?.retryable == false)
             #expect(closure?.peerCode == 1011)
-            #expect(!(events.map(\.description) + logs.lines).contains { $0.contains(wrongKey) })
+            #expect(!(events.map(\.json) + logs.lines).contains { $0.contains(wrongKey) })
         }
         #expect(relay.activeSessions == 0)
     }
@@ -180,8 +180,8 @@ struct RelayTests {
                     return try await ws.readAll()
                 }
                 #expect(events.map(\.type) == ["error"])
-                #expect(events.first?["code"]?.stringValue == "unauthorized")
-                #expect(events.first?["retryable"]?.boolValue == false)
+                #expect(events.first?.code == "unauthorized")
+                #expect(events.first?.retryable == false)
                 #expect(closure?.peerCode == TranscriptionRelay.CloseCode.unauthorized)
             }
             #expect(emulator.sessions.isEmpty)
@@ -212,8 +212,8 @@ struct RelayTests {
                 func expectRejected(_ token: String, _ message: Comment) async throws {
                     let ws = try await RelayClient.connect(port: port, token: token)
                     let (events, closure) = try await ws.readAll()
-                    #expect(events.first?["code"]?.stringValue == "too_many_sessions", message)
-                    #expect(events.first?["retryable"]?.boolValue == true, message)
+                    #expect(events.first?.code == "too_many_sessions", message)
+                    #expect(events.first?.retryable == true, message)
                     #expect(closure?.peerCode == TranscriptionRelay.CloseCode.tooManySessions, message)
                 }
                 let first = try await open(clientToken)
@@ -257,7 +257,7 @@ struct RelayTests {
             #expect(events.first?.type == "begin")
             #expect(events.last?.type == "terminated")
             #expect(
-                events.filter { $0.type == "final" }.compactMap { $0["text"]?.stringValue }.joined(separator: " ")
+                events.filter { $0.type == "final" }.compactMap(\.text).joined(separator: " ")
                     == script.transcript)
             #expect(closure?.peerCode == TranscriptionRelay.CloseCode.sessionTimeLimit)
         }

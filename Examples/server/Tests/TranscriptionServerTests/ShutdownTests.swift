@@ -24,12 +24,12 @@ struct ShutdownTests {
             let ws = try await RelayClient.connect(port: port, token: clientToken)
             try await ws.connection.send(text: #"{"type":"start","provider":"\#(provider)"}"#)
             try await ws.send(audio: audio(seconds: script.duration + 1.5))
-            var events: [JSONValue] = []
+            var events: [RelayEvent] = []
             var shutdownTriggered = false
             do {
                 for try await message in ws.connection.messages {
                     guard case .text(let text) = message else { continue }
-                    let event = try JSONValue(parsing: text)
+                    let event = try RelayEvent(parsing: text)
                     events.append(event)
                     // Mid-session: the first final is out, more audio is with the vendor.
                     if event.type == "final" && !shutdownTriggered {
@@ -45,7 +45,7 @@ struct ShutdownTests {
         try await withTimeout { try await server.value }
 
         let record = try #require(await emulator.waitForSessions(count: 1).first)
-        let finals = events.filter { $0.type == "final" }.compactMap { $0["text"]?.stringValue }
+        let finals = events.filter { $0.type == "final" }.compactMap(\.text)
         #expect(!finals.isEmpty)
         #expect(finals.joined(separator: " ") == record.transcript, "every final the vendor sent reached the client")
         #expect(events.last?.type == "terminated")
@@ -70,7 +70,7 @@ struct ShutdownTests {
             try await active.connection.send(text: #"{"type":"start","provider":"assemblyai"}"#)
             var activeMessages = active.connection.messages.makeAsyncIterator()
             while let message = try await activeMessages.next() {
-                if case .text(let text) = message, try JSONValue(parsing: text).type == "begin" { break }
+                if case .text(let text) = message, try RelayEvent(parsing: text).type == "begin" { break }
             }
             // C: connected, no session started. The drain closes it with 1001 once it refuses
             // new sessions, so C's close is the sign that the refusing has begun.
@@ -80,25 +80,25 @@ struct ShutdownTests {
 
             // B: a new client while the drain waits for A's vendor.
             let late = try await RelayClient.connect(port: port, token: thirdClientToken)
-            var events: [JSONValue] = []
+            var events: [RelayEvent] = []
             do {
                 for try await message in late.connection.messages {
-                    if case .text(let text) = message { events.append(try JSONValue(parsing: text)) }
+                    if case .text(let text) = message { events.append(try RelayEvent(parsing: text)) }
                 }
             } catch {
                 // The server may drop TCP right after its close frame; the closure says what happened.
             }
             #expect(events.count == 1)
             #expect(events.first?.type == "error")
-            #expect(events.first?["code"]?.stringValue == "server_shutting_down")
-            #expect(events.first?["retryable"]?.boolValue == true)
+            #expect(events.first?.code == "server_shutting_down")
+            #expect(events.first?.retryable == true)
             #expect(await late.connection.closed().peerCode == 1001)
 
             // A still ends properly: terminated, then 1001.
             var last: String?
             do {
                 while let message = try await activeMessages.next() {
-                    if case .text(let text) = message { last = try JSONValue(parsing: text).type }
+                    if case .text(let text) = message { last = try RelayEvent(parsing: text).type }
                 }
             } catch {}
             #expect(last == "terminated")

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -128,12 +129,12 @@ struct RelayClient {
     }
 
     /// Reads until the relay closes the connection; returns the JSON events and the close frame.
-    func readAll() async throws -> (events: [JSONValue], closure: WebSocketClosure?) {
-        var events: [JSONValue] = []
+    func readAll() async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
+        var events: [RelayEvent] = []
         do {
             for try await message in connection.messages {
                 guard case .text(let text) = message else { continue }
-                events.append(try JSONValue(parsing: text))
+                events.append(try RelayEvent(parsing: text))
             }
         } catch {
             // The relay may drop TCP right after its close frame; the closure says what happened.
@@ -142,9 +143,9 @@ struct RelayClient {
     }
 
     /// Reads the next JSON event.
-    func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> JSONValue? {
+    func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> RelayEvent? {
         while let message = try await iterator.next() {
-            if case .text(let text) = message { return try JSONValue(parsing: text) }
+            if case .text(let text) = message { return try RelayEvent(parsing: text) }
         }
         return nil
     }
@@ -158,6 +159,51 @@ extension WebSocketClosure {
     }
 }
 
-extension JSONValue {
-    var type: String? { self["type"]?.stringValue }
+/// A JSON event the relay sent: its text, and its members (`event.type`, `event.words`, …), each
+/// `nil` when absent. Parsing fails on text that is not a JSON object with a string `type`, and on
+/// a member of the wrong type (`"start":"0.3"`, `"retryable":1`).
+@dynamicMemberLookup
+struct RelayEvent {
+    /// The message's text, as received.
+    let json: String
+    let members: Members
+
+    init(parsing json: String) throws {
+        self.json = json
+        members = try JSONDecoder().decode(Members.self, from: Data(json.utf8))
+    }
+
+    subscript<Value>(dynamicMember member: KeyPath<Members, Value>) -> Value { members[keyPath: member] }
+
+    /// The members of every kind of event (`EventJSON`).
+    struct Members: Decodable {
+        var type: String
+        // begin
+        var id: String?
+        var provider: String?
+        // partial, final
+        var text: String?
+        var start: Double?
+        var end: Double?
+        var words: [Word]?
+        var endOfTurn: Bool?
+        // terminated
+        var audioDuration: Double?
+        var sessionDuration: Double?
+        // error
+        var code: String?
+        var message: String?
+        var retryable: Bool?
+        var vendorCode: String?
+        var httpStatus: Int?
+    }
+
+    /// A transcript's word.
+    struct Word: Decodable {
+        var text: String?
+        var start: Double?
+        var end: Double?
+        var confidence: Double?
+        var speaker: String?
+    }
 }

@@ -1,9 +1,18 @@
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
 import TranscriptionServer
+
+/// The body of a minted token; each member `nil` when absent.
+private struct TemporaryToken: Decodable {
+    var provider: String?
+    var token: String?
+    var expiresIn: Int?
+    var url: String?
+}
 
 /// `POST /v1/token`: temporary tokens for clients that connect to the vendor directly.
 @Suite("Relay server, temporary tokens", .timeLimit(.minutes(1)))
@@ -33,11 +42,12 @@ struct TokenEndpointTests {
             #expect(response.headers[.cacheControl] == "no-store")
             let body = String(buffer: response.body)
             bodies.append(body)
-            let json = try JSONValue(parsing: body)
-            #expect(json["provider"]?.stringValue == provider)
-            let token = try #require(json["token"]?.stringValue)
+            let json = try JSONDecoder().decode(TemporaryToken.self, from: Data(body.utf8))
+            #expect(json.provider == provider)
+            let token = try #require(json.token)
             #expect(!token.isEmpty && token != vendorKey)
-            let url = try #require(json["url"]?.stringValue)
+            let url = try #require(json.url)
+            #expect(json.expiresIn == 60)
 
             // The token works on its own, as a browser connecting directly would use it.
             let options: StreamingTranscriber.Provider =
