@@ -2,9 +2,9 @@ import StreamingSTTWebSocket
 
 // Opening, reading and ending the legs (sessions of the service) of a transcriber.
 extension TranscriptionDriver {
-    /// Connects a new leg (credentials minted first, when configured), starts its reader and sends
-    /// what starts the session (Speechmatics `StartRecognition`). Does not wait for the session to
-    /// start.
+    /// Connects a new leg (credentials minted first, when configured), starts the job that waits
+    /// for its connection's end, and sends what starts the session (Speechmatics
+    /// `StartRecognition`). Does not wait for the session to start.
     func openLeg() async throws(TranscriptionError) -> SessionLeg {
         var vendor = self.vendor
         let index = nextLegIndex
@@ -69,7 +69,7 @@ extension TranscriptionDriver {
             let closure = await connection.closed()
             await self.connectionEnded(legAt: index, closure)
         }
-        // A failure here is the reader's to report.
+        // A failure here is reported when the connection ends (`connectionEnded`).
         for case .sendText(let text) in opening { try? await connection.send(text: text) }
         return leg
     }

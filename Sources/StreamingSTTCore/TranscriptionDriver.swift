@@ -118,8 +118,8 @@ package actor TranscriptionDriver {
         }
     }
 
-    /// Hands `job` to ``run()``, which runs it as a child task. Nothing is run once the
-    /// transcription has ended: every job must not be needed after that.
+    /// Hands `job` to ``run()``, which runs it as a child task. A job handed over after the
+    /// transcription has ended is not run, so no job may be needed after the end.
     func spawn(_ job: @escaping @Sendable () async -> Void) {
         jobSink.yield(job)
     }
