@@ -133,23 +133,14 @@ extension JSONValue {
     /// Parses JSON text.
     /// - Throws: ``JSONParseError`` when the text is not valid JSON (RFC 8259).
     package init(parsing text: String) throws(JSONParseError) {
-        var text = text
-        self = try text.withUTF8 { bytes in
-            Result { () throws(JSONParseError) in
-                var parser = JSONParser(bytes: bytes)
-                return try parser.parseDocument()
-            }
-        }.get()
+        var parser = JSONParser()
+        self = try parser.parseDocument(text.utf8Span.span)
     }
 
     /// Parses JSON from UTF-8 bytes.
     package init(parsing bytes: [UInt8]) throws(JSONParseError) {
-        self = try bytes.withUnsafeBufferPointer { bytes in
-            Result { () throws(JSONParseError) in
-                var parser = JSONParser(bytes: bytes)
-                return try parser.parseDocument()
-            }
-        }.get()
+        var parser = JSONParser()
+        self = try parser.parseDocument(bytes.span)
     }
 }
 
@@ -164,25 +155,22 @@ package struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertibl
     package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-/// A strict recursive-descent JSON parser (depth-limited), over bytes that outlive it.
+/// A strict recursive-descent JSON parser (depth-limited) over the bytes it is given.
 private struct JSONParser {
-    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
+    mutating func parseDocument(_ bytes: Span<UInt8>) throws(JSONParseError) -> JSONValue {
+        skipWhitespace(bytes)
+        let value = try parseValue(bytes)
+        skipWhitespace(bytes)
         guard index == bytes.count else { throw fail("unexpected text after the value") }
         return value
     }
 
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
-    mutating func skipWhitespace() {
+    mutating func skipWhitespace(_ bytes: Span<UInt8>) {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -191,27 +179,42 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    mutating func parseValue(_ bytes: Span<UInt8>) throws(JSONParseError) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true))
-        case UInt8(ascii: "f"): return try parseLiteral("false", .bool(false))
-        case UInt8(ascii: "n"): return try parseLiteral("null", .null)
-        default: return try parseNumber()
+        case UInt8(ascii: "{"): return try parseObject(bytes)
+        case UInt8(ascii: "["): return try parseArray(bytes)
+        case UInt8(ascii: "\""): return .string(try parseString(bytes))
+        case UInt8(ascii: "t"): return try parseLiteral(bytes, Self.trueLiteral, .bool(true))
+        case UInt8(ascii: "f"): return try parseLiteral(bytes, Self.falseLiteral, .bool(false))
+        case UInt8(ascii: "n"): return try parseLiteral(bytes, Self.nullLiteral, .null)
+        default: return try parseNumber(bytes)
         }
     }
 
-    mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
-        let count = word.utf8CodeUnitCount
+    mutating func parseLiteral(
+        _ bytes: Span<UInt8>, _ word: [UInt8], _ value: JSONValue
+    ) throws(JSONParseError) -> JSONValue {
+        let count = word.count
         guard index + count <= bytes.count else { throw fail("invalid literal") }
-        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+        for offset in 0..<count where bytes[index + offset] != word[offset] {
             throw fail("invalid literal")
         }
         index += count
         return value
+    }
+
+    static let trueLiteral = Array("true".utf8)
+    static let falseLiteral = Array("false".utf8)
+    static let nullLiteral = Array("null".utf8)
+
+    /// The UTF-8 text of `bytes[range]`.
+    func text(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(JSONParseError) -> String {
+        do {
+            return String(copying: try UTF8Span(validating: bytes.extracting(range)))
+        } catch {
+            throw JSONParseError(offset: range.lowerBound, reason: "invalid UTF-8")
+        }
     }
 
     mutating func enter() throws(JSONParseError) {
@@ -219,26 +222,26 @@ private struct JSONParser {
         if depth > 512 { throw fail("nesting too deep") }
     }
 
-    mutating func parseObject() throws(JSONParseError) -> JSONValue {
+    mutating func parseObject(_ bytes: Span<UInt8>) throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
-        skipWhitespace()
+        skipWhitespace(bytes)
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             return .object(members)
         }
         while true {
-            skipWhitespace()
+            skipWhitespace(bytes)
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let key = try parseString()
-            skipWhitespace()
+            let key = try parseString(bytes)
+            skipWhitespace(bytes)
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
-            skipWhitespace()
-            members.append((key, try parseValue()))
-            skipWhitespace()
+            skipWhitespace(bytes)
+            members.append((key, try parseValue(bytes)))
+            skipWhitespace(bytes)
             guard index < bytes.count else { throw fail("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
@@ -250,20 +253,20 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    mutating func parseArray(_ bytes: Span<UInt8>) throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
+        skipWhitespace(bytes)
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
             return .array(elements)
         }
         while true {
-            skipWhitespace()
-            elements.append(try parseValue())
-            skipWhitespace()
+            skipWhitespace(bytes)
+            elements.append(try parseValue(bytes))
+            skipWhitespace(bytes)
             guard index < bytes.count else { throw fail("unterminated array") }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
@@ -275,20 +278,18 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseString() throws(JSONParseError) -> String {
+    mutating func parseString(_ bytes: Span<UInt8>) throws(JSONParseError) -> String {
         index += 1
         var runStart = index
         var result = ""
-        func flush(_ end: Int) {
-            if end > runStart {
-                result += String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), as: UTF8.self)
-            }
+        func flush(_ end: Int) throws(JSONParseError) {
+            if end > runStart { result += try text(bytes, runStart..<end) }
         }
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                flush(index)
+                try flush(index)
                 index += 1
                 return result
             }
@@ -297,7 +298,7 @@ private struct JSONParser {
                 index += 1
                 continue
             }
-            flush(index)
+            try flush(index)
             index += 1
             guard index < bytes.count else { throw fail("unterminated escape") }
             let escape = bytes[index]
@@ -313,13 +314,13 @@ private struct JSONParser {
             case UInt8(ascii: "r"): piece = "\r"
             case UInt8(ascii: "t"): piece = "\t"
             case UInt8(ascii: "u"):
-                var code = try parseHex4()
+                var code = try parseHex4(bytes)
                 if (0xD800...0xDBFF).contains(code) {
                     guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
                         bytes[index + 1] == UInt8(ascii: "u")
                     else { throw fail("unpaired surrogate") }
                     index += 2
-                    let low = try parseHex4()
+                    let low = try parseHex4(bytes)
                     guard (0xDC00...0xDFFF).contains(low) else { throw fail("invalid surrogate pair") }
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 } else if (0xDC00...0xDFFF).contains(code) {
@@ -335,7 +336,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
+    mutating func parseHex4(_ bytes: Span<UInt8>) throws(JSONParseError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -359,7 +360,7 @@ private struct JSONParser {
         1e19, 1e20, 1e21, 1e22,
     ]
 
-    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+    mutating func parseNumber(_ bytes: Span<UInt8>) throws(JSONParseError) -> JSONValue {
         let start = index
         let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
@@ -406,8 +407,7 @@ private struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let value = Double(text) else { throw fail("invalid number") }
+        guard let value = Double(try text(bytes, start..<index)) else { throw fail("invalid number") }
         return .number(value)
     }
 
