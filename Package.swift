@@ -166,8 +166,8 @@ if Context.environment["STT_FUZZ"] != nil {
 
 // MARK: - Documentation
 
-// swift-docc-plugin is resolved only when the docs are built, so ordinary builds never fetch it:
-//   STT_DOCS=1 swift package generate-documentation --target StreamingSTT
+// swift-docc-plugin is resolved only when the docs are built (scripts/docs sets STT_DOCS), so
+// ordinary builds never fetch it.
 if Context.environment["STT_DOCS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
 }

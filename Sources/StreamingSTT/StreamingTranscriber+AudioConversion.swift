@@ -3,20 +3,22 @@ import StreamingSTTAudioIO
 import StreamingSTTCore
 
 extension StreamingTranscriber {
-    /// Sends audio in any format: it is converted to ``StreamingTranscriber/wireFormat`` (channels
-    /// mixed down, resampled with a band-limited filter, re-encoded), then sent as
-    /// ``StreamingTranscriber/send(audio:)`` does. Every buffer of a session must have the same
-    /// format.
-    /// - Throws: ``TranscriptionError`` as ``StreamingTranscriber/send(audio:)``, or `audioFailed`
-    ///   when the buffer cannot be converted.
+    /// Sends audio in any format: it is converted to
+    /// ``/StreamingSTTCore/StreamingTranscriber/wireFormat`` (channels mixed down, resampled with a
+    /// band-limited filter, re-encoded), then sent as
+    /// ``/StreamingSTTCore/StreamingTranscriber/send(audio:)`` does. Every buffer of a session must
+    /// have the same format.
+    /// - Throws: `TranscriptionError` as ``/StreamingSTTCore/StreamingTranscriber/send(audio:)``, or
+    ///   `audioFailed` when the buffer cannot be converted.
     public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
         try await driver.send(buffer)
     }
 
     /// Sends every buffer of `source` until it ends, paced in real time (the hosted AssemblyAI
     /// service rejects audio sent faster than real time) or as fast as the transport allows.
-    /// It does not stop the session: call ``StreamingTranscriber/stop()`` after it returns.
-    /// - Throws: ``TranscriptionError``: `audioFailed` when the source fails (the session goes on),
+    /// It does not stop the session: call ``/StreamingSTTCore/StreamingTranscriber/stop()`` after it
+    /// returns.
+    /// - Throws: `TranscriptionError`: `audioFailed` when the source fails (the session goes on),
     ///   or whatever ended the session.
     public func stream(from source: some AudioSource, pacing: AudioPacing = .realTime) async throws(TranscriptionError)
     {

@@ -1,4 +1,4 @@
-/// An error from an audio source, the converter or the chunker.
+/// An error from an audio source or the converter.
 ///
 /// Each failure has a ``code``, a short ``detail`` in plain words, and where it applies the
 /// ``path`` of the file or the name of the device, and the system or library error number.

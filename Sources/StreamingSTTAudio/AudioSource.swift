@@ -4,7 +4,7 @@
 /// the stream, so a gap (lost audio) shows as a jump. The sequence ends at the end of the audio
 /// and throws an ``AudioError`` when the source fails.
 ///
-/// Sources shipped: ``ALSAMicrophone``, ``AudioFileSource``, ``RawPCMSource`` (a file descriptor
+/// Sources shipped: `ALSAMicrophone`, `AudioFileSource`, `RawPCMSource` (a file descriptor
 /// such as stdin) and ``AudioSequenceSource`` (any `AsyncSequence` of samples, bytes or buffers).
 ///
 /// ```swift

@@ -26,7 +26,8 @@ extension ALSAMicrophone {
     /// Devices that are output-only are left out; names with no direction (most virtual PCMs
     /// such as `default` and `null`) are kept.
     /// - Parameter logger: receives ALSA's messages while listing, at debug level.
-    /// - Throws: ``AudioError/Code/deviceOpenFailed`` if ALSA cannot list devices.
+    /// - Throws: ``/StreamingSTTAudio/AudioError/Code/deviceOpenFailed`` if ALSA cannot list
+    ///   devices.
     public static func captureDevices(
         logger: Logger = Logger(label: "stt.audio", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(AudioError) -> [AudioDevice] {

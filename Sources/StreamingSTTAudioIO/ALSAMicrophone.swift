@@ -10,11 +10,12 @@ import StreamingSTTSupport
 /// (never on Swift's cooperative pool), and reaches the iterating task through a bounded queue.
 ///
 /// - A consumer that falls behind loses whole buffers, never memory: they are counted in
-///   ``Statistics/droppedBuffers`` and show as a jump in ``AudioBuffer/startFrame``.
+///   ``Statistics/droppedBuffers`` and show as a jump in
+///   ``/StreamingSTTAudio/AudioBuffer/startFrame``.
 /// - Overruns (`-EPIPE`) and suspends (`-ESTRPIPE`) are recovered with `snd_pcm_recover`, counted,
 ///   and show as a jump in `startFrame` as well.
 /// - An unplugged device (`-ENODEV`, `-EIO`, `-EBADFD`) ends the sequence with
-///   ``AudioError/Code/deviceLost``.
+///   ``/StreamingSTTAudio/AudioError/Code/deviceLost``.
 /// - ``stop()``, cancelling the iterating task, or releasing the microphone closes the device
 ///   promptly, also while a read is waiting for audio.
 /// - ALSA's own messages go to the `logger` (at debug level), not to stderr.
@@ -115,12 +116,14 @@ public final class ALSAMicrophone: AudioSource {
     /// Opens an ALSA capture device.
     /// - Parameters:
     ///   - device: an ALSA PCM name: `default`, `hw:1,0`, `plughw:CARD=USB`, or a name from
-    ///     ``captureDevices()``.
+    ///     ``captureDevices(logger:)``.
     ///   - configuration: the format wanted; see ``Configuration``.
     ///   - logger: receives ALSA's messages and capture events, at debug level.
-    /// - Throws: ``AudioError`` naming the device: ``AudioError/Code/deviceNotFound``,
-    ///   ``AudioError/Code/deviceBusy``, ``AudioError/Code/deviceOpenFailed``,
-    ///   ``AudioError/Code/deviceConfigurationFailed``.
+    /// - Throws: ``/StreamingSTTAudio/AudioError`` naming the device:
+    ///   ``/StreamingSTTAudio/AudioError/Code/deviceNotFound``,
+    ///   ``/StreamingSTTAudio/AudioError/Code/deviceBusy``,
+    ///   ``/StreamingSTTAudio/AudioError/Code/deviceOpenFailed``,
+    ///   ``/StreamingSTTAudio/AudioError/Code/deviceConfigurationFailed``.
     public convenience init(
         device: String = "default",
         configuration: Configuration = Configuration(),
@@ -222,7 +225,8 @@ public final class ALSAMicrophone: AudioSource {
     }
 
     /// Creates the iterator; the first call to its `next()` starts capturing. Only the first
-    /// iterator gets buffers; others throw ``AudioError/Code/concurrentIteration``.
+    /// iterator gets buffers; others throw
+    /// ``/StreamingSTTAudio/AudioError/Code/concurrentIteration``.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(microphone: self, isOwner: handOff.claim())
     }
@@ -238,9 +242,11 @@ public final class ALSAMicrophone: AudioSource {
         }
 
         /// The next captured buffer; `nil` after ``ALSAMicrophone/stop()``.
-        /// - Throws: ``AudioError/Code/deviceLost`` or ``AudioError/Code/readFailed`` when the
-        ///   device fails, ``AudioError/Code/cancelled`` when the task is cancelled (the device
-        ///   is then closed), ``AudioError/Code/concurrentIteration`` for a second iterator.
+        /// - Throws: ``/StreamingSTTAudio/AudioError/Code/deviceLost`` or
+        ///   ``/StreamingSTTAudio/AudioError/Code/readFailed`` when the device fails,
+        ///   ``/StreamingSTTAudio/AudioError/Code/cancelled`` when the task is cancelled (the device
+        ///   is then closed), ``/StreamingSTTAudio/AudioError/Code/concurrentIteration`` for a
+        ///   second iterator.
         public func next() async throws(AudioError) -> AudioBuffer? {
             try await microphone.nextBuffer(isOwner: isOwner)
         }

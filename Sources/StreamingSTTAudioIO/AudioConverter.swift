@@ -1,19 +1,19 @@
 import StreamingSTTAudio
 import StreamingSTTSupport
 
-/// Converts a stream of buffers from one ``AudioFormat`` to another: sample encoding, channels and
-/// sample rate.
+/// Converts a stream of buffers from one ``/StreamingSTTAudio/AudioFormat`` to another: sample
+/// encoding, channels and sample rate.
 ///
-/// - Encodings: float32, int16 and G.711 mu-law, both ways (``MuLaw`` is bit-exact with the ITU
-///   reference; int16 ↔ float32 scales by 32768 and is lossless from int16).
+/// - Encodings: float32, int16 and G.711 mu-law, both ways (the mu-law coding is bit-exact with
+///   the ITU reference; int16 ↔ float32 scales by 32768 and is lossless from int16).
 /// - Channels: several to mono by averaging (``ChannelMapping/downmix``) or by picking one
 ///   (``ChannelMapping/channel(_:)``); mono to several by copying; equal counts pass through.
 /// - Rate: band-limited resampling with libsoxr (see ``Quality``), stateful across buffers so
 ///   buffer edges make no clicks. Call ``flush()`` at the end of the stream for the last frames
 ///   the filter holds.
 ///
-/// Output buffers carry ``AudioBuffer/startFrame`` at the output rate; a gap in the input
-/// (a jump in its `startFrame`) becomes the same gap, in time, in the output.
+/// Output buffers carry ``/StreamingSTTAudio/AudioBuffer/startFrame`` at the output rate; a gap in
+/// the input (a jump in its `startFrame`) becomes the same gap, in time, in the output.
 ///
 /// ```swift
 /// let converter = try AudioConverter(from: microphone.format, to: .pcm16(sampleRate: 16_000))
@@ -70,9 +70,10 @@ public final class AudioConverter: Sendable {
     ///   - output: the format wanted.
     ///   - channels: how several input channels become one output channel; averaging by default.
     ///   - quality: the resampler's quality; ``Quality/high`` by default.
-    /// - Throws: ``AudioError`` with ``AudioError/Code/invalidFormat`` for a nonsensical format,
-    ///   ``AudioError/Code/unsupportedConversion`` for a channel mapping that cannot be done, or
-    ///   ``AudioError/Code/resamplerFailed``.
+    /// - Throws: ``/StreamingSTTAudio/AudioError`` with
+    ///   ``/StreamingSTTAudio/AudioError/Code/invalidFormat`` for a nonsensical format,
+    ///   ``/StreamingSTTAudio/AudioError/Code/unsupportedConversion`` for a channel mapping that
+    ///   cannot be done, or ``/StreamingSTTAudio/AudioError/Code/resamplerFailed``.
     public init(
         from input: AudioFormat,
         to output: AudioFormat,
@@ -110,8 +111,9 @@ public final class AudioConverter: Sendable {
     /// With resampling, the output can hold fewer or more frames than the input's duration
     /// (the filter's delay); the total over the stream, with ``flush()``, is the input's duration
     /// at the output rate.
-    /// - Throws: ``AudioError/Code/invalidFormat`` if the buffer's format is not ``inputFormat``
-    ///   or its bytes are not whole frames; ``AudioError/Code/resamplerFailed``.
+    /// - Throws: ``/StreamingSTTAudio/AudioError/Code/invalidFormat`` if the buffer's format is not
+    ///   ``inputFormat`` or its bytes are not whole frames;
+    ///   ``/StreamingSTTAudio/AudioError/Code/resamplerFailed``.
     public func convert(_ buffer: AudioBuffer) throws(AudioError) -> AudioBuffer {
         guard buffer.format == inputFormat else {
             throw AudioError(

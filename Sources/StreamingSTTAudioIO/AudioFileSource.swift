@@ -4,12 +4,13 @@ import StreamingSTTAudio
 /// Ogg Vorbis, Ogg Opus, MP3 and the other containers libsndfile reads.
 ///
 /// The file's header is read when the source is created, so a missing, unsupported or damaged
-/// file fails there with an ``AudioError`` naming the file and the problem. Each iteration opens
-/// the file again and yields buffers of ``bufferDuration`` in the file's rate and channel count:
-/// int16 for 8- and 16-bit integer files (lossless), float32 for everything else.
+/// file fails there with an ``/StreamingSTTAudio/AudioError`` naming the file and the problem.
+/// Each iteration opens the file again and yields buffers of ``bufferDuration`` in the file's rate
+/// and channel count: int16 for 8- and 16-bit integer files (lossless), float32 for everything
+/// else.
 ///
-/// Buffers come as fast as they are decoded; pace them with ``AudioPacer`` to stream a recording
-/// in real time.
+/// Buffers come as fast as they are decoded; to stream a recording in real time, pace them
+/// (`StreamingTranscriber.stream(from:pacing:)` with ``/StreamingSTTAudio/AudioPacing/realTime``).
 ///
 /// ```swift
 /// let file = try AudioFileSource(path: "meeting.flac")
@@ -36,9 +37,11 @@ public struct AudioFileSource: AudioSource {
     /// - Parameters:
     ///   - path: the file to decode.
     ///   - bufferDuration: the duration of each buffer; 100 ms by default.
-    /// - Throws: ``AudioError`` with the path: ``AudioError/Code/fileNotFound``,
-    ///   ``AudioError/Code/fileUnreadable``, ``AudioError/Code/unsupportedFile`` or
-    ///   ``AudioError/Code/corruptFile``.
+    /// - Throws: ``/StreamingSTTAudio/AudioError`` with the path:
+    ///   ``/StreamingSTTAudio/AudioError/Code/fileNotFound``,
+    ///   ``/StreamingSTTAudio/AudioError/Code/fileUnreadable``,
+    ///   ``/StreamingSTTAudio/AudioError/Code/unsupportedFile`` or
+    ///   ``/StreamingSTTAudio/AudioError/Code/corruptFile``.
     public init(path: String, bufferDuration: Duration = .milliseconds(100)) throws(AudioError) {
         let file = try SoundFile(path: path)
         self.path = path
@@ -67,8 +70,8 @@ public struct AudioFileSource: AudioSource {
         init(source: AudioFileSource) { self.source = source }
 
         /// The next buffer, or `nil` at the end of the file.
-        /// - Throws: ``AudioError``: the file changed or became unreadable, decoding failed, or
-        ///   ``AudioError/Code/cancelled``.
+        /// - Throws: ``/StreamingSTTAudio/AudioError``: the file changed or became unreadable,
+        ///   decoding failed, or ``/StreamingSTTAudio/AudioError/Code/cancelled``.
         public mutating func next() async throws(AudioError) -> AudioBuffer? {
             try readNext()
         }

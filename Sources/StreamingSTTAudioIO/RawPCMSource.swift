@@ -13,8 +13,8 @@ import StreamingSTTSupport
 /// queue is bounded and applies back-pressure: when the consumer is behind, the thread stops
 /// reading and the writer of the pipe waits. Every buffer is exactly ``bufferDuration`` long
 /// except the last, whatever sizes the writer uses, so latency is at most one buffer. The
-/// sequence ends at end of file, or throws ``AudioError/Code/partialFrame`` if the stream ends
-/// in the middle of a frame (after the whole frames before it).
+/// sequence ends at end of file, or throws ``/StreamingSTTAudio/AudioError/Code/partialFrame`` if
+/// the stream ends in the middle of a frame (after the whole frames before it).
 ///
 /// A raw source can be iterated once.
 ///
@@ -55,7 +55,7 @@ public final class RawPCMSource: AudioSource {
     ///   - bufferDuration: the longest buffer to yield; 100 ms by default.
     ///   - queueCapacity: buffers read ahead of the consumer at most; 8 by default.
     ///   - closesDescriptor: whether to close the descriptor when reading ends; false by default.
-    /// - Throws: ``AudioError/Code/invalidFormat`` for a nonsensical format.
+    /// - Throws: ``/StreamingSTTAudio/AudioError/Code/invalidFormat`` for a nonsensical format.
     public init(
         fileDescriptor: Int32,
         format: AudioFormat,
@@ -123,7 +123,7 @@ public final class RawPCMSource: AudioSource {
     }
 
     /// Creates the iterator. Only the first iterator gets buffers; others throw
-    /// ``AudioError/Code/concurrentIteration``.
+    /// ``/StreamingSTTAudio/AudioError/Code/concurrentIteration``.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(source: self, isOwner: handOff.claim())
     }
@@ -139,8 +139,10 @@ public final class RawPCMSource: AudioSource {
         }
 
         /// The next buffer, or `nil` at end of file or after ``RawPCMSource/stop()``.
-        /// - Throws: ``AudioError/Code/readFailed``, ``AudioError/Code/partialFrame``,
-        ///   ``AudioError/Code/cancelled`` or ``AudioError/Code/concurrentIteration``.
+        /// - Throws: ``/StreamingSTTAudio/AudioError/Code/readFailed``,
+        ///   ``/StreamingSTTAudio/AudioError/Code/partialFrame``,
+        ///   ``/StreamingSTTAudio/AudioError/Code/cancelled`` or
+        ///   ``/StreamingSTTAudio/AudioError/Code/concurrentIteration``.
         public func next() async throws(AudioError) -> AudioBuffer? {
             try await source.nextBuffer(isOwner: isOwner)
         }

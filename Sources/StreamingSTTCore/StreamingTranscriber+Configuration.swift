@@ -31,7 +31,8 @@ extension StreamingTranscriber {
         public var maxQueuedOutboundBytes: Int
         /// The largest message accepted from the service.
         public var maxMessageSize: Int
-        /// Also deliver every vendor message as ``TranscriptEvent/raw(_:)`` (empty finals included).
+        /// Also deliver every vendor message as ``/StreamingSTTProtocol/TranscriptEvent/raw(_:)``
+        /// (empty finals included).
         public var deliversRawMessages: Bool
         /// Reconnection after retryable failures and rollover before session limits; `nil` (the
         /// default) ends the transcriber with the first failure.
@@ -85,9 +86,9 @@ extension StreamingTranscriber {
 /// }
 /// ```
 ///
-/// A ``TranscriptionError`` thrown here keeps its code and ``TranscriptionError/isRetryable``;
-/// any other error becomes a retryable `tokenRequestFailed` (its text is not kept, in case it
-/// holds a secret).
+/// A ``/StreamingSTTProtocol/TranscriptionError`` thrown here keeps its code and
+/// ``/StreamingSTTProtocol/TranscriptionError/isRetryable``; any other error becomes a retryable
+/// `tokenRequestFailed` (its text is not kept, in case it holds a secret).
 public struct SessionCredentials: Sendable {
     let make: @Sendable (_ sessionIndex: Int) async throws -> Credentials
 

@@ -32,10 +32,12 @@ import StreamingSTTWebSocket
 /// Releasing the last reference to a started transcriber without ``stop()`` ends the session as
 /// ``cancel()`` does: its connections are dropped and its background work ends.
 ///
-/// Every failure is delivered once, as ``TranscriptEvent/error(_:)``, and thrown from the call
-/// that was waiting on it — unless ``Configuration/reconnection`` is set: then retryable failures
-/// open a new session (``TranscriptEvent/reconnecting(_:)``, ``TranscriptEvent/reconnected(_:)``)
-/// and the audio sent meanwhile is replayed to it; see ``ReconnectionPolicy``.
+/// Every failure is delivered once, as ``/StreamingSTTProtocol/TranscriptEvent/error(_:)``, and
+/// thrown from the call that was waiting on it — unless ``Configuration/reconnection`` is set:
+/// then retryable failures open a new session
+/// (``/StreamingSTTProtocol/TranscriptEvent/reconnecting(_:)``,
+/// ``/StreamingSTTProtocol/TranscriptEvent/reconnected(_:)``) and the audio sent meanwhile is
+/// replayed to it; see ``/StreamingSTTProtocol/ReconnectionPolicy``.
 public final class StreamingTranscriber: Sendable {
     /// The service and its options: `.assemblyAI(options)` or `.speechmatics(options)`.
     public typealias Provider = TranscriptionProvider
@@ -118,12 +120,14 @@ public final class StreamingTranscriber: Sendable {
         }
     }
 
-    /// Connects and waits for the session to start (the first event, ``TranscriptEvent/begin(_:)``,
-    /// is delivered too). The first session is not retried, even with a reconnection policy.
+    /// Connects and waits for the session to start (the first event,
+    /// ``/StreamingSTTProtocol/TranscriptEvent/begin(_:)``, is delivered too). The first session is
+    /// not retried, even with a reconnection policy.
     /// - Returns: the session's id and what the service echoed.
-    /// - Throws: ``TranscriptionError``: `invalidConfiguration` (nothing was sent),
-    ///   `authenticationFailed`, `handshakeRejected`, `connectionFailed`, `timeout`, `vendorError`,
-    ///   `tokenRequestFailed`, `cancelled`, `alreadyStarted` — once the connection is released.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration` (nothing was
+    ///   sent), `authenticationFailed`, `handshakeRejected`, `connectionFailed`, `timeout`,
+    ///   `vendorError`, `tokenRequestFailed`, `cancelled`, `alreadyStarted` — once the connection is
+    ///   released.
     @discardableResult
     public func start() async throws(TranscriptionError) -> SessionInfo {
         if !runsInScope {
@@ -145,8 +149,8 @@ public final class StreamingTranscriber: Sendable {
     /// Suspends while the send queue is full and, for Speechmatics, while too many chunks wait for
     /// their acknowledgement. Calls are served in order. While a reconnection is under way the
     /// audio is kept for the next session and the call returns at once.
-    /// - Throws: ``TranscriptionError``: `notStarted`, `sessionEnded` (with the session's error, if
-    ///   any), `connectionLost`, `timeout`, `cancelled`.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `notStarted`, `sessionEnded` (with
+    ///   the session's error, if any), `connectionLost`, `timeout`, `cancelled`.
     public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
         try await driver.send(audio: bytes)
     }
@@ -176,20 +180,21 @@ public final class StreamingTranscriber: Sendable {
     /// Ends the session gracefully: sends what is left of the audio, the vendor's end message, and
     /// waits (``Configuration/stopTimeout`` plus the audio not yet transcribed, longer while the
     /// service keeps sending) until the service has sent its last final and its closing message,
-    /// and every connection is released. ``TranscriptEvent/terminated(_:)`` is the last event.
+    /// and every connection is released. ``/StreamingSTTProtocol/TranscriptEvent/terminated(_:)`` is
+    /// the last event.
     /// With reconnection, a session lost while stopping is replaced and ended in turn, and a
     /// session being rolled over is drained first.
     /// - Returns: the session's summary.
-    /// - Throws: ``TranscriptionError``: `timeout` when the service does not finish in time, or
-    ///   whatever ended the session.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `timeout` when the service does not
+    ///   finish in time, or whatever ended the session.
     @discardableResult
     public func stop() async throws(TranscriptionError) -> SessionSummary {
         try await driver.stop()
     }
 
     /// Ends the session at once: drops the connection without the vendor's end message. Finals not
-    /// yet received are lost. ``TranscriptEvent/error(_:)`` with ``TranscriptionError/Code/cancelled``
-    /// is the last event.
+    /// yet received are lost. ``/StreamingSTTProtocol/TranscriptEvent/error(_:)`` with
+    /// ``/StreamingSTTProtocol/TranscriptionError/Code/cancelled`` is the last event.
     public func cancel() async {
         await driver.cancel()
     }

@@ -1,12 +1,14 @@
 /// The events of a ``StreamingTranscriber`` session, as an `AsyncSequence`.
 ///
 /// Nothing is ever dropped: events wait in memory until they are read, so read them
-/// continuously. The sequence ends after ``TranscriptEvent/terminated(_:)`` or
-/// ``TranscriptEvent/error(_:)``. Iterate it from one task.
+/// continuously. The sequence ends after
+/// ``/StreamingSTTProtocol/TranscriptEvent/terminated(_:)`` or
+/// ``/StreamingSTTProtocol/TranscriptEvent/error(_:)``. Iterate it from one task.
 public struct TranscriptEvents: AsyncSequence, Sendable {
     /// An event.
     public typealias Element = TranscriptEvent
-    /// The sequence never throws: failures arrive as ``TranscriptEvent/error(_:)``.
+    /// The sequence never throws: failures arrive as
+    /// ``/StreamingSTTProtocol/TranscriptEvent/error(_:)``.
     public typealias Failure = Never
 
     let handOff: EventHandOff

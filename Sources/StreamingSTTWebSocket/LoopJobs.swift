@@ -94,7 +94,7 @@ extension WebSocketEventLoop: TaskExecutor {
     ///
     /// A task that prefers this loop (`withTaskExecutorPreference(loop) { … }`, or
     /// `Task(executorPreference: loop) { … }`) runs its code, and the code of the default actors
-    /// it calls (a ``StreamingTranscriber`` among them), on the loop's thread, between two passes
+    /// it calls (a `StreamingTranscriber` among them), on the loop's thread, between two passes
     /// over the sockets: a message received resumes the waiting task without waking another
     /// thread, which is most of what a message costs otherwise. Keep such tasks short and never
     /// block in them: while one runs, no connection of the loop is serviced. Keep the loop alive

@@ -12,9 +12,9 @@ extension AssemblyAI {
     ///   - tls: TLS settings (verification against the system roots by default).
     ///   - timeout: for the whole request.
     ///   - eventLoop: the loop that services the request.
-    /// - Throws: ``TranscriptionError``: `invalidConfiguration` (bad arguments, nothing sent),
-    ///   `authenticationFailed` (401/403), `tokenRequestFailed` (400, 429, 5xx, malformed answer;
-    ///   retryable for 429 and 5xx), `connectionFailed`, `timeout`.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration` (bad
+    ///   arguments, nothing sent), `authenticationFailed` (401/403), `tokenRequestFailed` (400, 429,
+    ///   5xx, malformed answer; retryable for 429 and 5xx), `connectionFailed`, `timeout`.
     public static func createTemporaryToken(
         apiKey: Secret,
         expiresIn: Int = 60,

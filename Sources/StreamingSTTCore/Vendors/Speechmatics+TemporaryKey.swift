@@ -12,8 +12,9 @@ extension Speechmatics {
     ///   - tls: TLS settings (verification against the system roots by default).
     ///   - timeout: for the whole request.
     ///   - eventLoop: the loop that services the request.
-    /// - Throws: ``TranscriptionError``: `invalidConfiguration`, `authenticationFailed` (401/403),
-    ///   `tokenRequestFailed` (400, 422, 429, 5xx, malformed answer), `connectionFailed`, `timeout`.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration`,
+    ///   `authenticationFailed` (401/403), `tokenRequestFailed` (400, 422, 429, 5xx, malformed
+    ///   answer), `connectionFailed`, `timeout`.
     public static func createTemporaryKey(
         apiKey: Secret,
         ttl: Int = 60,

@@ -1,4 +1,4 @@
-/// Why a ``StreamingTranscriber`` moved to a new session of the service.
+/// Why a `StreamingTranscriber` moved to a new session of the service.
 public enum ReconnectionReason: Sendable, Hashable {
     /// The session failed with a retryable error (the connection dropped, the service closed with
     /// a retryable code, a handshake answered 429 or 5xx, …).

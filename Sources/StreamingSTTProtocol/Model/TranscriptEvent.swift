@@ -24,7 +24,7 @@ public enum TranscriptEvent: Sendable, Hashable {
     /// A warning from the service (Speechmatics and AssemblyAI `Warning`); the session goes on.
     case warning(VendorNotice)
     /// A message the neutral model does not cover (unknown types, translations, heartbeats, …),
-    /// or every message when ``StreamingTranscriber/Configuration/deliversRawMessages`` is on.
+    /// or every message when `StreamingTranscriber.Configuration.deliversRawMessages` is on.
     case raw(RawMessage)
     /// The session was lost or is about to be replaced, and a new one is being opened (only with
     /// a ``ReconnectionPolicy``).

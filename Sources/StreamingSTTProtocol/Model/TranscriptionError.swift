@@ -46,7 +46,7 @@ public struct TranscriptionError: Error, Hashable, Sendable, CustomStringConvert
         public static let sessionEnded = Code(.sessionEnded)
         /// A temporary token could not be obtained (see ``httpStatus`` and ``reason``).
         public static let tokenRequestFailed = Code(.tokenRequestFailed)
-        /// The audio could not be read or converted (see ``audioError``).
+        /// The audio could not be read or converted (see ``underlyingError``, an `AudioError`).
         public static let audioFailed = Code(.audioFailed)
 
         /// The code's name.

@@ -1,4 +1,4 @@
-/// A mid-session configuration change (``StreamingTranscriber/updateConfiguration(_:)``).
+/// A mid-session configuration change (`StreamingTranscriber.updateConfiguration(_:)`).
 ///
 /// Set only what should change. AssemblyAI sends it as `UpdateConfiguration` (the fields its
 /// models accept mid-stream); Speechmatics as `SetRecognitionConfig` (only `max_delay`,

@@ -58,7 +58,7 @@ public final class TranscriptionEmulator: Sendable {
         /// Adds `"emulator_sent_at_ns": "<nanoseconds>"` to every transcript message (AssemblyAI
         /// `Turn`, Speechmatics `AddTranscript` and `AddPartialTranscript`): `CLOCK_MONOTONIC`
         /// read just before the message is handed to the connection, as a decimal string. It shows
-        /// in ``StreamingSTT/Transcript/raw``, so a client on the same machine (in any process:
+        /// in the client's `Transcript.raw`, so a client on the same machine (in any process:
         /// `CLOCK_MONOTONIC` is system-wide) can measure how long a transcript took to reach it.
         /// Off by default: the real services send no such field. `stt-benchmark latency` uses it.
         public var stampsTranscripts: Bool
