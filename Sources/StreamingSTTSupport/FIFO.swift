@@ -10,6 +10,9 @@ package struct FIFO<Element> {
 
     package var isEmpty: Bool { head == storage.count }
 
+    /// The number of elements queued.
+    package var count: Int { storage.count - head }
+
     package mutating func append(_ element: Element) {
         storage.append(element)
     }
