@@ -16,7 +16,8 @@ import StreamingSTTSupport
 ///
 /// The events, the waiting consumer and the end are a `HandOffState`; the decoding work is handed
 /// to its waiting consumer as an element (``HandOffState/handToWaitingConsumer(_:into:)``, and
-/// before it waits, through `beforeWaiting`), under the same lock as the decoding flags.
+/// before it waits, through ``HandOffStateHolder/elementBeforeConsumerWaits()``), under the same
+/// lock as the decoding flags.
 final class EventHandOff: Sendable {
     /// What the consumer is handed: an event, or the work of decoding the received messages.
     private enum Item: Sendable {
@@ -24,7 +25,7 @@ final class EventHandOff: Sendable {
         case decode
     }
 
-    private struct State {
+    private struct State: HandOffStateHolder {
         /// The events, the waiting consumer and the end.
         var queue = HandOffState<Item, Never>()
         /// Received messages are waiting in some leg's queue.
@@ -40,6 +41,15 @@ final class EventHandOff: Sendable {
             guard messagesWaiting, !decoding, decode != nil, !queue.isFinished else { return false }
             decoding = true
             return true
+        }
+
+        mutating func withHandOffState<Result>(_ body: (inout HandOffState<Item, Never>) -> Result) -> Result {
+            body(&queue)
+        }
+
+        /// Before waiting, the consumer takes the decoding work if nobody holds it.
+        mutating func elementBeforeConsumerWaits() -> Item? {
+            claimDecoding() ? .decode : nil
         }
     }
 
@@ -143,11 +153,7 @@ final class EventHandOff: Sendable {
     /// when another task is already waiting (one task iterates).
     func next() async -> TranscriptEvent? {
         while true {
-            // Before waiting, the consumer takes the decoding work if nobody holds it.
-            let next = await HandOffState.next(from: state, at: \.queue) { state in
-                state.claimDecoding() ? .decode : nil
-            }
-            switch next {
+            switch await state.nextHandedOff() {
             case .element(.event(let event)): return event
             case .element(.decode): await decode()
             case .end, .busy: return nil

@@ -19,13 +19,16 @@
 ///
 /// The state is ``HandOffState`` behind a ``LockedState``. Continuations are resumed after the
 /// lock is let go (a resume can wake a thread, which would then wait for the lock), unless
-/// `resumesConsumerUnderLock` asks otherwise.
-package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
+/// `resumesConsumerUnderLock` asks otherwise. Like its state, it is inlinable, so that each queue
+/// is compiled for its element type.
+@usableFromInline package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     /// What the consumer gets from ``next(whenProducerMayResume:)``.
-    package typealias Next = HandOffState<Element, Failure>.Next
+    @usableFromInline package typealias Next = HandOffState<Element, Failure>.Next
 
-    private let state: LockedState<HandOffState<Element, Failure>>
-    private let resumesConsumerUnderLock: Bool
+    @usableFromInline typealias State = HandOffState<Element, Failure>
+
+    @usableFromInline let state: LockedState<State>
+    @usableFromInline let resumesConsumerUnderLock: Bool
 
     /// An empty queue.
     /// - Parameters:
@@ -56,8 +59,8 @@ package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     /// dropped (``HandOffWhenFull/dropNewest``) or queued past the capacity
     /// (``HandOffWhenFull/producerWaits``, for what must not wait).
     @discardableResult
-    package func append(_ element: Element) -> HandOffAppendResult {
-        var resumptions = HandOffState<Element, Failure>.Resumptions()
+    @inlinable package func append(_ element: Element) -> HandOffAppendResult {
+        var resumptions = State.Resumptions()
         let result = state.withLock { state in
             let result = state.append(element, into: &resumptions)
             if resumesConsumerUnderLock { resumptions.resumeConsumer() }
@@ -71,23 +74,64 @@ package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     /// consumer makes room (or stops or finishes the queue: ``HandOffAppendResult/refused``).
     /// Cancellation does not end the wait.
     @discardableResult
-    package func appendWaiting(_ element: Element) async -> HandOffAppendResult {
-        await HandOffState.appendWaiting(element, to: state, at: \.self, resumingUnderLock: resumesConsumerUnderLock)
+    @inlinable package func appendWaiting(_ element: Element) async -> HandOffAppendResult {
+        if let result = appendIfRoom(element) { return result }
+        return await withUnsafeContinuation { continuation in
+            var resumptions = State.Resumptions()
+            let result = state.withLock { state -> HandOffAppendResult? in
+                guard let result = state.appendIfRoom(element, into: &resumptions) else {
+                    state.lineUp(element, waker: .task(continuation))
+                    return nil
+                }
+                if resumesConsumerUnderLock { resumptions.resumeConsumer() }
+                return result
+            }
+            resumptions.resume()
+            if let result { continuation.resume(returning: result) }
+        }
     }
 
     /// Appends `element`; when the queue is full and its producers wait, blocks the calling thread
     /// until the consumer makes room (or stops or finishes the queue: ``HandOffAppendResult/refused``).
     /// Only for a thread of our own (a reader of a device or a pipe), never from a Swift task.
     @discardableResult
-    package func appendBlocking(_ element: Element) -> HandOffAppendResult {
-        HandOffState.appendBlocking(element, to: state, at: \.self, resumingUnderLock: resumesConsumerUnderLock)
+    @inlinable package func appendBlocking(_ element: Element) -> HandOffAppendResult {
+        var resumptions = State.Resumptions()
+        let outcome = state.withLock { state -> BlockingAppend in
+            if let result = state.appendIfRoom(element, into: &resumptions) {
+                if resumesConsumerUnderLock { resumptions.resumeConsumer() }
+                return .done(result)
+            }
+            let thread = BlockedThread()
+            state.lineUp(element, waker: .thread(thread))
+            return .blocked(thread)
+        }
+        resumptions.resume()
+        switch outcome {
+        case .done(let result): return result
+        case .blocked(let thread):
+            assert(withUnsafeCurrentTask { $0 == nil }, "appendBlocking(_:) blocks a thread; never call it from a task")
+            return thread.wait()
+        }
+    }
+
+    /// ``HandOffState/appendIfRoom(_:into:)`` under the lock.
+    @inlinable func appendIfRoom(_ element: Element) -> HandOffAppendResult? {
+        var resumptions = State.Resumptions()
+        let result = state.withLock { state in
+            let result = state.appendIfRoom(element, into: &resumptions)
+            if resumesConsumerUnderLock { resumptions.resumeConsumer() }
+            return result
+        }
+        resumptions.resume()
+        return result
     }
 
     /// Ends the queue after the elements already queued: the consumer gets them, then
     /// ``HandOffState/Next/end`` or the error. The first call wins; later appends are refused, and
     /// so are producers still waiting for room. Resumes every ``waitUntilFinished()``.
-    package func finish(_ result: Result<Void, Failure> = .success(())) {
-        var resumptions = HandOffState<Element, Failure>.Resumptions()
+    @inlinable package func finish(_ result: Result<Void, Failure> = .success(())) {
+        var resumptions = State.Resumptions()
         state.withLock { state in
             state.finish(result, into: &resumptions)
             if resumesConsumerUnderLock { resumptions.resumeConsumer() }
@@ -96,16 +140,16 @@ package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     }
 
     /// Whether the consumer stopped the queue (a producer thread checks it between reads).
-    package var isStopped: Bool { state.withLock { $0.isStopped } }
+    @inlinable package var isStopped: Bool { state.withLock { $0.isStopped } }
 
     /// Elements dropped because the queue was full (``HandOffWhenFull/dropNewest``).
-    package var droppedCount: Int { state.withLock { $0.droppedCount } }
+    @inlinable package var droppedCount: Int { state.withLock { $0.droppedCount } }
 
     // MARK: The consumer
 
     /// Claims the queue for one consumer: `true` for the first caller only (a sequence that can be
     /// iterated once gives its first iterator the elements).
-    package func claim() -> Bool {
+    @inlinable package func claim() -> Bool {
         state.withLock { $0.claim() }
     }
 
@@ -116,18 +160,17 @@ package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     /// - Parameter whenProducerMayResume: with a weight limit, called (after the lock is let go)
     ///   when taking an element brought the queued weight down to half the limit after an append
     ///   answered ``HandOffAppendResult/queuedOverWeightLimit``.
-    package func next(whenProducerMayResume: () -> Void = {}) async -> Next {
-        await HandOffState.next(
-            from: state, at: \.self, resumingUnderLock: resumesConsumerUnderLock,
-            whenProducerMayResume: whenProducerMayResume)
+    @inlinable package func next(whenProducerMayResume: () -> Void = {}) async -> Next {
+        await state.nextHandedOff(
+            resumingUnderLock: resumesConsumerUnderLock, whenProducerMayResume: whenProducerMayResume)
     }
 
     /// Stops the queue from the consumer's side: queued elements are discarded, a waiting
     /// ``next(whenProducerMayResume:)`` returns ``HandOffState/Next/end`` (as do later ones), and
     /// producers are refused from then on, waiting ones included. ``waitUntilFinished()`` still
     /// waits for ``finish(_:)`` (the producer's own end, such as its device closed).
-    package func stop() {
-        var resumptions = HandOffState<Element, Failure>.Resumptions()
+    @inlinable package func stop() {
+        var resumptions = State.Resumptions()
         state.withLock { state in
             state.stop(into: &resumptions)
             if resumesConsumerUnderLock { resumptions.resumeConsumer() }
@@ -138,15 +181,21 @@ package final class HandOffQueue<Element: Sendable, Failure: Error>: Sendable {
     // MARK: The end
 
     /// Whether ``finish(_:)`` was called.
-    package var isFinished: Bool { state.withLock { $0.isFinished } }
+    @inlinable package var isFinished: Bool { state.withLock { $0.isFinished } }
 
     /// How the queue was finished, or `nil` before ``finish(_:)``.
-    package var finishResult: Result<Void, Failure>? { state.withLock { $0.finishResult } }
+    @inlinable package var finishResult: Result<Void, Failure>? { state.withLock { $0.finishResult } }
 
     /// Returns once ``finish(_:)`` has been called, with its result; any number of tasks can wait.
     /// Cancellation does not end the wait.
-    package func waitUntilFinished() async -> Result<Void, Failure> {
-        await HandOffState.waitUntilFinished(state, at: \.self)
+    @inlinable package func waitUntilFinished() async -> Result<Void, Failure> {
+        if let end = finishResult { return end }
+        return await withUnsafeContinuation { continuation in
+            let end = state.withLock { state -> Result<Void, Failure>? in
+                state.waitForFinish(continuation) ? nil : state.finishResult
+            }
+            if let end { continuation.resume(returning: end) }
+        }
     }
 
     // MARK: For tests

@@ -5,7 +5,7 @@
 #endif
 
 /// What a bounded hand-off queue does with an element that finds it full.
-package enum HandOffWhenFull: Sendable {
+@usableFromInline package enum HandOffWhenFull: Sendable {
     /// The element is dropped and counted (live capture: memory stays bounded, and a consumer that
     /// falls behind shows as a gap).
     case dropNewest
@@ -17,7 +17,7 @@ package enum HandOffWhenFull: Sendable {
 }
 
 /// What happened to an element a producer appended.
-package enum HandOffAppendResult: Sendable, Equatable {
+@usableFromInline package enum HandOffAppendResult: Sendable, Equatable {
     /// Queued, or handed straight to the waiting consumer.
     case queued
     /// Queued, and the queued weight has just gone over the limit: the producer should pause until
@@ -35,11 +35,18 @@ package enum HandOffAppendResult: Sendable, Equatable {
 ///
 /// ``HandOffQueue`` is this state behind a ``LockedState``. A type that needs more state under the
 /// same lock (the transcriber's events, whose consumer is also handed the work of decoding) keeps
-/// one inside its own `LockedState`, and its consumer waits with
-/// ``next(from:at:resumingUnderLock:beforeWaiting:whenProducerMayResume:)``.
-package struct HandOffState<Element: Sendable, Failure: Error> {
+/// one inside its own `LockedState` (its state a ``HandOffStateHolder``), and its consumer waits
+/// with ``LockedState/nextHandedOff(resumingUnderLock:whenProducerMayResume:)``.
+///
+/// The whole of it is inlinable, so that each queue is compiled for its element type in the module
+/// that uses it: generic code left unspecialized looks up the metadata of every generic type it
+/// touches at run time, which on a path taken for every message cost more than the rest of the
+/// hand-off (the emulator used 2–3 times its CPU). Its types are `@usableFromInline` as well as
+/// `package`: without it, Swift 6.3 does not inline their `@inlinable package` members into other
+/// modules.
+@usableFromInline package struct HandOffState<Element: Sendable, Failure: Error> {
     /// What the consumer gets from `next`.
-    package enum Next {
+    @usableFromInline package enum Next {
         /// The oldest element.
         case element(Element)
         /// The queue was finished without an error and every element consumed, or it was stopped.
@@ -53,11 +60,11 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     }
 
     /// How a producer waiting for room is woken.
-    fileprivate enum Waker {
+    @usableFromInline enum Waker {
         case task(UnsafeContinuation<HandOffAppendResult, Never>)
         case thread(BlockedThread)
 
-        func wake(_ result: HandOffAppendResult) {
+        @inlinable func wake(_ result: HandOffAppendResult) {
             switch self {
             case .task(let continuation): continuation.resume(returning: result)
             case .thread(let thread): thread.wake(with: result)
@@ -67,28 +74,28 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
 
     /// What an operation leaves to resume after the lock is let go: pass one to each operation and
     /// call ``resume()`` after unlocking.
-    package struct Resumptions {
-        fileprivate var consumer: (UnsafeContinuation<Next, Never>, Next)?
-        fileprivate var admittedProducer: (Waker, HandOffAppendResult)?
-        fileprivate var refusedProducers: [Waker] = []
-        fileprivate var end: Result<Void, Failure>?
-        fileprivate var finishWaiters: [UnsafeContinuation<Result<Void, Failure>, Never>] = []
+    @usableFromInline package struct Resumptions {
+        @usableFromInline var consumer: (UnsafeContinuation<Next, Never>, Next)?
+        @usableFromInline var admittedProducer: (Waker, HandOffAppendResult)?
+        @usableFromInline var refusedProducers: [Waker] = []
+        @usableFromInline var end: Result<Void, Failure>?
+        @usableFromInline var finishWaiters: [UnsafeContinuation<Result<Void, Failure>, Never>] = []
         /// The queued weight has fallen to half the limit after a producer was told to pause.
-        package fileprivate(set) var producerMayResume = false
+        @usableFromInline package internal(set) var producerMayResume = false
 
         /// Nothing to resume yet.
-        package init() {}
+        @inlinable package init() {}
 
         /// Resumes the waiting consumer now, if one is to be resumed (for callers that resume it
         /// under their lock); ``resume()`` then leaves it out.
-        package mutating func resumeConsumer() {
+        @inlinable package mutating func resumeConsumer() {
             guard let (continuation, next) = consumer else { return }
             consumer = nil
             continuation.resume(returning: next)
         }
 
         /// Resumes everyone collected. Call it after the lock is let go.
-        package func resume() {
+        @inlinable package func resume() {
             if let (continuation, next) = consumer { continuation.resume(returning: next) }
             if let (producer, result) = admittedProducer { producer.wake(result) }
             for producer in refusedProducers { producer.wake(.refused) }
@@ -96,27 +103,32 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
         }
     }
 
-    private struct WaitingProducer {
-        let element: Element
-        let waker: Waker
+    @usableFromInline struct WaitingProducer {
+        @usableFromInline let element: Element
+        @usableFromInline let waker: Waker
+
+        @inlinable init(element: Element, waker: Waker) {
+            self.element = element
+            self.waker = waker
+        }
     }
 
-    private let capacity: Int
-    private let whenFull: HandOffWhenFull
-    private let weigh: (@Sendable (Element) -> Int)?
-    private let weightLimit: Int
+    @usableFromInline let capacity: Int
+    @usableFromInline let whenFull: HandOffWhenFull
+    @usableFromInline let weigh: (@Sendable (Element) -> Int)?
+    @usableFromInline let weightLimit: Int
 
-    private var elements = FIFO<Element>()
-    private var weight = 0
-    private var producerPaused = false
-    private var waitingProducers = FIFO<WaitingProducer>()
-    private var consumer: (continuation: UnsafeContinuation<Next, Never>, wait: UInt64)?
-    private var waits: UInt64 = 0
-    private var end: Result<Void, Failure>?
-    private var finishWaiters: [UnsafeContinuation<Result<Void, Failure>, Never>] = []
-    private var stopped = false
-    private var dropped = 0
-    private var claimed = false
+    @usableFromInline var elements = FIFO<Element>()
+    @usableFromInline var weight = 0
+    @usableFromInline var producerPaused = false
+    @usableFromInline var waitingProducers = FIFO<WaitingProducer>()
+    @usableFromInline var consumer: (continuation: UnsafeContinuation<Next, Never>, wait: UInt64)?
+    @usableFromInline var waits: UInt64 = 0
+    @usableFromInline var end: Result<Void, Failure>?
+    @usableFromInline var finishWaiters: [UnsafeContinuation<Result<Void, Failure>, Never>] = []
+    @usableFromInline var stopped = false
+    @usableFromInline var dropped = 0
+    @usableFromInline var claimed = false
 
     /// An empty queue.
     /// - Parameters:
@@ -125,7 +137,7 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     ///   - weigh: each element's weight (a message's bytes), or `nil` to count none.
     ///   - weightLimit: the queued weight over which an append answers
     ///     ``HandOffAppendResult/queuedOverWeightLimit``; the producer may resume at half of it.
-    package init(
+    @inlinable package init(
         capacity: Int? = nil,
         whenFull: HandOffWhenFull = .producerWaits,
         weigh: (@Sendable (Element) -> Int)? = nil,
@@ -140,41 +152,43 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     // MARK: Reading the state
 
     /// Whether ``finish(_:into:)`` was called.
-    package var isFinished: Bool { end != nil }
+    @inlinable package var isFinished: Bool { end != nil }
 
     /// How the queue was finished, or `nil` before ``finish(_:into:)``.
-    package var finishResult: Result<Void, Failure>? { end }
+    @inlinable package var finishResult: Result<Void, Failure>? { end }
 
     /// Whether the consumer stopped the queue.
-    package var isStopped: Bool { stopped }
+    @inlinable package var isStopped: Bool { stopped }
 
     /// Whether a consumer is waiting in `next`.
-    package var isConsumerWaiting: Bool { consumer != nil }
+    @inlinable package var isConsumerWaiting: Bool { consumer != nil }
 
     /// Elements dropped because the queue was full.
-    package var droppedCount: Int { dropped }
+    @inlinable package var droppedCount: Int { dropped }
 
     /// Elements queued and not yet consumed.
-    package var count: Int { elements.count }
+    @inlinable package var count: Int { elements.count }
 
     /// Producers waiting for room.
-    package var waitingProducerCount: Int { waitingProducers.count }
+    @inlinable package var waitingProducerCount: Int { waitingProducers.count }
 
     /// Tasks waiting for ``finish(_:into:)``.
-    package var finishWaiterCount: Int { finishWaiters.count }
+    @inlinable package var finishWaiterCount: Int { finishWaiters.count }
 
     // MARK: Producers
 
     /// Hands `element` to the waiting consumer or queues it; never waits. Past the capacity it is
     /// dropped (``HandOffWhenFull/dropNewest``) or queued anyway (``HandOffWhenFull/producerWaits``).
-    package mutating func append(_ element: Element, into resumptions: inout Resumptions) -> HandOffAppendResult {
+    @inlinable package mutating func append(
+        _ element: Element, into resumptions: inout Resumptions
+    ) -> HandOffAppendResult {
         if let result = appendIfRoom(element, into: &resumptions) { return result }
         return enqueue(element)
     }
 
     /// ``append(_:into:)``, except that it returns `nil` without queueing when the queue is full and
     /// its producers wait.
-    package mutating func appendIfRoom(
+    @inlinable package mutating func appendIfRoom(
         _ element: Element, into resumptions: inout Resumptions
     ) -> HandOffAppendResult? {
         if stopped || end != nil { return .refused }
@@ -198,19 +212,21 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
 
     /// Hands `element` to the consumer only if it is waiting right now; otherwise does nothing and
     /// returns `false` (work that goes to the consumer when it waits, and elsewhere when it does not).
-    package mutating func handToWaitingConsumer(_ element: Element, into resumptions: inout Resumptions) -> Bool {
+    @inlinable package mutating func handToWaitingConsumer(
+        _ element: Element, into resumptions: inout Resumptions
+    ) -> Bool {
         guard let (continuation, _) = consumer, !stopped, end == nil else { return false }
         consumer = nil
         resumptions.consumer = (continuation, .element(element))
         return true
     }
 
-    /// Lines up a producer task that found the queue full; its element goes in when there is room.
-    fileprivate mutating func lineUp(_ element: Element, waker: Waker) {
+    /// Lines up a producer that found the queue full; its element goes in when there is room.
+    @inlinable mutating func lineUp(_ element: Element, waker: Waker) {
         waitingProducers.append(WaitingProducer(element: element, waker: waker))
     }
 
-    private mutating func enqueue(_ element: Element) -> HandOffAppendResult {
+    @inlinable mutating func enqueue(_ element: Element) -> HandOffAppendResult {
         elements.append(element)
         guard let weigh else { return .queued }
         weight += weigh(element)
@@ -223,7 +239,7 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
 
     /// Ends the queue after the elements already queued; the first call wins. Producers still
     /// waiting for room are refused, and the tasks waiting for the end are resumed.
-    package mutating func finish(_ result: Result<Void, Failure>, into resumptions: inout Resumptions) {
+    @inlinable package mutating func finish(_ result: Result<Void, Failure>, into resumptions: inout Resumptions) {
         guard end == nil else { return }
         end = result
         if let (continuation, _) = consumer {
@@ -236,11 +252,11 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
         finishWaiters = []
     }
 
-    private mutating func refuseWaitingProducers(into resumptions: inout Resumptions) {
+    @inlinable mutating func refuseWaitingProducers(into resumptions: inout Resumptions) {
         while let producer = waitingProducers.popFirst() { resumptions.refusedProducers.append(producer.waker) }
     }
 
-    private static func next(for end: Result<Void, Failure>) -> Next {
+    @inlinable static func next(for end: Result<Void, Failure>) -> Next {
         switch end {
         case .success: .end
         case .failure(let error): .failure(error)
@@ -250,14 +266,14 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     // MARK: The consumer
 
     /// Claims the queue for one consumer: `true` for the first caller only.
-    package mutating func claim() -> Bool {
+    @inlinable package mutating func claim() -> Bool {
         defer { claimed = true }
         return !claimed
     }
 
     /// Takes the oldest element, or the end once every element is consumed; `nil` when there is
     /// neither (the consumer has to wait). Taking an element makes room for a waiting producer.
-    package mutating func take(into resumptions: inout Resumptions) -> Next? {
+    @inlinable package mutating func take(into resumptions: inout Resumptions) -> Next? {
         if stopped { return .end }
         if let element = elements.popFirst() {
             if let weigh {
@@ -278,7 +294,7 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     /// Stops the queue from the consumer's side: queued elements are discarded, a waiting consumer
     /// gets ``Next/end``, waiting producers are refused, and so are later appends. The tasks waiting
     /// for the end keep waiting for ``finish(_:into:)``.
-    package mutating func stop(into resumptions: inout Resumptions) {
+    @inlinable package mutating func stop(into resumptions: inout Resumptions) {
         stopped = true
         elements = FIFO()
         weight = 0
@@ -290,174 +306,132 @@ package struct HandOffState<Element: Sendable, Failure: Error> {
     }
 
     /// A number for the next wait of the consumer, so that its cancellation resumes only that wait.
-    fileprivate mutating func newWait() -> UInt64 {
+    @inlinable mutating func newWait() -> UInt64 {
         waits &+= 1
         return waits
     }
 
     /// Parks the consumer; `false` when another one is waiting already.
-    fileprivate mutating func park(_ continuation: UnsafeContinuation<Next, Never>, wait: UInt64) -> Bool {
+    @inlinable mutating func park(_ continuation: UnsafeContinuation<Next, Never>, wait: UInt64) -> Bool {
         guard consumer == nil else { return false }
         consumer = (continuation, wait)
         return true
     }
 
     /// Unparks the consumer of `wait` if it is still waiting.
-    fileprivate mutating func unpark(wait: UInt64) -> UnsafeContinuation<Next, Never>? {
+    @inlinable mutating func unpark(wait: UInt64) -> UnsafeContinuation<Next, Never>? {
         guard let (continuation, parked) = consumer, parked == wait else { return nil }
         consumer = nil
         return continuation
     }
 
     /// Adds a task waiting for ``finish(_:into:)``; `false` (and nothing added) once finished.
-    fileprivate mutating func waitForFinish(_ continuation: UnsafeContinuation<Result<Void, Failure>, Never>) -> Bool {
+    @inlinable mutating func waitForFinish(_ continuation: UnsafeContinuation<Result<Void, Failure>, Never>) -> Bool {
         guard end == nil else { return false }
         finishWaiters.append(continuation)
         return true
     }
 }
 
-extension HandOffState {
-    /// Waits as the consumer of the state at `queue` in `lock`'s state: the oldest element, the
-    /// end, ``Next/busy`` when another task waits already, or ``Next/cancelled`` when the task is
-    /// cancelled while there is nothing to take (a cancelled task still takes what is there).
+/// The state behind a lock that holds a ``HandOffState``, and what more its consumer may be
+/// handed before it waits. ``HandOffState`` is one itself; a type that keeps more state under the
+/// same lock conforms to wait with ``LockedState/nextHandedOff(resumingUnderLock:whenProducerMayResume:)``.
+@usableFromInline package protocol HandOffStateHolder: SendableMetatype {
+    /// The queue's elements.
+    associatedtype Element: Sendable
+    /// The error the queue can finish with.
+    associatedtype Failure: Error
+
+    /// Runs `body` on the hand-off state held.
+    mutating func withHandOffState<Result>(_ body: (inout HandOffState<Element, Failure>) -> Result) -> Result
+
+    /// Runs under the lock when the consumer finds nothing to take, just before it waits: an
+    /// element returned is handed to it instead (work for the consumer rather than an event).
+    mutating func elementBeforeConsumerWaits() -> Element?
+}
+
+extension HandOffState: HandOffStateHolder {
+    /// Runs `body` on this state.
+    @inlinable package mutating func withHandOffState<Result>(_ body: (inout Self) -> Result) -> Result {
+        body(&self)
+    }
+
+    /// Nothing: the consumer waits.
+    @inlinable package mutating func elementBeforeConsumerWaits() -> Element? { nil }
+}
+
+extension LockedState where State: HandOffStateHolder {
+    /// Waits as the consumer of the hand-off state held in this lock's state: the oldest element,
+    /// the end, ``HandOffState/Next/busy`` when another task waits already, or
+    /// ``HandOffState/Next/cancelled`` when the task is cancelled while there is nothing to take (a
+    /// cancelled task still takes what is there). Before it waits, the state's
+    /// ``HandOffStateHolder/elementBeforeConsumerWaits()`` may hand it something instead.
     ///
     /// - Parameters:
     ///   - resumingUnderLock: resume the consumer on cancellation while the lock is held (see
     ///     ``HandOffQueue/init(capacity:whenFull:weigh:weightLimit:resumesConsumerUnderLock:)``).
-    ///   - beforeWaiting: runs under the lock when there is nothing to take, before the consumer
-    ///     waits; an element it returns is returned instead of waiting.
     ///   - whenProducerMayResume: called after the lock is let go when taking an element brought the
     ///     queued weight down to half the limit after a producer was told to pause.
-    package static func next<State>(
-        from lock: LockedState<State>,
-        at queue: any WritableKeyPath<State, Self> & Sendable,
+    @inlinable package func nextHandedOff(
         resumingUnderLock: Bool = false,
-        beforeWaiting: (inout State) -> Element? = { _ in nil },
         whenProducerMayResume: () -> Void = {}
-    ) async -> Next {
-        var resumptions = Resumptions()
-        let (ready, wait) = lock.withLock { state -> (Next?, UInt64) in
-            if let next = state[keyPath: queue].take(into: &resumptions) { return (next, 0) }
-            if let element = beforeWaiting(&state) { return (.element(element), 0) }
-            return (nil, state[keyPath: queue].newWait())
+    ) async -> HandOffState<State.Element, State.Failure>.Next {
+        typealias Queue = HandOffState<State.Element, State.Failure>
+        var resumptions = Queue.Resumptions()
+        let (ready, wait) = withLock { state -> (Queue.Next?, UInt64) in
+            if let next = state.withHandOffState({ $0.take(into: &resumptions) }) { return (next, 0) }
+            if let element = state.elementBeforeConsumerWaits() { return (.element(element), 0) }
+            return (nil, state.withHandOffState { $0.newWait() })
         }
         resumptions.resume()
         if resumptions.producerMayResume { whenProducerMayResume() }
         if let ready { return ready }
         if Task.isCancelled { return .cancelled }
         return await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Next, Never>) in
-                var resumptions = Resumptions()
-                let ready = lock.withLock { state -> Next? in
-                    if let next = state[keyPath: queue].take(into: &resumptions) { return next }
-                    if let element = beforeWaiting(&state) { return .element(element) }
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Queue.Next, Never>) in
+                var resumptions = Queue.Resumptions()
+                let ready = withLock { state -> Queue.Next? in
+                    if let next = state.withHandOffState({ $0.take(into: &resumptions) }) { return next }
+                    if let element = state.elementBeforeConsumerWaits() { return .element(element) }
                     // Checked under the lock: a cancellation after this finds the consumer parked.
                     if Task.isCancelled { return .cancelled }
-                    return state[keyPath: queue].park(continuation, wait: wait) ? nil : .busy
+                    return state.withHandOffState { $0.park(continuation, wait: wait) } ? nil : .busy
                 }
                 resumptions.resume()
                 if resumptions.producerMayResume { whenProducerMayResume() }
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            let continuation = lock.withLock { state -> UnsafeContinuation<Next, Never>? in
-                let continuation = state[keyPath: queue].unpark(wait: wait)
+            let continuation = withLock { state -> UnsafeContinuation<Queue.Next, Never>? in
+                let continuation = state.withHandOffState { $0.unpark(wait: wait) }
                 if resumingUnderLock { continuation?.resume(returning: .cancelled) }
                 return continuation
             }
             if !resumingUnderLock { continuation?.resume(returning: .cancelled) }
         }
     }
-
-    /// Appends `element`, suspending while the queue is full and its producers wait (not ended by
-    /// cancellation: the consumer taking elements, ``stop(into:)`` or ``finish(_:into:)`` ends it).
-    static func appendWaiting<State>(
-        _ element: Element,
-        to lock: LockedState<State>,
-        at queue: any WritableKeyPath<State, Self> & Sendable,
-        resumingUnderLock: Bool
-    ) async -> HandOffAppendResult {
-        var resumptions = Resumptions()
-        let result = lock.withLock { state -> HandOffAppendResult? in
-            let result = state[keyPath: queue].appendIfRoom(element, into: &resumptions)
-            if resumingUnderLock { resumptions.resumeConsumer() }
-            return result
-        }
-        resumptions.resume()
-        if let result { return result }
-        return await withUnsafeContinuation { continuation in
-            var resumptions = Resumptions()
-            let result = lock.withLock { state -> HandOffAppendResult? in
-                guard let result = state[keyPath: queue].appendIfRoom(element, into: &resumptions) else {
-                    state[keyPath: queue].lineUp(element, waker: .task(continuation))
-                    return nil
-                }
-                if resumingUnderLock { resumptions.resumeConsumer() }
-                return result
-            }
-            resumptions.resume()
-            if let result { continuation.resume(returning: result) }
-        }
-    }
-
-    /// Appends `element`, blocking the calling thread while the queue is full and its producers
-    /// wait. Only for a thread of the caller's own, never from a Swift task.
-    static func appendBlocking<State>(
-        _ element: Element,
-        to lock: LockedState<State>,
-        at queue: WritableKeyPath<State, Self>,
-        resumingUnderLock: Bool
-    ) -> HandOffAppendResult {
-        var resumptions = Resumptions()
-        let outcome = lock.withLock { state -> BlockingAppend in
-            if let result = state[keyPath: queue].appendIfRoom(element, into: &resumptions) {
-                if resumingUnderLock { resumptions.resumeConsumer() }
-                return .done(result)
-            }
-            let thread = BlockedThread()
-            state[keyPath: queue].lineUp(element, waker: .thread(thread))
-            return .blocked(thread)
-        }
-        resumptions.resume()
-        switch outcome {
-        case .done(let result): return result
-        case .blocked(let thread):
-            assert(withUnsafeCurrentTask { $0 == nil }, "appendBlocking(_:) blocks a thread; never call it from a task")
-            return thread.wait()
-        }
-    }
-
-    /// Waits until ``finish(_:into:)`` has been called (not ended by cancellation).
-    static func waitUntilFinished<State>(
-        _ lock: LockedState<State>, at queue: WritableKeyPath<State, Self>
-    ) async -> Result<Void, Failure> {
-        if let end = lock.withLock({ $0[keyPath: queue].end }) { return end }
-        return await withUnsafeContinuation { continuation in
-            let end = lock.withLock { state -> Result<Void, Failure>? in
-                state[keyPath: queue].waitForFinish(continuation) ? nil : state[keyPath: queue].end
-            }
-            if let end { continuation.resume(returning: end) }
-        }
-    }
 }
 
-/// What `appendBlocking` found: room (or an answer without waiting), or a full queue to wait on.
-private enum BlockingAppend {
+/// What ``HandOffQueue/appendBlocking(_:)`` found under the lock: an answer without waiting, or a
+/// full queue to wait on.
+@usableFromInline package enum BlockingAppend {
+    /// Appended, dropped or refused.
     case done(HandOffAppendResult)
+    /// Lined up: the thread blocks until it is let in or refused.
     case blocked(BlockedThread)
 }
 
 /// A producer thread blocked until its element is admitted or refused: a pthread mutex and
 /// condition (which ThreadSanitizer understands) around the answer. One per blocked wait.
-final class BlockedThread: @unchecked Sendable {
+@usableFromInline package final class BlockedThread: @unchecked Sendable {
     // Justification for @unchecked: `answer` is only touched between pthread_mutex_lock/unlock of
     // `mutex`.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var answer: HandOffAppendResult?
 
-    init() {
+    /// A thread about to block.
+    @usableFromInline package init() {
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
         condition.initialize(to: pthread_cond_t())
@@ -472,7 +446,7 @@ final class BlockedThread: @unchecked Sendable {
     }
 
     /// Gives the blocked thread its answer and wakes it.
-    func wake(with answer: HandOffAppendResult) {
+    @usableFromInline package func wake(with answer: HandOffAppendResult) {
         pthread_mutex_lock(mutex)
         self.answer = answer
         pthread_cond_signal(condition)
@@ -480,7 +454,7 @@ final class BlockedThread: @unchecked Sendable {
     }
 
     /// Blocks until ``wake(with:)``; returns its answer.
-    func wait() -> HandOffAppendResult {
+    @usableFromInline package func wait() -> HandOffAppendResult {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {
