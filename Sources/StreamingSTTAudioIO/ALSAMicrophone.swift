@@ -265,7 +265,7 @@ public final class ALSAMicrophone: AudioSource {
         case .cancelled:
             signalStop()
             throw AudioError(.cancelled, path: deviceName)
-        case .busy: throw AudioError(.concurrentIteration, path: deviceName)
+        case .busy: throw AudioError(.concurrentIteration)
         }
     }
 }
