@@ -107,9 +107,10 @@ public final class ALSAMicrophone: AudioSource {
     }
 
     private let state: LockedState<State>
-    private let handOff: AudioHandOff
+    /// Carries the buffers from the reader thread to the iterator; finished once the device is
+    /// closed.
+    private let handOff: HandOffQueue<AudioBuffer, AudioError>
     private let wake: WakeSignal
-    private let released = OneShotEvent()
     private let counters = LockedState(Statistics())
     private let logger: Logger
 
@@ -167,7 +168,7 @@ public final class ALSAMicrophone: AudioSource {
         self.periodFrames = captureDevice.periodFrames
         self.bufferFrames = captureDevice.bufferFrames
         self.state = LockedState(.ready(CaptureLoop.OwnedDevice(device: captureDevice)))
-        self.handOff = AudioHandOff(capacity: configuration.queueCapacity, overflow: .dropNewest)
+        self.handOff = HandOffQueue(capacity: configuration.queueCapacity, whenFull: .dropNewest)
         self.wake = wake
         self.logger = logger
     }
@@ -180,13 +181,13 @@ public final class ALSAMicrophone: AudioSource {
     public var statistics: Statistics { counters.withLock { $0 } }
 
     /// Whether the device is still open.
-    public var isDeviceOpen: Bool { !released.hasFired }
+    public var isDeviceOpen: Bool { !handOff.isFinished }
 
     /// Stops capturing and returns once the device is closed. Buffers not yet consumed are
     /// discarded and the sequence ends (`nil`). Calling it again does nothing.
     public func stop() async {
         signalStop()
-        await released.wait()
+        _ = await handOff.waitUntilFinished()
     }
 
     private func signalStop() {
@@ -199,7 +200,6 @@ public final class ALSAMicrophone: AudioSource {
         }
         if let idle {
             idle.device.close()
-            released.fire()
             handOff.finish(.success(()))
         }
     }
@@ -213,13 +213,11 @@ public final class ALSAMicrophone: AudioSource {
         }
         guard let owned else { return }
         let loop = CaptureLoop(
-            owned: owned, deviceName: deviceName, handOff: handOff, wake: wake, statistics: counters,
-            released: released, logger: logger)
+            owned: owned, deviceName: deviceName, handOff: handOff, wake: wake, statistics: counters, logger: logger)
         do {
             try startAudioThread(name: "stt-alsa-capture") { loop.run() }
         } catch {
             owned.device.close()
-            released.fire()
             handOff.finish(.failure(error))
         }
     }
@@ -263,19 +261,18 @@ public final class ALSAMicrophone: AudioSource {
         }
         try startIfNeeded()
         if Task.isCancelled {
-            cancel()
+            signalStop()
             throw AudioError(.cancelled, path: deviceName)
         }
-        return try await withTaskCancellationHandler {
-            await handOff.next()
-        } onCancel: {
-            cancel()
-        }.get()
-    }
-
-    private func cancel() {
-        handOff.stop(resuming: .failure(AudioError(.cancelled, path: deviceName)))
-        signalStop()
+        switch await handOff.next() {
+        case .element(let buffer): return buffer
+        case .end: return nil
+        case .failure(let error): throw error
+        case .cancelled:
+            signalStop()
+            throw AudioError(.cancelled, path: deviceName)
+        case .busy: throw AudioError(.concurrentIteration)
+        }
     }
 }
 

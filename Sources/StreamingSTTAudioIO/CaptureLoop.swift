@@ -18,10 +18,11 @@ struct CaptureLoop: Sendable {
 
     let owned: OwnedDevice
     let deviceName: String
-    let handOff: AudioHandOff
+    /// Carries the buffers to the consumer, dropping (and counting) the newest when it is full;
+    /// finished once the device is closed.
+    let handOff: HandOffQueue<AudioBuffer, AudioError>
     let wake: WakeSignal
     let statistics: LockedState<ALSAMicrophone.Statistics>
-    let released: OneShotEvent
     let logger: Logger
 
     /// Runs on the reader thread until the stream ends.
@@ -43,7 +44,7 @@ struct CaptureLoop: Sendable {
                     format: format, bytes: Array(scratch[0..<(count * bytesPerFrame)]), startFrame: position)
                 position += Int64(count)
                 lastRead = clock.now
-                let pushed = handOff.push(buffer)
+                let pushed = handOff.append(buffer)
                 statistics.withLock {
                     $0.capturedFrames += Int64(count)
                     if pushed == .dropped { $0.droppedBuffers += 1 }
@@ -89,7 +90,6 @@ struct CaptureLoop: Sendable {
             }
         }
         device.close()
-        released.fire()
         handOff.finish(outcome)
     }
 

@@ -44,9 +44,10 @@ public final class RawPCMSource: AudioSource {
 
     private let closesDescriptor: Bool
     private let state = LockedState(State.ready)
-    private let handOff: AudioHandOff
+    /// Carries the buffers from the reader thread to the iterator, blocking the thread when it is
+    /// full; finished once the thread is done with the descriptor.
+    private let handOff: HandOffQueue<AudioBuffer, AudioError>
     private let wake: WakeSignal
-    private let finished = OneShotEvent()
 
     /// Reads `fileDescriptor` as raw samples in `format`.
     /// - Parameters:
@@ -68,7 +69,7 @@ public final class RawPCMSource: AudioSource {
         self.format = format
         self.bufferDuration = bufferDuration
         self.closesDescriptor = closesDescriptor
-        self.handOff = AudioHandOff(capacity: queueCapacity, overflow: .block)
+        self.handOff = HandOffQueue(capacity: queueCapacity, whenFull: .producerWaits)
         self.wake = try WakeSignal()
     }
 
@@ -87,7 +88,7 @@ public final class RawPCMSource: AudioSource {
     /// ``init(fileDescriptor:format:bufferDuration:queueCapacity:closesDescriptor:)`` said so).
     public func stop() async {
         signalStop()
-        await finished.wait()
+        _ = await handOff.waitUntilFinished()
     }
 
     private func signalStop() {
@@ -99,7 +100,6 @@ public final class RawPCMSource: AudioSource {
         }
         if neverStarted {
             if closesDescriptor { close(fileDescriptor) }
-            finished.fire()
             handOff.finish(.success(()))
         }
     }
@@ -112,12 +112,11 @@ public final class RawPCMSource: AudioSource {
         guard start else { return }
         let reader = RawPCMReader(
             fd: fileDescriptor, format: format, maximumFrames: Swift.max(1, format.frameCount(for: bufferDuration)),
-            closesDescriptor: closesDescriptor, handOff: handOff, wake: wake, finished: finished)
+            closesDescriptor: closesDescriptor, handOff: handOff, wake: wake)
         do throws(AudioError) {
             try startAudioThread(name: "stt-raw-pcm") { reader.run() }
         } catch {
             if closesDescriptor { close(fileDescriptor) }
-            finished.fire()
             handOff.finish(.failure(error))
         }
     }
@@ -157,19 +156,18 @@ public final class RawPCMSource: AudioSource {
         guard isOwner else { throw AudioError(.concurrentIteration, detail: "a raw source can be iterated once") }
         try startIfNeeded()
         if Task.isCancelled {
-            cancel()
+            signalStop()
             throw AudioError(.cancelled)
         }
-        return try await withTaskCancellationHandler {
-            await handOff.next()
-        } onCancel: {
-            cancel()
-        }.get()
-    }
-
-    private func cancel() {
-        handOff.stop(resuming: .failure(AudioError(.cancelled)))
-        signalStop()
+        switch await handOff.next() {
+        case .element(let buffer): return buffer
+        case .end: return nil
+        case .failure(let error): throw error
+        case .cancelled:
+            signalStop()
+            throw AudioError(.cancelled)
+        case .busy: throw AudioError(.concurrentIteration)
+        }
     }
 }
 
@@ -182,14 +180,12 @@ private struct RawPCMReader: Sendable {
     let format: AudioFormat
     let maximumFrames: Int
     let closesDescriptor: Bool
-    let handOff: AudioHandOff
+    let handOff: HandOffQueue<AudioBuffer, AudioError>
     let wake: WakeSignal
-    let finished: OneShotEvent
 
     func run() {
         let outcome = read()
         if closesDescriptor { close(fd) }
-        finished.fire()
         handOff.finish(outcome)
     }
 
@@ -220,7 +216,7 @@ private struct RawPCMReader: Sendable {
                 let whole = pending.count - pending.count % bytesPerFrame
                 if whole > 0 {
                     let buffer = AudioBuffer(format: format, bytes: Array(pending[0..<whole]), startFrame: position)
-                    if handOff.push(buffer) == .stopped { return .success(()) }
+                    if handOff.appendBlocking(buffer) == .refused { return .success(()) }
                 }
                 guard whole == pending.count else {
                     return .failure(
@@ -237,7 +233,7 @@ private struct RawPCMReader: Sendable {
             let buffer = AudioBuffer(format: format, bytes: pending, startFrame: position)
             pending.removeAll(keepingCapacity: true)
             position += Int64(buffer.frameCount)
-            if handOff.push(buffer) == .stopped { return .success(()) }
+            if handOff.appendBlocking(buffer) == .refused { return .success(()) }
         }
         return .success(())
     }

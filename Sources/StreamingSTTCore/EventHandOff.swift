@@ -8,39 +8,48 @@ import StreamingSTTSupport
 /// whoever is handed the work: the consumer when it is waiting in ``next()`` (woken once, it
 /// decodes on its own thread, hopping onto the idle actor without a wake-up, and returns the
 /// events), otherwise the transcriber's decoding task (``waitForWork()``), so that the session
-/// goes on while nobody reads the events. Before, the event loop woke a reading task that woke
-/// the consumer: two wake-ups per message, most of a message's cost.
+/// goes on while nobody reads the events. Handing every message to a decoding task that then
+/// yields to the consumer would cost two wake-ups per message.
 ///
 /// Only one decoder holds the work at a time (`decoding`); messages arriving meanwhile wake
 /// nobody, the holder decodes them before it lets go (``finishDecoding()``).
+///
+/// The events, the waiting consumer and the end are a `HandOffState`; the decoding work is handed
+/// to its waiting consumer as an element (``HandOffState/handToWaitingConsumer(_:into:)``, and
+/// before it waits, through ``HandOffStateHolder/elementBeforeConsumerWaits()``), under the same
+/// lock as the decoding flags.
 final class EventHandOff: Sendable {
-    /// What a consumer waiting in ``next()`` is woken for.
-    private enum Wake {
-        /// Look again: an event, the end, or the task was cancelled.
-        case look
-        /// Decode the received messages (the work was handed to this consumer).
+    /// What the consumer is handed: an event, or the work of decoding the received messages.
+    private enum Item: Sendable {
+        case event(TranscriptEvent)
         case decode
-        /// Another task is waiting for the next event already.
-        case alreadyIterated
     }
 
-    private struct State {
-        var events = FIFO<TranscriptEvent>()
-        var finished = false
+    private struct State: HandOffStateHolder {
+        /// The events, the waiting consumer and the end.
+        var queue = HandOffState<Item, Never>()
         /// Received messages are waiting in some leg's queue.
         var messagesWaiting = false
         /// A consumer or the decoding task holds the work of decoding them.
         var decoding = false
-        var consumer: UnsafeContinuation<Wake, Never>?
         var decoder: UnsafeContinuation<Bool, Never>?
         /// Decodes the received messages on the transcriber (set once it started).
         var decode: (@Sendable () async -> Void)?
 
         /// Takes the decoding work for the caller when there is some and nobody holds it.
         mutating func claimDecoding() -> Bool {
-            guard messagesWaiting, !decoding, decode != nil, !finished else { return false }
+            guard messagesWaiting, !decoding, decode != nil, !queue.isFinished else { return false }
             decoding = true
             return true
+        }
+
+        mutating func withHandOffState<Result>(_ body: (inout HandOffState<Item, Never>) -> Result) -> Result {
+            body(&queue)
+        }
+
+        /// Before waiting, the consumer takes the decoding work if nobody holds it.
+        mutating func elementBeforeConsumerWaits() -> Item? {
+            claimDecoding() ? .decode : nil
         }
     }
 
@@ -62,26 +71,20 @@ final class EventHandOff: Sendable {
     func yield(_ event: TranscriptEvent) {
         // Every resume here happens after the lock is let go: a resume can wake a thread (a
         // futex call), and holding the lock meanwhile made the woken consumer wait for it.
-        let consumer = state.withLock { state -> UnsafeContinuation<Wake, Never>? in
-            guard !state.finished else { return nil }
-            state.events.append(event)
-            defer { state.consumer = nil }
-            return state.consumer
-        }
-        consumer?.resume(returning: .look)
+        var resumptions = HandOffState<Item, Never>.Resumptions()
+        state.withLock { _ = $0.queue.append(.event(event), into: &resumptions) }
+        resumptions.resume()
     }
 
     /// Ends the sequence after the events already queued; the decoding task ends.
     func finish() {
-        let (consumer, decoder) = state.withLock { state in
-            state.finished = true
-            defer {
-                state.consumer = nil
-                state.decoder = nil
-            }
-            return (state.consumer, state.decoder)
+        var resumptions = HandOffState<Item, Never>.Resumptions()
+        let decoder = state.withLock { state in
+            state.queue.finish(.success(()), into: &resumptions)
+            defer { state.decoder = nil }
+            return state.decoder
         }
-        consumer?.resume(returning: .look)
+        resumptions.resume()
         decoder?.resume(returning: false)
     }
 
@@ -94,7 +97,7 @@ final class EventHandOff: Sendable {
     /// caller decodes again, still holding the work), `true` when the work is let go.
     func finishDecoding() -> Bool {
         state.withLock { state in
-            if state.messagesWaiting && !state.finished { return false }
+            if state.messagesWaiting && !state.queue.isFinished { return false }
             state.decoding = false
             return true
         }
@@ -105,7 +108,7 @@ final class EventHandOff: Sendable {
     func waitForWork() async -> Bool {
         await withUnsafeContinuation { continuation in
             state.withLock { state in
-                if state.finished {
+                if state.queue.isFinished {
                     continuation.resume(returning: false)
                 } else if state.claimDecoding() {
                     continuation.resume(returning: true)
@@ -121,96 +124,46 @@ final class EventHandOff: Sendable {
     /// A message was put in a leg's queue: hands the decoding to the waiting consumer, else to the
     /// decoding task, unless someone holds it already.
     func messageArrived() {
-        enum Handed {
-            case nobody
-            case consumer(UnsafeContinuation<Wake, Never>)
-            case decoder(UnsafeContinuation<Bool, Never>)
-        }
-        let handed = state.withLock { state -> Handed in
+        var resumptions = HandOffState<Item, Never>.Resumptions()
+        let decoder = state.withLock { state -> UnsafeContinuation<Bool, Never>? in
             state.messagesWaiting = true
-            guard !state.decoding, !state.finished, state.decode != nil else { return .nobody }
-            if let consumer = state.consumer {
-                state.consumer = nil
+            guard !state.decoding, !state.queue.isFinished, state.decode != nil else { return nil }
+            if state.queue.handToWaitingConsumer(.decode, into: &resumptions) {
                 state.decoding = true
-                return .consumer(consumer)
-            } else if let decoder = state.decoder {
-                state.decoder = nil
-                state.decoding = true
-                return .decoder(decoder)
+                return nil
             }
-            return .nobody
+            guard let decoder = state.decoder else { return nil }
+            state.decoder = nil
+            state.decoding = true
+            return decoder
         }
-        switch handed {
-        case .nobody: break
-        case .consumer(let consumer): consumer.resume(returning: .decode)
-        case .decoder(let decoder): decoder.resume(returning: true)
-        }
+        resumptions.resume()
+        decoder?.resume(returning: true)
     }
 
     // MARK: The consumer's side
 
     /// Whether a task is waiting in ``next()`` (for tests).
-    var consumerIsWaiting: Bool { state.withLock { $0.consumer != nil } }
+    var consumerIsWaiting: Bool { state.withLock { $0.queue.isConsumerWaiting } }
 
     /// Whether the decoding task is waiting in ``waitForWork()`` (for tests).
     var decoderIsWaiting: Bool { state.withLock { $0.decoder != nil } }
-
-    private enum Step {
-        case event(TranscriptEvent)
-        case end
-        case decode
-        case wait
-    }
-
-    private func step(_ state: inout State) -> Step {
-        if let event = state.events.popFirst() { return .event(event) }
-        if state.finished { return .end }
-        if state.claimDecoding() { return .decode }
-        return .wait
-    }
 
     /// The next event; `nil` after the last one, when the task is cancelled while waiting, or
     /// when another task is already waiting (one task iterates).
     func next() async -> TranscriptEvent? {
         while true {
-            switch state.withLock({ step(&$0) }) {
-            case .event(let event): return event
-            case .end: return nil
-            case .decode:
-                await decode()
-                continue
-            case .wait:
-                break
-            }
-            if Task.isCancelled { return nil }
-            let wake = await withTaskCancellationHandler {
-                await withUnsafeContinuation { (continuation: UnsafeContinuation<Wake, Never>) in
-                    state.withLock { state in
-                        if !state.events.isEmpty || state.finished {
-                            continuation.resume(returning: .look)
-                        } else if state.claimDecoding() {
-                            continuation.resume(returning: .decode)
-                        } else if state.consumer != nil {
-                            continuation.resume(returning: .alreadyIterated)
-                        } else {
-                            state.consumer = continuation
-                        }
-                    }
-                }
-            } onCancel: {
-                let consumer = state.withLock { state in
-                    defer { state.consumer = nil }
-                    return state.consumer
-                }
-                consumer?.resume(returning: .look)
-            }
-            switch wake {
-            case .decode:
-                await decode()
-            case .alreadyIterated:
+            switch await state.nextHandedOff() {
+            case .element(.event(let event)): return event
+            case .element(.decode): await decode()
+            case .end, .busy: return nil
+            case .cancelled:
+                // An event may have come with the cancellation.
+                var resumptions = HandOffState<Item, Never>.Resumptions()
+                let item = state.withLock { $0.queue.take(into: &resumptions) }
+                resumptions.resume()
+                if case .element(.event(let event)) = item { return event }
                 return nil
-            case .look:
-                if Task.isCancelled { return state.withLock { $0.events.popFirst() } }
             }
         }
     }

@@ -1,20 +1,25 @@
 /// A first-in, first-out queue over an array: `popFirst()` advances a head index instead of
 /// shifting the array, and the consumed front is dropped in one go once it is at least half of the
 /// storage (or all of it).
-package struct FIFO<Element> {
-    private var storage: [Element] = []
-    private var head = 0
+///
+/// Inlinable, like ``HandOffState``, so that each use is specialized for its element.
+@usableFromInline package struct FIFO<Element> {
+    @usableFromInline var storage: [Element] = []
+    @usableFromInline var head = 0
 
     /// An empty queue.
-    package init() {}
+    @inlinable package init() {}
 
-    package var isEmpty: Bool { head == storage.count }
+    @inlinable package var isEmpty: Bool { head == storage.count }
 
-    package mutating func append(_ element: Element) {
+    /// The number of elements queued.
+    @inlinable package var count: Int { storage.count - head }
+
+    @inlinable package mutating func append(_ element: Element) {
         storage.append(element)
     }
 
-    package mutating func popFirst() -> Element? {
+    @inlinable package mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]
         head += 1

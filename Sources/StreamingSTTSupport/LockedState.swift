@@ -9,7 +9,9 @@
 /// Used instead of `Synchronization.Mutex` because on Linux that one is built on raw futex calls
 /// that ThreadSanitizer cannot see, so every access under it is reported as a race; a pthread
 /// mutex keeps the sanitizer runs meaningful. Hold it briefly and never across an `await`.
-package final class LockedState<State>: @unchecked Sendable {
+///
+/// `@usableFromInline` so that ``HandOffQueue``'s inlinable code can use it.
+@usableFromInline package final class LockedState<State>: @unchecked Sendable {
     // Justification for @unchecked: `state` is only touched inside `withLock`, under `mutex`.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var state: State
@@ -28,7 +30,7 @@ package final class LockedState<State>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the state.
-    package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+    @usableFromInline package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&state)

@@ -21,26 +21,30 @@ package struct ConnectionHandle: @unchecked Sendable {
 package final class WebSocketChannel: Sendable {
     private struct State {
         var handle: ConnectionHandle?
-        var established = false
-        var connectWaiter: UnsafeContinuation<Result<Void, WebSocketError>, Never>?
-        var connectOutcome: Result<Void, WebSocketError>?
-        var inbound = MessageQueue()
-        var readPaused = false
-        var reader: UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?
+        /// How the connection ended; set before ``inbound`` is finished.
         var closure: WebSocketClosure?
+        /// Counts the shim's drain events: a sender waits for the first one after its send.
         var drainGeneration = 0
-        var drainWaiters: [UnsafeContinuation<Void, Never>] = []
-        var closeWaiters: [UnsafeContinuation<WebSocketClosure, Never>] = []
-        var destroyed = false
-        var destroyWaiters: [UnsafeContinuation<Void, Never>] = []
-        var blockedSenderWaiters: [UnsafeContinuation<Void, Never>] = []
+        /// Finished at the next drain event (or the end) for the senders waiting for it; made by
+        /// the first of them.
+        var drained: HandOffQueue<Never, Never>?
+        /// Finished when a sender starts waiting for a drain; made by the first
+        /// ``waitUntilSenderBlocked()``.
+        var senderBlocked: HandOffQueue<Never, Never>?
         var httpResponse: HTTPResponse?
     }
 
     private let state = LockedState(State())
+    /// The messages received, then the connection's end (``WebSocketClosure/endOfMessages``).
+    /// Over `maxBufferedInbound` queued bytes the socket stops being read, until the reader has
+    /// taken the queue down to half of it.
+    private let inbound: HandOffQueue<WebSocketMessage, WebSocketError>
+    /// Finished with the outcome of the handshake.
+    private let connectOutcome = HandOffQueue<Never, WebSocketError>()
+    /// Finished once the shim has released the connection.
+    private let destroyed = HandOffQueue<Never, Never>()
     package let logger: Logger
     private let secrets: [String]
-    private let maxBufferedInbound: Int
     private let onEstablished: (@Sendable (WebSocketChannel) -> Void)?
     private let inboundFilter: WebSocketInboundFilter?
 
@@ -53,7 +57,12 @@ package final class WebSocketChannel: Sendable {
     ) {
         self.logger = logger
         self.secrets = secrets.filter { $0.count >= 4 }
-        self.maxBufferedInbound = max(1, maxBufferedInbound)
+        // The waiting reader is resumed under the lock: the reader takes the same lock before it
+        // waits again, which orders its next continuation after this resume in a way
+        // ThreadSanitizer can see (the runtime's own ordering, when the reader had not suspended
+        // yet, is an atomic it cannot).
+        self.inbound = HandOffQueue(
+            weigh: { $0.byteCount }, weightLimit: max(1, maxBufferedInbound), resumesConsumerUnderLock: true)
         self.inboundFilter = inboundFilter
         self.onEstablished = onEstablished
     }
@@ -76,24 +85,18 @@ package final class WebSocketChannel: Sendable {
         case Int(STT_EV_MESSAGE.rawValue):
             received(event)
         case Int(STT_EV_DRAINED.rawValue):
-            let waiters = state.withLock { state in
+            let drained = state.withLock { state in
                 state.drainGeneration &+= 1
-                defer { state.drainWaiters.removeAll() }
-                return state.drainWaiters
+                defer { state.drained = nil }
+                return state.drained
             }
-            for waiter in waiters { waiter.resume() }
+            drained?.finish()
         case Int(STT_EV_ESTABLISHED.rawValue):
             if let conn = event.conn, onEstablished != nil {
                 // Server connection: the event carries a reference for us.
                 attach(ConnectionHandle(raw: conn))
             }
-            let waiter = state.withLock { state in
-                state.established = true
-                state.connectOutcome = .success(())
-                defer { state.connectWaiter = nil }
-                return state.connectWaiter
-            }
-            waiter?.resume(returning: .success(()))
+            connectOutcome.finish(.success(()))
             onEstablished?(self)
         case Int(STT_EV_CONNECT_FAILED.rawValue):
             finish(.failed(Self.connectError(event)))
@@ -101,12 +104,7 @@ package final class WebSocketChannel: Sendable {
             finish(Self.closure(event))
         case Int(STT_EV_DESTROYED.rawValue):
             finish(.failed(WebSocketError(.connectionLost)))
-            let waiters = state.withLock { state in
-                state.destroyed = true
-                defer { state.destroyWaiters.removeAll() }
-                return state.destroyWaiters
-            }
-            for waiter in waiters { waiter.resume() }
+            destroyed.finish()
         case Int(STT_EV_LOG.rawValue):
             log(level: Int(event.code), line: Self.text(event))
         case Int(STT_EV_HTTP_RESPONSE.rawValue):
@@ -127,55 +125,22 @@ package final class WebSocketChannel: Sendable {
         } else {
             message = .text(String(decoding: bytes, as: UTF8.self))
         }
-        // The waiting reader is resumed under the lock: the reader takes the same lock before it
-        // waits again, which orders its next continuation after this resume in a way
-        // ThreadSanitizer can see (the runtime's own ordering, when the reader had not suspended
-        // yet, is an atomic it cannot).
-        let pause = state.withLock { state -> Bool in
-            if let reader = state.reader, state.inbound.isEmpty {
-                state.reader = nil
-                reader.resume(returning: .success(message))
-                return false
-            }
-            state.inbound.append(message)
-            if !state.readPaused && state.inbound.byteCount > maxBufferedInbound {
-                state.readPaused = true
-                return true
-            }
-            return false
-        }
-        if pause, let conn = event.conn {
+        if inbound.append(message) == .queuedOverWeightLimit, let conn = event.conn {
             stt_conn_pause_reading(conn, 1)
         }
     }
 
     /// Records how the connection ended (first report wins) and wakes every waiter.
     private func finish(_ closure: WebSocketClosure) {
-        let (connectWaiter, reader, drains, closes, final) = state.withLock { state in
+        let (final, drained) = state.withLock { state in
             if state.closure == nil { state.closure = closure }
-            let final = state.closure!
-            let connectWaiter = state.connectWaiter
-            state.connectWaiter = nil
-            if state.connectOutcome == nil {
-                state.connectOutcome = .failure(final.error ?? WebSocketError(.connectionLost))
-            }
-            var reader: UnsafeContinuation<Result<WebSocketMessage?, WebSocketError>, Never>?
-            if state.inbound.isEmpty {
-                reader = state.reader
-                state.reader = nil
-            }
-            let drains = state.drainWaiters
-            let closes = state.closeWaiters
-            state.drainWaiters.removeAll()
-            state.closeWaiters.removeAll()
-            return (connectWaiter, reader, drains, closes, final)
+            defer { state.drained = nil }
+            return (state.closure!, state.drained)
         }
-        if let connectWaiter {
-            connectWaiter.resume(returning: .failure(final.error ?? WebSocketError(.connectionLost)))
-        }
-        reader?.resume(returning: final.endOfMessages)
-        for waiter in drains { waiter.resume() }
-        for waiter in closes { waiter.resume(returning: final) }
+        // Each of these keeps its first result: a handshake that completed stays completed.
+        connectOutcome.finish(.failure(final.error ?? WebSocketError(.connectionLost)))
+        inbound.finish(final.endOfMessages)
+        drained?.finish()
     }
 
     private static func text(_ event: stt_event) -> String {
@@ -226,16 +191,9 @@ package final class WebSocketChannel: Sendable {
 
     /// Waits for the handshake to complete or fail.
     package func waitUntilEstablished() async -> Result<Void, WebSocketError> {
-        if let outcome = state.withLock({ $0.connectOutcome }) { return outcome }
+        if let outcome = connectOutcome.finishResult { return outcome }
         return await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                let outcome = state.withLock { state -> Result<Void, WebSocketError>? in
-                    if let outcome = state.connectOutcome { return outcome }
-                    state.connectWaiter = continuation
-                    return nil
-                }
-                if let outcome { continuation.resume(returning: outcome) }
-            }
+            await connectOutcome.waitUntilFinished()
         } onCancel: {
             self.abort()
         }
@@ -243,53 +201,21 @@ package final class WebSocketChannel: Sendable {
 
     /// The next message, `nil` after an orderly close, or the failure that ended the connection.
     package func nextMessage() async -> Result<WebSocketMessage?, WebSocketError> {
-        enum Step {
-            case done(Result<WebSocketMessage?, WebSocketError>)
-            case resume(Result<WebSocketMessage?, WebSocketError>, ConnectionHandle)
-            case wait
-        }
-        func take(_ state: inout State) -> Step {
-            if let message = state.inbound.popFirst() {
-                if state.readPaused, state.inbound.byteCount <= maxBufferedInbound / 2, let handle = state.handle {
-                    state.readPaused = false
-                    return .resume(.success(message), handle)
-                }
-                return .done(.success(message))
-            }
-            if let closure = state.closure { return .done(closure.endOfMessages) }
-            if state.reader != nil { return .done(.failure(WebSocketError(.concurrentIteration))) }
-            return .wait
-        }
-        func deliver(_ step: Step) -> Result<WebSocketMessage?, WebSocketError>? {
-            switch step {
-            case .done(let result): return result
-            case .resume(let result, let handle):
-                stt_conn_pause_reading(handle.raw, 0)
-                return result
-            case .wait: return nil
-            }
-        }
         if Task.isCancelled {
             abort()
             return .failure(WebSocketError(.cancelled))
         }
-        if let result = deliver(state.withLock { take(&$0) }) { return result }
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                let step = state.withLock { state -> Step in
-                    let step = take(&state)
-                    if case .wait = step { state.reader = continuation }
-                    return step
-                }
-                if let result = deliver(step) { continuation.resume(returning: result) }
-            }
-        } onCancel: {
-            let reader = self.state.withLock { state in
-                defer { state.reader = nil }
-                return state.reader
-            }
-            reader?.resume(returning: .failure(WebSocketError(.cancelled)))
-            self.abort()
+        let next = await inbound.next {
+            if let handle { stt_conn_pause_reading(handle.raw, 0) }
+        }
+        switch next {
+        case .element(let message): return .success(message)
+        case .end: return .success(nil)
+        case .failure(let error): return .failure(error)
+        case .cancelled:
+            abort()
+            return .failure(WebSocketError(.cancelled))
+        case .busy: return .failure(WebSocketError(.concurrentIteration))
         }
     }
 
@@ -318,16 +244,17 @@ package final class WebSocketChannel: Sendable {
                 return .failure(WebSocketError(.cancelled))
             }
             let closed: Bool = await withTaskCancellationHandler {
-                await withUnsafeContinuation { continuation in
-                    let (ready, observers) = state.withLock { state -> (Bool, [UnsafeContinuation<Void, Never>]) in
-                        if state.closure != nil || state.drainGeneration != generation { return (true, []) }
-                        state.drainWaiters.append(continuation)
-                        defer { state.blockedSenderWaiters.removeAll() }
-                        return (false, state.blockedSenderWaiters)
+                let (drained, senderBlocked) = state.withLock { state in
+                    if state.closure != nil || state.drainGeneration != generation {
+                        return (HandOffQueue<Never, Never>?.none, HandOffQueue<Never, Never>?.none)
                     }
-                    if ready { continuation.resume() }
-                    for observer in observers { observer.resume() }
+                    let drained = state.drained ?? HandOffQueue()
+                    state.drained = drained
+                    defer { state.senderBlocked = nil }
+                    return (drained, state.senderBlocked)
                 }
+                senderBlocked?.finish()
+                _ = await drained?.waitUntilFinished()
                 return state.withLock { $0.closure != nil }
             } onCancel: {
                 self.abort()
@@ -389,40 +316,27 @@ package final class WebSocketChannel: Sendable {
 
     /// Waits until the connection has ended.
     package func waitForClosure() async -> WebSocketClosure {
-        await withUnsafeContinuation { continuation in
-            let closure = state.withLock { state -> WebSocketClosure? in
-                if let closure = state.closure { return closure }
-                state.closeWaiters.append(continuation)
-                return nil
-            }
-            if let closure { continuation.resume(returning: closure) }
-        }
+        if let closure { return closure }
+        _ = await inbound.waitUntilFinished()
+        return closure!  // set before the inbound queue is finished
     }
 
     /// Waits until a sender is suspended because the outbound queue is over its limit
     /// (for tests of backpressure).
     package func waitUntilSenderBlocked() async {
-        await withUnsafeContinuation { continuation in
-            let blocked = state.withLock { state -> Bool in
-                if !state.drainWaiters.isEmpty { return true }
-                state.blockedSenderWaiters.append(continuation)
-                return false
-            }
-            if blocked { continuation.resume() }
+        let senderBlocked = state.withLock { state -> HandOffQueue<Never, Never>? in
+            if state.drained != nil { return nil }  // a sender is waiting already
+            let senderBlocked = state.senderBlocked ?? HandOffQueue()
+            state.senderBlocked = senderBlocked
+            return senderBlocked
         }
+        _ = await senderBlocked?.waitUntilFinished()
     }
 
     /// Waits until the shim has released the connection (its socket is closed and its memory
     /// freed); the loop's connection count no longer includes it.
     package func waitUntilDestroyed() async {
-        await withUnsafeContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                if state.destroyed { return true }
-                state.destroyWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
+        _ = await destroyed.waitUntilFinished()
     }
 
     /// Waits for the answer to a plain HTTP request, or the failure that prevented it.
@@ -455,28 +369,9 @@ extension WebSocketClosure {
     }
 
     /// What the message sequence ends with.
-    var endOfMessages: Result<WebSocketMessage?, WebSocketError> {
+    var endOfMessages: Result<Void, WebSocketError> {
         if case .failed(let error) = self { return .failure(error) }
-        return .success(nil)
-    }
-}
-
-/// A FIFO of received messages that counts its bytes.
-struct MessageQueue {
-    private var messages = FIFO<WebSocketMessage>()
-    private(set) var byteCount = 0
-
-    var isEmpty: Bool { messages.isEmpty }
-
-    mutating func append(_ message: WebSocketMessage) {
-        messages.append(message)
-        byteCount += message.byteCount
-    }
-
-    mutating func popFirst() -> WebSocketMessage? {
-        guard let message = messages.popFirst() else { return nil }
-        byteCount -= message.byteCount
-        return message
+        return .success(())
     }
 }
 

@@ -19,111 +19,41 @@ enum SessionEvent: Sendable {
     case tick
 }
 
-/// A bounded queue of session events: the reader suspends when it is full (so the emulator
-/// stops reading and the client sees backpressure), the session loop consumes one at a time.
-final class SessionEventQueue: Sendable {
-    private struct State {
-        var buffer: [SessionEvent] = []
-        var head = 0
-        var consumer: CheckedContinuation<SessionEvent?, Never>?
-        var producers: [CheckedContinuation<Void, Never>] = []
-        var tickPending = false
-        var finished = false
-        var count: Int { buffer.count - head }
+/// A session's events, in order: what the connection read, through a bounded queue whose reader
+/// waits while it is full (so the emulator stops reading and the client sees backpressure), and
+/// ticks, at most one waiting at a time.
+struct SessionEvents: Sendable {
+    /// The events; the reader appends with ``HandOffQueue/appendWaiting(_:)``, ticks and the end
+    /// of the connection go in without waiting.
+    let queue: HandOffQueue<SessionEvent, Never>
+    /// A tick is queued or on its way to the session loop.
+    private let tickPending = LockedState(false)
+
+    init(capacity: Int) {
+        queue = HandOffQueue(capacity: capacity, whenFull: .producerWaits)
     }
 
-    private let state = LockedState(State())
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    /// Adds a message event, waiting while the queue is full.
-    func put(_ event: SessionEvent) async {
-        while true {
-            let outcome: Bool? = state.withLock { state in
-                if state.finished { return true }
-                if state.count < capacity { return nil }
-                return false
-            }
-            if outcome == true { return }
-            if outcome == nil {
-                post(event)
-                return
-            }
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if state.finished || state.count < capacity { return true }
-                    state.producers.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
-    }
-
-    /// Adds an event now, ignoring the capacity (ticks and the end of the connection).
-    func post(_ event: SessionEvent) {
-        let consumer = state.withLock { state -> CheckedContinuation<SessionEvent?, Never>? in
-            if state.finished { return nil }
-            if case .tick = event {
-                if state.tickPending { return nil }
-                state.tickPending = true
-            }
-            if let consumer = state.consumer {
-                state.consumer = nil
-                if case .tick = event { state.tickPending = false }
-                return consumer
-            }
-            state.buffer.append(event)
+    /// The next event; `nil` once the queue is stopped, or when the session's task is cancelled
+    /// with nothing queued.
+    func next() async -> SessionEvent? {
+        switch await queue.next() {
+        case .element(let event):
+            // A tick arriving between the take and this is dropped: the loop is about to handle
+            // this one, which is later.
+            if case .tick = event { tickPending.withLock { $0 = false } }
+            return event
+        case .end, .cancelled, .busy:
             return nil
         }
-        consumer?.resume(returning: event)
     }
 
-    /// The next event, or `nil` once the queue is finished.
-    func next() async -> SessionEvent? {
-        await withCheckedContinuation { continuation in
-            let (event, producer, done) = state.withLock {
-                state -> (SessionEvent?, CheckedContinuation<Void, Never>?, Bool) in
-                if state.count > 0 {
-                    let event = state.buffer[state.head]
-                    state.head += 1
-                    if state.head == state.buffer.count {
-                        state.buffer.removeAll(keepingCapacity: true)
-                        state.head = 0
-                    } else if state.head >= 256 {
-                        state.buffer.removeFirst(state.head)
-                        state.head = 0
-                    }
-                    if case .tick = event { state.tickPending = false }
-                    let producer = state.producers.isEmpty ? nil : state.producers.removeFirst()
-                    return (event, producer, false)
-                }
-                if state.finished { return (nil, nil, true) }
-                state.consumer = continuation
-                return (nil, nil, false)
-            }
-            producer?.resume()
-            if let event {
-                continuation.resume(returning: event)
-            } else if done {
-                continuation.resume(returning: nil)
-            }
+    /// Adds a tick, unless one is waiting already.
+    func tick() {
+        let first = tickPending.withLock { pending in
+            defer { pending = true }
+            return !pending
         }
-    }
-
-    /// Ends the queue: waiting producers return, later events are dropped.
-    func finish() {
-        let (producers, consumer) = state.withLock { state in
-            state.finished = true
-            defer {
-                state.producers.removeAll()
-                state.consumer = nil
-            }
-            return (state.producers, state.consumer)
-        }
-        for producer in producers { producer.resume() }
-        consumer?.resume(returning: nil)
+        if first { queue.append(.tick) }
     }
 }
 
@@ -272,30 +202,30 @@ func runSession(
     connection: TestWebSocketServer.Connection,
     queueCapacity: Int = 64,
     tick: Duration = .milliseconds(200),
-    body: @escaping @Sendable (SessionEventQueue) async -> Void
+    body: @escaping @Sendable (SessionEvents) async -> Void
 ) async {
-    let queue = SessionEventQueue(capacity: queueCapacity)
+    let events = SessionEvents(capacity: queueCapacity)
     await withTaskGroup(of: Void.self) { group in
         group.addTask {
             do {
                 for try await message in connection.messages {
                     let now = ContinuousClock.now
                     switch message {
-                    case .text(let text): await queue.put(.text(text, now))
-                    case .binary(let bytes): await queue.put(.binary(bytes, now))
+                    case .text(let text): await events.queue.appendWaiting(.text(text, now))
+                    case .binary(let bytes): await events.queue.appendWaiting(.binary(bytes, now))
                     }
                 }
             } catch {}
-            queue.post(.closed)
+            events.queue.append(.closed)
         }
         group.addTask {
             while !Task.isCancelled {
                 try? await Task.sleep(for: tick)
-                queue.post(.tick)
+                events.tick()
             }
         }
-        await body(queue)
-        queue.finish()
+        await body(events)
+        events.queue.stop()
         if connection.webSocket.closure == nil { connection.dropConnection() }
         _ = await connection.closed()
         group.cancelAll()

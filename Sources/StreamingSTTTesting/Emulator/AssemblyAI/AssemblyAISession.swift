@@ -23,7 +23,7 @@ struct AssemblyAISession: Sendable {
     }
 
     /// Waits for the end of the connection, ignoring what arrives.
-    private func drain(_ queue: SessionEventQueue) async {
+    private func drain(_ queue: SessionEvents) async {
         while let event = await queue.next() {
             if case .closed = event { return }
         }
@@ -48,7 +48,7 @@ struct AssemblyAISession: Sendable {
         return (false, nil, "no Authorization header and no token")
     }
 
-    private func body(_ queue: SessionEventQueue) async {
+    private func body(_ queue: SessionEvents) async {
         let faults = io.faults
         let clock = ContinuousClock()
         let opened = clock.now

@@ -24,7 +24,7 @@ struct SpeechmaticsSession: Sendable {
         await io.close(code: error.closeCode, reason: error.type)
     }
 
-    private func drain(_ queue: SessionEventQueue) async {
+    private func drain(_ queue: SessionEvents) async {
         while let event = await queue.next() {
             if case .closed = event { return }
         }
@@ -54,7 +54,7 @@ struct SpeechmaticsSession: Sendable {
         return String(path.dropFirst(4))
     }
 
-    private func body(_ queue: SessionEventQueue) async {
+    private func body(_ queue: SessionEvents) async {
         let faults = io.faults
         let clock = ContinuousClock()
 
