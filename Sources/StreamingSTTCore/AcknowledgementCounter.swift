@@ -9,7 +9,7 @@ final class AcknowledgementCounter: Sendable {
     private struct State {
         var value = 0
         var lastAdvance: ContinuousClock.Instant?
-        var waiter: (target: Int, continuation: UnsafeContinuation<Void, Never>)?
+        var waiter: (target: Int, continuation: CheckedContinuation<Void, Never>)?
     }
 
     private let state = LockedState(State())
@@ -29,7 +29,7 @@ final class AcknowledgementCounter: Sendable {
     /// Raises the count to `sequence` (never lowers it), waking a task waiting for it.
     func advance(to sequence: Int) {
         let now = ContinuousClock.now
-        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if sequence > state.value {
                 state.value = sequence
                 state.lastAdvance = now
@@ -45,7 +45,7 @@ final class AcknowledgementCounter: Sendable {
     /// time (the sender, which holds the send lock).
     func reached(_ target: Int) async {
         await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
+            await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
                     if state.value >= target || Task.isCancelled { return true }
                     state.waiter = (target, continuation)
@@ -63,7 +63,7 @@ final class AcknowledgementCounter: Sendable {
     }
 
     /// Counts `bytes` if they are a plain acknowledgement; `false` for any other message.
-    func consume(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func consume(_ bytes: Span<UInt8>) -> Bool {
         guard let sequence = scanner(bytes) else { return false }
         advance(to: sequence)
         return true

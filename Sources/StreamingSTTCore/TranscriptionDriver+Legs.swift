@@ -37,14 +37,14 @@ extension TranscriptionDriver {
         // With every message delivered raw, acknowledgements go through the decoder too.
         let countsAcknowledgements = configuration.deliversRawMessages ? nil : acknowledgements
         let received = ReceivedMessages()
-        startDecodingTask()
+        startDecodingJob()
         // Every message is taken on the event loop's thread: acknowledgements into their counter,
         // the rest into the leg's queue for the decoder (see EventHandOff); binary frames mean
         // nothing here. The connection's own queue only ever sees its end.
         webSocket.inboundFilter = { [handOff] bytes, binary in
             if binary { return true }
             if let countsAcknowledgements, countsAcknowledgements.consume(bytes) { return true }
-            if received.append(String(decoding: bytes, as: UTF8.self)) { handOff.messageArrived() }
+            if received.append(String(utf8: bytes)) { handOff.messageArrived() }
             return true
         }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
@@ -86,7 +86,7 @@ extension TranscriptionDriver {
     // MARK: Reading
 
     /// Starts the job that decodes received messages while the consumer is not waiting.
-    private func startDecodingTask() {
+    private func startDecodingJob() {
         guard !decodes else { return }
         decodes = true
         handOff.setDecode { [weak self] in await self?.decodeReceivedMessages() }

@@ -118,8 +118,8 @@ package final class WebSocketChannel: Sendable {
 
     private func received(_ event: stt_event) {
         let message: WebSocketMessage
-        let bytes = UnsafeRawBufferPointer(start: event.data, count: event.len)
-        if let inboundFilter, inboundFilter(bytes, event.binary != 0) { return }
+        let bytes = UnsafeBufferPointer(start: event.data, count: event.len)
+        if let inboundFilter, inboundFilter(bytes.span, event.binary != 0) { return }
         if event.binary != 0 {
             message = .binary(Array(bytes))
         } else {

@@ -111,4 +111,4 @@ public struct TLSConfiguration: Sendable, Hashable {
 
 /// Decides on the event loop's thread whether a received message is consumed before it is
 /// queued: `(bytes, isBinary) -> consumed`. See ``WebSocketConfiguration/inboundFilter``.
-package typealias WebSocketInboundFilter = @Sendable (UnsafeRawBufferPointer, Bool) -> Bool
+package typealias WebSocketInboundFilter = @Sendable (Span<UInt8>, Bool) -> Bool

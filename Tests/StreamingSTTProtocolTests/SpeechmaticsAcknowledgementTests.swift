@@ -71,7 +71,7 @@ struct SpeechmaticsAcknowledgementTests {
 extension SpeechmaticsAcknowledgement {
     /// The scanner on a string's UTF-8.
     static func sequenceNumber(in text: String) -> Int? {
-        var text = text
-        return text.withUTF8 { sequenceNumber(in: UnsafeRawBufferPointer($0)) }
+        let bytes = Array(text.utf8)
+        return sequenceNumber(in: bytes.span)
     }
 }

@@ -41,7 +41,8 @@ struct AcknowledgementCounterTests {
         let scanner = try #require(Speechmatics(credentials: .none).acknowledgementScanner)
         let counter = AcknowledgementCounter(scanner: scanner)
         func offer(_ text: String) -> Bool {
-            Array(text.utf8).withUnsafeBytes { counter.consume($0) }
+            let bytes = Array(text.utf8)
+            return counter.consume(bytes.span)
         }
         #expect(offer(#"{"message":"AudioAdded","seq_no":5}"#))
         #expect(counter.value == 5)

@@ -180,8 +180,8 @@ func threadCount() -> Int {
     return count
 }
 
-/// TCP sockets of this process with `port` at either end, not yet closed. Unlike a count of all
-/// file descriptors, other tests running in parallel do not change it.
+/// TCP sockets of this process connected to `port`, and the server's ends of those, not yet
+/// closed. Unlike a count of all file descriptors, other tests running in parallel do not change it.
 func openSockets(port: Int) -> Int {
     var inodes = Set<String>()
     if let directory = opendir("/proc/self/fd") {
@@ -198,21 +198,21 @@ func openSockets(port: Int) -> Int {
         }
     }
     let hexPort = String(port, radix: 16, uppercase: true).leftPadded(to: 4)
-    var count = 0
+    // Connections to the port (their remote port is it), and the server's ends of those (their
+    // local port is it and their remote port is one of those connections' local ports). Another
+    // socket of the process whose ephemeral local port happens to be the same number, connected
+    // elsewhere, is neither.
+    var connections: [(local: Substring, remote: Substring)] = []
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         guard let text = readFile(table) else { continue }
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
-            guard fields.count > 9 else { continue }
-            let local = fields[1].split(separator: ":").last ?? ""
-            let remote = fields[2].split(separator: ":").last ?? ""
-            let listening = fields[3] == "0A"
-            if !listening && (local == hexPort || remote == hexPort) && inodes.contains(String(fields[9])) {
-                count += 1
-            }
+            guard fields.count > 9, fields[3] != "0A", inodes.contains(String(fields[9])) else { continue }
+            connections.append((fields[1].split(separator: ":").last ?? "", fields[2].split(separator: ":").last ?? ""))
         }
     }
-    return count
+    let clientPorts = Set(connections.filter { $0.remote == hexPort }.map(\.local))
+    return connections.filter { $0.remote == hexPort || ($0.local == hexPort && clientPorts.contains($0.remote)) }.count
 }
 
 extension String {

@@ -43,7 +43,7 @@ package protocol TranscriptionVendor: Sendable, Hashable {
 
 /// Reads an acknowledgement's sequence number from a message's UTF-8 bytes, or returns `nil` when
 /// the message is anything else (it then goes to the decoder).
-package typealias AcknowledgementScanner = @Sendable (UnsafeRawBufferPointer) -> Int?
+package typealias AcknowledgementScanner = @Sendable (Span<UInt8>) -> Int?
 
 /// Where a session connects and the handshake headers it sends.
 package struct ConnectRequest: Sendable {
