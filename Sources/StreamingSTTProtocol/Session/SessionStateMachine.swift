@@ -30,6 +30,8 @@ package struct SessionStateMachine: Sendable {
     private var dialect: any SessionDialect
     /// The audio on the wire (for the seconds sent).
     package let wire: WireAudio
+    /// The dialect's acknowledgement window.
+    private let acknowledgementWindow: Int?
     /// Where the session is.
     package private(set) var phase = Phase.connecting
     /// What the service said when it started the session.
@@ -54,6 +56,7 @@ package struct SessionStateMachine: Sendable {
     package init(dialect: any SessionDialect, wire: WireAudio) {
         self.dialect = dialect
         self.wire = wire
+        self.acknowledgementWindow = dialect.acknowledgementWindow
     }
 
     /// The provider.
@@ -138,8 +141,10 @@ package struct SessionStateMachine: Sendable {
 
     // MARK: - Audio
 
-    /// Whether an audio chunk may go now.
-    package func prepareAudio() -> AudioDecision {
+    /// Whether an audio chunk may go now. (`mutating` although it changes nothing: the driver keeps
+    /// the machine in a class, and a mutating call works on it in place where a non-mutating one
+    /// copies the whole machine, its dialect included, for every chunk.)
+    package mutating func prepareAudio() -> AudioDecision {
         switch phase {
         case .connecting, .starting:
             return .refuse(
@@ -152,7 +157,7 @@ package struct SessionStateMachine: Sendable {
         case .streaming:
             break
         }
-        if let window = dialect.acknowledgementWindow, chunksSent - chunksAcknowledged >= window {
+        if let window = acknowledgementWindow, chunksSent - chunksAcknowledged >= window {
             return .waitForAcknowledgements(through: chunksSent - (window - max(1, window / 2)))
         }
         return .send
