@@ -61,7 +61,7 @@ package enum HTTPClient {
         let handle = configuration.withConnectParameters(
             url: parsed, address: address, trustPEM: trustPEM, timeout: remaining, method: method, body: body
         ) { eventLoop.connect(&$0, channel: channel) }
-        guard let handle else { throw WebSocketError(.eventLoopShutDown) }
+        guard let handle else { throw eventLoop.shutDownError }
         channel.attach(handle)
         logger.debug("http request", metadata: ["stt.http.method": "\(method)", "stt.http.url": "\(parsed)"])
         return try await channel.waitForHTTPResponse().get()

@@ -90,7 +90,7 @@ public final class WebSocketConnection: Sendable {
         let handle = configuration.withConnectParameters(
             url: url, address: address, trustPEM: trustPEM, timeout: remaining, method: nil, body: nil
         ) { eventLoop.connect(&$0, channel: channel) }
-        guard let handle else { throw WebSocketError(.eventLoopShutDown) }
+        guard let handle else { throw eventLoop.shutDownError }
         channel.attach(handle)
         logger.debug("websocket connecting", metadata: ["stt.ws.url": "\(url)"])
         switch await channel.waitUntilEstablished() {

@@ -12,7 +12,10 @@ import StreamingSTTSupport
 /// - Important: Only `lws_cancel_service` is ever called from outside the service thread; every
 ///   other libwebsockets call happens on it. Calls from your tasks queue work and wake it.
 public final class WebSocketEventLoop: Sendable {
-    private let loop: LoopHandle
+    /// The context; `nil` only for ``shared`` when libwebsockets could not create one.
+    private let loop: LoopHandle?
+    /// Why this loop has no context, then.
+    private let creationFailure: WebSocketError?
     private let logSink: Unmanaged<LogSink>
     private let isShutDown = LockedState(false)
     /// Jobs of tasks that prefer this loop as their executor (see ``TaskExecutor`` conformance).
@@ -21,12 +24,14 @@ public final class WebSocketEventLoop: Sendable {
     /// The process-wide loop, created on first use and never shut down.
     ///
     /// Its own log lines (those that belong to no connection) are discarded; lines about a
-    /// connection go to that connection's logger.
+    /// connection go to that connection's logger. If libwebsockets cannot create its context (no
+    /// memory, no file descriptors), the program goes on: every connection through this loop then
+    /// fails with ``WebSocketError/Code/eventLoopShutDown`` and the reason in its detail.
     public static let shared: WebSocketEventLoop = {
-        do {
+        do throws(WebSocketError) {
             return try WebSocketEventLoop()
         } catch {
-            fatalError("libwebsockets could not create its context: \(error)")
+            return WebSocketEventLoop(failure: error)
         }
     }()
 
@@ -67,10 +72,28 @@ public final class WebSocketEventLoop: Sendable {
             throw WebSocketError(.eventLoopShutDown, detail: cStringText(error))
         }
         self.loop = LoopHandle(raw: raw)
+        self.creationFailure = nil
         self.logSink = sink
         self.jobs = jobs
         jobs.takeUnretainedValue().attach(loop: LoopHandle(raw: raw), executor: UnownedTaskExecutor(ordinary: self))
     }
+
+    /// A loop without a context, because creating one failed with `failure`: shut down from the
+    /// start (connections fail with `failure`, jobs of tasks that prefer it run on the global
+    /// executor).
+    package init(failure: WebSocketError) {
+        self.loop = nil
+        self.creationFailure = WebSocketError(
+            .eventLoopShutDown, detail: "libwebsockets could not create its context: \(failure.detail)")
+        self.logSink = Unmanaged.passRetained(
+            LogSink(logger: Logger(label: "stt.websocket", factory: { _ in SwiftLogNoOpLogHandler() })))
+        self.jobs = Unmanaged.passRetained(LoopJobs())
+        isShutDown.withLock { $0 = true }
+        jobs.takeUnretainedValue().stop()
+    }
+
+    /// The error of a connection attempt on this loop once it is shut down (or never had a context).
+    package var shutDownError: WebSocketError { creationFailure ?? WebSocketError(.eventLoopShutDown) }
 
     deinit {
         shutdown()
@@ -86,11 +109,11 @@ public final class WebSocketEventLoop: Sendable {
             defer { done = true }
             return !done
         }
-        guard first else { return }
+        guard first, let loop else { return }
         if stt_loop_is_service_thread(loop.raw) != 0 {
             // From a job running on this loop's own thread, which cannot wait for itself: the
             // loop is destroyed from another thread, which keeps what it uses alive until then.
-            let (loop, jobs, logSink) = (self.loop, self.jobs.retain(), self.logSink.retain())
+            let (jobs, logSink) = (self.jobs.retain(), self.logSink.retain())
             jobs.takeUnretainedValue().stop()
             DispatchQueue.global().async {
                 stt_loop_destroy(loop.raw)
@@ -109,16 +132,16 @@ public final class WebSocketEventLoop: Sendable {
 
     /// Connections alive on this loop: connecting, open or closing.
     public var connectionCount: Int {
-        if isShutDown.withLock({ $0 }) { return 0 }
+        guard let loop, !isShutDown.withLock({ $0 }) else { return 0 }
         return Int(stt_loop_connection_count(loop.raw))
     }
 
     /// Whether the calling thread is this loop's service thread.
-    package var isServiceThread: Bool { stt_loop_is_service_thread(loop.raw) != 0 }
+    package var isServiceThread: Bool { loop.map { stt_loop_is_service_thread($0.raw) != 0 } ?? false }
 
     /// Starts a client connection bound to `channel`; `nil` when the loop is shut down.
     package func connect(_ parameters: inout stt_connect_params, channel: WebSocketChannel) -> ConnectionHandle? {
-        if isShutDown.withLock({ $0 }) { return nil }
+        guard let loop, !isShutDown.withLock({ $0 }) else { return nil }
         let user = Unmanaged.passRetained(channel)
         guard let raw = stt_conn_connect(loop.raw, &parameters, user.toOpaque()) else {
             user.release()

@@ -5,6 +5,21 @@ import Testing
 
 @Suite("WebSocket transport: failures, timeouts and cancellation")
 struct WebSocketFailureTests {
+    @Test("a loop whose context could not be created fails every connection with the reason, and runs no job")
+    func loopWithoutContext() async throws {
+        let loop = WebSocketEventLoop(failure: WebSocketError(.eventLoopShutDown, detail: "no memory"))
+        let error = try await withTimeout {
+            await failure { _ = try await WebSocketConnection.connect(to: "ws://127.0.0.1:9/", eventLoop: loop) }
+        }
+        #expect(error?.code == .eventLoopShutDown)
+        #expect(error?.detail.contains("no memory") == true)
+        #expect(loop.connectionCount == 0)
+        // A task that prefers the loop still runs (on the global executor).
+        let ran = try await withTimeout { await Task(executorPreference: loop) { true }.value }
+        #expect(ran)
+        loop.shutdown()
+    }
+
     @Test("nothing listening: connectionRefused")
     func refused() async throws {
         let closedPort = try ClosedPort()
