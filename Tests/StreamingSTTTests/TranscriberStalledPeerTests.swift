@@ -17,6 +17,9 @@ struct TranscriberStalledPeerTests {
         case queueFull
         /// A few chunks sent, then nothing: the queue stays nearly empty.
         case fewChunks
+        /// A few chunks sent, then `stop()`: the end message cannot reach the service, and `stop()`
+        /// must not wait for its answer past the bound.
+        case stopping
         /// Speechmatics: the window of unacknowledged chunks is full (no `AudioAdded` comes), so
         /// the sender waits for acknowledgements rather than on the socket.
         case acknowledgementWindow
@@ -51,7 +54,7 @@ struct TranscriberStalledPeerTests {
         /// From the call to `start()` (the service stalls right after the session started) to
         /// that error.
         var failedAfter: Duration
-        /// From the call to `start()` to the sender's last `send` returning (after an error).
+        /// From the call to `start()` to the sender's last `send` (or `stop()`) returning.
         var senderReturnedAfter: Duration
     }
 
@@ -99,10 +102,11 @@ struct TranscriberStalledPeerTests {
         defer { firstError.cancel() }
         let outcome = try await withTimeout(bound + .seconds(10), "the stalled session to fail") {
             try await transcriber.start()
-            let chunks = load == .fewChunks ? 3 : 100_000  // 100 ms each
+            let chunks = load == .fewChunks || load == .stopping ? 3 : 100_000  // 100 ms each
             for _ in 0..<chunks {
                 do { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) } catch { break }
             }
+            if load == .stopping { _ = try? await transcriber.stop() }
             let senderReturned = clock.now
             let error = await firstError.value
             return Outcome(
@@ -122,7 +126,8 @@ struct TranscriberStalledPeerTests {
             outcome.failedAfter < bound,
             "failed \(outcome.failedAfter) after the stall; the bound is \(bound)")
         if load != .fewChunks {
-            // It waited (for room in the queue, or for acknowledgements) until the failure.
+            // It waited (for room in the queue, for acknowledgements, or for the end) until the
+            // failure.
             #expect(outcome.senderReturnedAfter >= pingInterval, "the sender was never held back")
             #expect(
                 outcome.senderReturnedAfter < bound,
@@ -138,6 +143,11 @@ struct TranscriberStalledPeerTests {
     @Test("the send queue nearly empty", arguments: Vendor.allCases, Setup.all)
     func fewChunks(vendor: Vendor, setup: Setup) async throws {
         Self.check(try await Self.run(vendor, setup, load: .fewChunks), .fewChunks)
+    }
+
+    @Test("stop() while the service does not read", arguments: Vendor.allCases, Setup.all)
+    func stopping(vendor: Vendor, setup: Setup) async throws {
+        Self.check(try await Self.run(vendor, setup, load: .stopping), .stopping)
     }
 
     @Test("Speechmatics waiting on its acknowledgement window", arguments: Setup.all)
