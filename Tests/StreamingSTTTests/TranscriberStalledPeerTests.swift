@@ -51,10 +51,11 @@ struct TranscriberStalledPeerTests {
     struct Outcome {
         /// The first error the events carried.
         var error: TranscriptionError?
-        /// From the call to `start()` (the service stalls right after the session started) to
-        /// that error.
+        /// From `start()` returning to that error. The service stalled just before: right after
+        /// it sent `Begin` / `RecognitionStarted`, which `start()` waits for. (Counting from the
+        /// call would add the connection's set-up, seconds on a loaded machine.)
         var failedAfter: Duration
-        /// From the call to `start()` to the sender's last `send` (or `stop()`) returning.
+        /// From `start()` returning to the sender's last `send` (or `stop()`) returning.
         var senderReturnedAfter: Duration
     }
 
@@ -91,7 +92,6 @@ struct TranscriberStalledPeerTests {
             maxQueuedOutboundBytes: 16 << 10)
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
         let clock = ContinuousClock()
-        let started = clock.now
         let firstError = Task { () -> (TranscriptionError, ContinuousClock.Instant)? in
             for await event in transcriber.events {
                 if case .error(let error) = event { return (error, clock.now) }
@@ -102,6 +102,7 @@ struct TranscriberStalledPeerTests {
         defer { firstError.cancel() }
         let outcome = try await withTimeout(bound + .seconds(10), "the stalled session to fail") {
             try await transcriber.start()
+            let started = clock.now
             let chunks = load == .fewChunks || load == .stopping ? 3 : 100_000  // 100 ms each
             for _ in 0..<chunks {
                 do { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) } catch { break }
