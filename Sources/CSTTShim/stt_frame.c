@@ -290,7 +290,8 @@ int stt_rx_append(stt_conn *c, const uint8_t *in, size_t len) {
 
 int stt_on_receive(stt_conn *c, const uint8_t *in, size_t len) {
     struct lws *wsi = c->wsi;
-    stt_peer_alive(c);
+    // Data is no answer to a ping: a peer that stopped reading may still be sending (transcripts
+    // of audio it already has), and only a pong shows that it reads what we send.
     if (lws_is_first_fragment(wsi)) {
         c->rx_len = 0;
         c->rx_binary = lws_frame_is_binary(wsi);

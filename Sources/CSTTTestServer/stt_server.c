@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /// A listening loop's state: its `hook_data`. Immutable once the loop is returned.
 typedef struct stt_server {
@@ -42,7 +43,8 @@ typedef struct stt_server {
     void *user;
     char *custom_headers;
     size_t custom_headers_len;
-    int port;  // the port listened on
+    int receive_buffer;  // SO_RCVBUF of each accepted socket, 0 for the system's
+    int port;            // the port listened on
 } stt_server;
 
 /// One plain HTTP request and its answer: the `hook_data` of its connection.
@@ -348,6 +350,15 @@ static int server_callback(stt_loop *l, stt_conn *c, struct lws *wsi, enum lws_c
     const stt_server *s = l->hook_data;
     stt_http_txn *t = c ? c->hook_data : NULL;
     switch (reason) {
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        // Just accepted, before TLS and the handshake: a small buffer holds little of what a
+        // client sends once the host stops reading.
+        if (s->receive_buffer > 0) {
+            int fd = (int)lws_get_socket_fd(wsi);
+            if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->receive_buffer, sizeof s->receive_buffer);
+        }
+        return 0;
+
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return on_confirm_upgrade(l, s, wsi);
 
@@ -439,6 +450,7 @@ stt_loop *stt_server_loop_create(const stt_loop_options *o, const stt_server_opt
     s->on_handshake = so->on_handshake;
     s->on_http = so->on_http;
     s->user = so->server_user;
+    s->receive_buffer = so->server_receive_buffer;
     if (so->server_custom_headers && so->server_custom_headers_len) {
         s->custom_headers = stt_dup_bytes(so->server_custom_headers, so->server_custom_headers_len);
         s->custom_headers_len = so->server_custom_headers_len;

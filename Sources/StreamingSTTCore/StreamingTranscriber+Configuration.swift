@@ -1,8 +1,11 @@
 import StreamingSTTWebSocket
 
 extension StreamingTranscriber.Configuration {
-    /// WebSocket keepalive: a ping every `pingInterval`; no answer (or other data) within
-    /// `pongTimeout` fails the connection (`.disabled`, or `.enabled(pingInterval:pongTimeout:)`).
+    /// WebSocket keepalive: a ping every `pingInterval`; no pong within `pongTimeout` fails the
+    /// connection with a retryable `connectionLost` (`.disabled`, or
+    /// `.enabled(pingInterval:pongTimeout:)`). Messages from the service are no answer: a service
+    /// that stopped reading is detected within `pingInterval + pongTimeout` (plus a moment), even
+    /// while it still sends or the sender waits on the send queue or on acknowledgements.
     public typealias Keepalive = WebSocketConfiguration.Keepalive
 }
 

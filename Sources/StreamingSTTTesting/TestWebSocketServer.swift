@@ -216,6 +216,9 @@ public final class TestWebSocketServer: Sendable {
     ///   - tls: serve `wss://` with this authority's server certificate; `nil` for `ws://`.
     ///   - recordedCustomHeaders: non-standard header names to record (standard ones always are).
     ///   - maxQueuedOutboundBytes: the server's own send queue bound per connection.
+    ///   - receiveBufferSize: the receive buffer (`SO_RCVBUF`) of each accepted socket; `nil` for
+    ///     the system's. A small one makes a client's sends block soon after
+    ///     ``Connection/stopReading()``, as against a stalled peer.
     ///   - logger: receives libwebsockets' lines about the server.
     ///   - handshakePolicy: accepts or rejects each handshake.
     ///   - httpHandler: answers plain HTTP requests (each in its own task); without one they get 404.
@@ -226,6 +229,7 @@ public final class TestWebSocketServer: Sendable {
         tls: TestCertificateAuthority? = nil,
         recordedCustomHeaders: [String] = [],
         maxQueuedOutboundBytes: Int = 1 << 20,
+        receiveBufferSize: Int? = nil,
         logger: Logger = WebSocketConnection.disabledLogger,
         handshakePolicy: HandshakePolicy = .acceptAll,
         httpHandler: HTTPHandler? = nil,
@@ -251,6 +255,7 @@ public final class TestWebSocketServer: Sendable {
                         options.server_user = core.toOpaque()
                         options.server_custom_headers = custom.baseAddress
                         options.server_custom_headers_len = custom.count
+                        options.server_receive_buffer = Int32(clamping: receiveBufferSize ?? 0)
                         return Result { () throws(WebSocketError) in
                             var port: Int32 = 0
                             let loop = try WebSocketEventLoop(logger: logger) { loopOptions, error, errorLength in

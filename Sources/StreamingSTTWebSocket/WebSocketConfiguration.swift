@@ -52,8 +52,14 @@ public struct WebSocketConfiguration: Sendable {
         self.tls = tls
     }
 
-    /// Keepalive: a ping every `pingInterval`; no pong (or other data) within `pongTimeout`
-    /// fails the connection with ``WebSocketError/Code/pingTimeout``.
+    /// Keepalive: a ping every `pingInterval`; no pong within `pongTimeout` fails the connection
+    /// with ``WebSocketError/Code/pingTimeout``.
+    ///
+    /// Only a pong answers: data from the peer does not (a peer that stopped reading may go on
+    /// sending), and the pong timeout runs from when the ping was due, even while it cannot be
+    /// written because the peer's receive window is full. A peer that stops reading therefore
+    /// ends the connection within `pingInterval + pongTimeout` (plus the time to tear it down),
+    /// whether the send queue is full or not.
     public struct Keepalive: Sendable, Hashable {
         /// Time between pings; `nil` when keepalive is disabled.
         public var pingInterval: Duration?

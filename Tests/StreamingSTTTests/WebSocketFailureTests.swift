@@ -78,6 +78,50 @@ struct WebSocketFailureTests {
         #expect(outcome.failure?.code == .pingTimeout)
     }
 
+    @Test("a peer that stops reading but goes on sending: pingTimeout all the same, within the bound")
+    func pingTimeoutWhileThePeerSends() async throws {
+        let server = try TestWebSocketServer(receiveBufferSize: 4096) { connection in
+            connection.stopReading()
+            // Talks on (paced, as a service sends transcripts) while it reads nothing.
+            while (try? await connection.send(.text("still talking"))) != nil {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { server.shutdown() }
+        let pingInterval = Duration.milliseconds(200)
+        let pongTimeout = Duration.milliseconds(300)
+        let configuration = WebSocketConfiguration(
+            keepalive: .enabled(pingInterval: pingInterval, pongTimeout: pongTimeout), maxQueuedOutboundBytes: 16 << 10)
+        let clock = ContinuousClock()
+        let (received, error, elapsed) = try await withTimeout(.seconds(15)) {
+            () async throws -> (Int, WebSocketError?, Duration) in
+            let connection = try await WebSocketConnection.connect(to: server.url(), configuration: configuration)
+            let start = clock.now
+            // The sender fills the socket and the queue, then waits in `send`.
+            async let sender: Void = {
+                while (try? await connection.send(binary: [UInt8](repeating: 0, count: 3200))) != nil {}
+            }()
+            var received = 0
+            var error: WebSocketError?
+            var iterator = connection.messages.makeAsyncIterator()
+            reading: while true {
+                switch await iterator.outcome() {
+                case .success(.some): received += 1
+                case .success(.none): break reading
+                case .failure(let failure):
+                    error = failure
+                    break reading
+                }
+            }
+            let elapsed = clock.now - start
+            await sender
+            return (received, error, elapsed)
+        }
+        #expect(received > 0, "the peer went on sending")
+        #expect(error?.code == .pingTimeout)
+        #expect(elapsed < pingInterval + pongTimeout + .seconds(5), "detected after \(elapsed)")
+    }
+
     @Test("a peer that answers pings stays connected through several intervals")
     func pingAnswered() async throws {
         let server = try TestWebSocketServer { connection in

@@ -230,7 +230,8 @@ void stt_conn_destroyed(stt_conn *conn);
 /// The WebSocket connection is open: starts keepalive, marks it open and applies the commands
 /// that waited for it.
 void stt_conn_established(stt_conn *conn);
-/// Data or a pong arrived: the peer is alive.
+/// A pong arrived: the peer reads what we send. (Data does not count: a peer that stopped
+/// reading may go on sending.)
 void stt_peer_alive(stt_conn *conn);
 /// Makes lws close the wsi from its next timeout check.
 void stt_kill_wsi(stt_conn *conn);

@@ -78,7 +78,8 @@ enum stt_close_kind {
     STT_CLOSE_ABNORMAL = 3,
     /// An inbound message exceeded the maximum size; we closed with 1009.
     STT_CLOSE_TOO_BIG = 4,
-    /// No pong (or any data) arrived within the pong timeout after a ping.
+    /// No pong arrived within the pong timeout after a ping was due (written or not: a ping stuck
+    /// behind a full socket counts from when it was due). Data from the peer is no answer.
     STT_CLOSE_PING_TIMEOUT = 5,
     /// `stt_conn_abort` dropped the connection without a close frame.
     STT_CLOSE_ABORTED = 6,

@@ -69,6 +69,8 @@ typedef struct stt_server_options {
     /// Names of non-standard headers to record ("x-a\0x-b\0"), lowercase.
     const char *server_custom_headers;
     size_t server_custom_headers_len;
+    /// SO_RCVBUF of each accepted socket, set as it is accepted (0: the system's default).
+    int server_receive_buffer;
 } stt_server_options;
 
 /// Creates a listening loop: a context whose one vhost accepts WebSocket handshakes (each

@@ -133,6 +133,11 @@ public enum EmulatorFault: Sendable, Hashable {
     case delayReplies(Duration)
     /// Stops reading from the socket, so the client's sends back up.
     case stopReading(afterAudioChunks: Int)
+    /// Stops reading from the socket like ``stopReading(afterAudioChunks:)``, but goes on sending:
+    /// a message of a type the vendor does not define every 200 ms, as a service that no longer
+    /// reads may still send what it has (transcripts of audio it already holds). Nothing it sends
+    /// answers the client's pings.
+    case stopReadingButKeepSending(afterAudioChunks: Int)
     /// Refuses the WebSocket handshake with this HTTP status.
     case rejectHandshake(status: Int)
     /// Never sends `Termination` (AssemblyAI) or `EndOfTranscript` (Speechmatics); everything

@@ -111,6 +111,8 @@ final class SessionIO: Sendable {
     /// Whether transcript messages get `emulator_sent_at_ns` (see
     /// ``TranscriptionEmulator/Configuration/stampsTranscripts``).
     let stampsTranscripts: Bool
+    /// The `stopReadingButKeepSending` fault happened: the ticks send (see `applyTickFaults`).
+    let sendsWhileStalled = LockedState(false)
     private let closing = LockedState(false)
 
     /// The message types that ``stampsTranscripts`` stamps (`type` for AssemblyAI, `message` for

@@ -37,6 +37,10 @@ extension SessionIO {
             case .stopReading(let n) where n == count:
                 note("fault: stop reading after \(count) chunks")
                 connection.stopReading()
+            case .stopReadingButKeepSending(let n) where n == count:
+                note("fault: stop reading, keep sending after \(count) chunks")
+                connection.stopReading()
+                sendsWhileStalled.withLock { $0 = true }
             case .vendorError(let n) where n == count:
                 note("fault: vendor error after \(count) chunks")
                 await vendorError()
@@ -45,5 +49,11 @@ extension SessionIO {
             }
         }
         return false
+    }
+
+    /// The faults due at each tick: after ``EmulatorFault/stopReadingButKeepSending(afterAudioChunks:)``,
+    /// one message of a type the vendor does not define.
+    func applyTickFaults(messages: VendorFaultMessages) async {
+        if sendsWhileStalled.withLock({ $0 }) { await send(messages.unknown) }
     }
 }

@@ -64,6 +64,10 @@ public final class TranscriptionEmulator: Sendable {
         public var stampsTranscripts: Bool
         /// Receives libwebsockets' lines about the server.
         public var logger: Logger
+        /// The receive buffer (`SO_RCVBUF`) of each accepted socket; `nil` (the default) for the
+        /// system's. A few KiB with ``EmulatorFault/stopReading(afterAudioChunks:)`` make the
+        /// client's sends block soon, as against a peer that stalled.
+        public var receiveBufferSize: Int?
 
         /// Creates a configuration.
         ///
@@ -77,6 +81,7 @@ public final class TranscriptionEmulator: Sendable {
         ///   - maxRecordedMessages: 100 000 by default.
         ///   - stampsTranscripts: `false` by default (see ``stampsTranscripts``).
         ///   - logger: logs nothing by default.
+        ///   - receiveBufferSize: the system's by default.
         ///   - faults: none by default.
         public init(
             tls: TestCertificateAuthority? = nil,
@@ -88,6 +93,7 @@ public final class TranscriptionEmulator: Sendable {
             maxRecordedMessages: Int = 100_000,
             stampsTranscripts: Bool = false,
             logger: Logger = WebSocketConnection.disabledLogger,
+            receiveBufferSize: Int? = nil,
             faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in [] }
         ) {
             self.tls = tls
@@ -99,6 +105,7 @@ public final class TranscriptionEmulator: Sendable {
             self.maxRecordedMessages = maxRecordedMessages
             self.stampsTranscripts = stampsTranscripts
             self.logger = logger
+            self.receiveBufferSize = receiveBufferSize
             self.faults = faults
         }
     }
@@ -114,6 +121,7 @@ public final class TranscriptionEmulator: Sendable {
         server = try TestWebSocketServer(
             tls: configuration.tls,
             recordedCustomHeaders: ["assemblyai-version", "x-request-id"],
+            receiveBufferSize: configuration.receiveBufferSize,
             logger: configuration.logger,
             handshakePolicy: .custom { core.decide($0) },
             httpHandler: .init { await core.http($0) },

@@ -112,14 +112,16 @@ struct AssemblyAISession: Sendable {
             return Int(Int64(audioBytes) * 1000 / Int64(bytesPerSecond))
         }
 
+        let faultMessages = VendorFaultMessages(
+            malformed: #"{"type":"Turn","turn_order":"#,
+            unknown: .obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]),
+            discriminator: "type")
+
         /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {
             await io.applyFaults(
                 afterChunks: count,
-                messages: VendorFaultMessages(
-                    malformed: #"{"type":"Turn","turn_order":"#,
-                    unknown: .obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]),
-                    discriminator: "type")
+                messages: faultMessages
             ) {
                 await fail(3005, "Session Cancelled: An error occurred", violation: "injected server error")
             }
@@ -133,6 +135,7 @@ struct AssemblyAISession: Sendable {
                 io.markClosing()
                 return
             case .tick:
+                await io.applyTickFaults(messages: faultMessages)
                 let now = clock.now
                 if now >= expiresAt {
                     await fail(3008, "Session Expired: Maximum session duration exceeded")

@@ -105,14 +105,16 @@ struct SpeechmaticsSession: Sendable {
             for message in messages { await io.send(message.json, final: message.final) }
         }
 
+        let faultMessages = VendorFaultMessages(
+            malformed: #"{"message":"AddTranscript","results":["#,
+            unknown: .obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]),
+            discriminator: "message")
+
         /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {
             await io.applyFaults(
                 afterChunks: count,
-                messages: VendorFaultMessages(
-                    malformed: #"{"message":"AddTranscript","results":["#,
-                    unknown: .obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]),
-                    discriminator: "message")
+                messages: faultMessages
             ) {
                 await fail(
                     .init(type: "job_error", reason: "Unable to process the audio: the job failed"),
@@ -142,6 +144,7 @@ struct SpeechmaticsSession: Sendable {
                 io.markClosing()
                 return
             case .tick:
+                await io.applyTickFaults(messages: faultMessages)
                 if case .ending(let deadline?) = phase, clock.now >= deadline {
                     io.note("the client did not close after EndOfTranscript; closing with 1000")
                     await io.close(code: 1000, reason: "")
