@@ -97,6 +97,9 @@ struct LimitTests {
             #expect(error?.message?.contains("1.25") == true, "\(error?.message ?? "")")
             #expect(closure?.peerCode == TranscriptionRelay.CloseCode.audioRateExceeded)
             #expect(logs.lines.contains { $0.contains("audio rate") })
+            // The vendor got the burst and what the clock allowed, far from the 10 s sent.
+            let record = try #require(await emulator.waitForSessions(count: 1).first)
+            #expect(record.audioByteCount < 4 * 32000, "\(record.audioByteCount) bytes")
         }
         #expect(relay.activeSessions == 0)
     }
