@@ -269,3 +269,16 @@ public struct SpeechmaticsBehaviour: Sendable, Hashable {
         self.orchestratorVersion = orchestratorVersion
     }
 }
+
+/// A temporary token or key the emulator issued through its HTTP endpoint (`GET /v3/token`,
+/// `POST /v1/api_keys`): the lifetimes the caller asked for, never the token itself.
+public struct EmulatorTokenRequest: Sendable, Hashable {
+    /// The vendor whose endpoint was called.
+    public var vendor: EmulatorVendor
+    /// AssemblyAI `expires_in_seconds`; `nil` for Speechmatics.
+    public var expiresInSeconds: Int?
+    /// AssemblyAI `max_session_duration_seconds`; `nil` when not sent, and for Speechmatics.
+    public var maxSessionDurationSeconds: Int?
+    /// Speechmatics `ttl`; `nil` for AssemblyAI.
+    public var ttl: Int?
+}

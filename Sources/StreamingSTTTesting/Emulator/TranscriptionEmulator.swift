@@ -160,6 +160,9 @@ public final class TranscriptionEmulator: Sendable {
         return core.records
     }
 
+    /// The tokens issued through the token endpoints so far, in order (what the caller asked for).
+    public var tokenRequests: [EmulatorTokenRequest] { core.tokenRequests.withLock { $0 } }
+
     /// Mints an AssemblyAI temporary token directly (the same as `GET /v3/token`).
     public func makeAssemblyAIToken(expiresInSeconds: Int = 60, maxSessionDurationSeconds: Int? = nil) -> String {
         core.tokens.issue(
@@ -183,6 +186,8 @@ public final class TranscriptionEmulator: Sendable {
 final class EmulatorCore: Sendable {
     let configuration: TranscriptionEmulator.Configuration
     let tokens = TokenStore()
+    /// The tokens issued through the HTTP endpoints (``TranscriptionEmulator/tokenRequests``).
+    let tokenRequests = LockedState<[EmulatorTokenRequest]>([])
 
     private struct Pending: Sendable {
         var info: EmulatorSessionInfo
@@ -476,6 +481,9 @@ final class EmulatorCore: Sendable {
         case .success(let value): maxDuration = value
         }
         let token = tokens.issue(vendor: .assemblyAI, ttl: expires, maxSessionSeconds: maxDuration)
+        tokenRequests.withLock {
+            $0.append(.init(vendor: .assemblyAI, expiresInSeconds: expires, maxSessionDurationSeconds: maxDuration))
+        }
         return Self.json(200, .obj(["token": .string(token), "expires_in_seconds": .int(expires)]))
     }
 
@@ -519,6 +527,7 @@ final class EmulatorCore: Sendable {
         let key = tokens.issue(
             vendor: .speechmatics, ttl: ttl, realtime: type == "rt",
             singleUse: configuration.speechmatics.temporaryKeysSingleUse)
+        tokenRequests.withLock { $0.append(.init(vendor: .speechmatics, ttl: ttl)) }
         return Self.json(201, .obj(["apikey_id": .null, "key_value": .string(key)]))
     }
 }

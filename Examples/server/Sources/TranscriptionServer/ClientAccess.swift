@@ -90,38 +90,72 @@ struct ClientAuthenticator: Sendable {
     }
 }
 
-/// Counts sessions per client and in total, and temporary tokens per client per minute.
+/// Counts sessions per client and in total, session starts per client per minute, and temporary
+/// tokens per client per minute. A minted temporary token holds a session slot of its client for
+/// its lifetime, since the relay cannot see the session it opens at the vendor.
 final class SessionLimiter: Sendable {
-    /// Why a session was refused.
-    enum Refusal: Error, Equatable {
-        case clientLimit, totalLimit
+    /// Why a session was refused, and when to try again if that is known.
+    struct Refusal: Error, Equatable {
+        enum Reason: Equatable {
+            /// The client has ``SessionLimiter/maxSessionsPerClient`` sessions (or held slots).
+            case clientLimit
+            /// The server has ``SessionLimiter/maxSessions`` sessions (or held slots).
+            case totalLimit
+            /// The client started ``SessionLimiter/maxNewSessionsPerMinute`` sessions in the last minute.
+            case sessionRate
+        }
+
+        var reason: Reason
+        /// When a slot frees or the minute's window moves on; `nil` when it depends on a session ending.
+        var retryAfter: Duration?
     }
 
     private struct State {
         var total = 0
         var perClient: [ClientIdentity: Int] = [:]
-        var tokensMinted: [ClientIdentity: [ContinuousClock.Instant]] = [:]
+        /// When each slot held by a minted token frees, per client.
+        var held: [ClientIdentity: [Duration]] = [:]
+        /// The session starts (WebSocket sessions and minted tokens) of the last minute, oldest first.
+        var started: [ClientIdentity: [Duration]] = [:]
+        var tokensMinted: [ClientIdentity: [Duration]] = [:]
+
+        /// Forgets the slots that have freed and the starts more than a minute old.
+        mutating func expire(_ now: Duration) {
+            held = held.compactMapValues { ends in
+                let left = ends.filter { $0 > now }
+                return left.isEmpty ? nil : left
+            }
+            started = started.compactMapValues { starts in
+                let recent = starts.filter { now - $0 < SessionLimiter.window }
+                return recent.isEmpty ? nil : recent
+            }
+        }
     }
+
+    /// The window of the per-minute limits.
+    static let window: Duration = .seconds(60)
 
     private let state = Mutex(State())
     let maxSessions: Int
     let maxSessionsPerClient: Int
+    let maxNewSessionsPerMinute: Int
     let maxTokensPerMinute: Int
+    let clock: any RelayClock
 
-    init(maxSessions: Int, maxSessionsPerClient: Int, maxTokensPerMinute: Int) {
+    init(
+        maxSessions: Int, maxSessionsPerClient: Int, maxNewSessionsPerMinute: Int, maxTokensPerMinute: Int,
+        clock: any RelayClock
+    ) {
         self.maxSessions = maxSessions
         self.maxSessionsPerClient = maxSessionsPerClient
+        self.maxNewSessionsPerMinute = maxNewSessionsPerMinute
         self.maxTokensPerMinute = maxTokensPerMinute
+        self.clock = clock
     }
 
     /// Takes a session slot for `client`; give it back with ``release(_:)``.
     func acquire(_ client: ClientIdentity) throws(Refusal) {
-        try state.withLock { (state: inout State) throws(Refusal) in
-            if state.perClient[client, default: 0] >= maxSessionsPerClient { throw .clientLimit }
-            if state.total >= maxSessions { throw .totalLimit }
-            state.total += 1
-            state.perClient[client, default: 0] += 1
-        }
+        _ = try take(client, holding: nil)
     }
 
     /// Gives back a slot taken by ``acquire(_:)``.
@@ -133,13 +167,57 @@ final class SessionLimiter: Sendable {
         }
     }
 
-    /// Sessions running now.
+    /// Takes a slot for a temporary token minted for `client`, freed by itself after `lifetime`;
+    /// returns when, for ``cancelHold(_:until:)`` if the vendor then mints nothing.
+    func hold(_ client: ClientIdentity, for lifetime: Duration) throws(Refusal) -> Duration {
+        try take(client, holding: lifetime)
+    }
+
+    /// Frees at once a slot taken by ``hold(_:for:)`` (the start still counts for the minute).
+    func cancelHold(_ client: ClientIdentity, until end: Duration) {
+        state.withLock { state in
+            guard var ends = state.held[client], let index = ends.firstIndex(of: end) else { return }
+            ends.remove(at: index)
+            state.held[client] = ends.isEmpty ? nil : ends
+        }
+    }
+
+    private func take(_ client: ClientIdentity, holding lifetime: Duration?) throws(Refusal) -> Duration {
+        let now = clock.now
+        return try state.withLock { (state: inout State) throws(Refusal) -> Duration in
+            state.expire(now)
+            let clientHeld = state.held[client] ?? []
+            if state.perClient[client, default: 0] + clientHeld.count >= maxSessionsPerClient {
+                throw Refusal(reason: .clientLimit, retryAfter: clientHeld.min().map { $0 - now })
+            }
+            let allHeld = state.held.values.joined()
+            if state.total + allHeld.count >= maxSessions {
+                throw Refusal(reason: .totalLimit, retryAfter: allHeld.min().map { $0 - now })
+            }
+            let starts = state.started[client] ?? []
+            if starts.count >= maxNewSessionsPerMinute {
+                let oldest = starts[starts.count - maxNewSessionsPerMinute]
+                throw Refusal(reason: .sessionRate, retryAfter: oldest + Self.window - now)
+            }
+            state.started[client, default: []].append(now)
+            guard let lifetime else {
+                state.total += 1
+                state.perClient[client, default: 0] += 1
+                return now
+            }
+            state.held[client, default: []].append(now + lifetime)
+            return now + lifetime
+        }
+    }
+
+    /// Sessions running now (WebSocket sessions; not the slots held by minted tokens).
     var activeSessions: Int { state.withLock { $0.total } }
 
     /// Records a token minted for `client`, or returns `false` when it has minted its share this minute.
-    func allowToken(for client: ClientIdentity, now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { state in
-            var recent = state.tokensMinted[client, default: []].filter { now - $0 < .seconds(60) }
+    func allowToken(for client: ClientIdentity) -> Bool {
+        let now = clock.now
+        return state.withLock { state in
+            var recent = state.tokensMinted[client, default: []].filter { now - $0 < Self.window }
             defer { state.tokensMinted[client] = recent.isEmpty ? nil : recent }
             guard recent.count < maxTokensPerMinute else { return false }
             recent.append(now)

@@ -32,6 +32,19 @@ public struct RelayConfiguration: Sendable {
     public var maxSessionDuration: Duration
     /// The most temporary tokens one client may mint per minute.
     public var maxTokensPerClientPerMinute: Int
+    /// The most sessions one client may start per minute: WebSocket sessions and minted temporary
+    /// tokens together (a minted token is a session started at the vendor). Above it the session
+    /// is refused (close 4429) or the token request answered 429. Default 10.
+    public var maxNewSessionsPerClientPerMinute = 10
+    /// The fastest a session may send audio, as a multiple of real time: bytes of the session's
+    /// audio format (sample rate × bytes per sample × channels; 32 000 bytes per second for 16 kHz
+    /// 16-bit mono) per second. Measured as a token bucket holding ``audioBurst`` of audio, so
+    /// that a client catching up after a network stall is not cut off; above it the session ends
+    /// with the `audio_rate_exceeded` error and close 4413. Default 1.25.
+    public var maxAudioRealTimeFactor = 1.25
+    /// How much audio a session may send at once above ``maxAudioRealTimeFactor`` (the bucket's
+    /// size, plus one message). Default 2 s.
+    public var audioBurst: Duration = .seconds(2)
     /// How long a minted temporary token may wait before its session starts (AssemblyAI 1…600 s;
     /// Speechmatics keys live at least 60 s).
     public var temporaryTokenLifetime: Int
@@ -103,6 +116,13 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the session limits must be at least 1")
         }
         if maxSessionDuration <= .zero { throw RelayConfigurationError("the session duration limit must be positive") }
+        if maxNewSessionsPerClientPerMinute < 1 {
+            throw RelayConfigurationError("the limit of new sessions per minute must be at least 1")
+        }
+        if !(maxAudioRealTimeFactor >= 1) || !maxAudioRealTimeFactor.isFinite {
+            throw RelayConfigurationError("the audio rate limit must be a finite multiple of real time of at least 1")
+        }
+        if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
     }
 
     /// The access for `provider`, if the server offers it.

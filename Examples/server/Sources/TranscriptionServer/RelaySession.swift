@@ -27,11 +27,14 @@ final class RelaySession: Sendable {
     private let outbound: WebSocketOutboundWriter
     private let logger: Logger
     private let state = Mutex(State())
+    /// Measures the audio rate.
+    private let clock: any RelayClock
 
-    init(configuration: RelayConfiguration, outbound: WebSocketOutboundWriter, logger: Logger) {
+    init(configuration: RelayConfiguration, outbound: WebSocketOutboundWriter, logger: Logger, clock: any RelayClock) {
         self.configuration = configuration
         self.outbound = outbound
         self.logger = logger
+        self.clock = clock
     }
 
     /// What a client text message asks for.
@@ -107,6 +110,8 @@ final class RelaySession: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.enforceTimeLimit() }
             var transcriber: StreamingTranscriber?
+            var audioRate: AudioRateLimit?
+            var audioRateExceeded = false
             var messages = inbound.messages(maxSize: configuration.maxClientMessageSize).makeAsyncIterator()
             while true {
                 let next: HummingbirdWebSocket.WebSocketMessage?
@@ -117,7 +122,8 @@ final class RelaySession: Sendable {
                     switch Command(parsing: text) {
                     case .start(let provider):
                         if transcriber == nil {
-                            transcriber = await begin(provider ?? configuration.defaultProvider, in: &group)
+                            transcriber = await begin(
+                                provider ?? configuration.defaultProvider, in: &group, audioRate: &audioRate)
                         }
                     case .stop:
                         if let transcriber {
@@ -138,9 +144,20 @@ final class RelaySession: Sendable {
                         await transcriber?.cancel()
                         continue
                     }
-                    if transcriber == nil { transcriber = await begin(configuration.defaultProvider, in: &group) }
+                    if audioRateExceeded { continue }
+                    if transcriber == nil {
+                        transcriber = await begin(configuration.defaultProvider, in: &group, audioRate: &audioRate)
+                    }
+                    if audioRate?.admit(buffer.readableBytes, now: clock.now) == false {
+                        audioRateExceeded = true
+                        await refuseAudioRate()
+                        await transcriber?.cancel()
+                        continue
+                    }
                     // A failed send means the session ended; the forwarder reports how.
+                    let sending = clock.now
                     try? await transcriber?.send(audio: Array(buffer.readableBytesView))
+                    audioRate?.relayWaited(from: sending, to: clock.now)
                 }
             }
             // The client closed its WebSocket (or answered our close): nobody reads any more.
@@ -149,9 +166,10 @@ final class RelaySession: Sendable {
         }
     }
 
-    /// Creates and starts the vendor session, and the task that forwards its events.
+    /// Creates and starts the vendor session, and the task that forwards its events; sets
+    /// `audioRate` to the cap in the session's audio format.
     private func begin(
-        _ provider: ProviderKind, in group: inout TaskGroup<Void>
+        _ provider: ProviderKind, in group: inout TaskGroup<Void>, audioRate: inout AudioRateLimit?
     ) async -> StreamingTranscriber? {
         // Once the WebSocket is closing (refused provider, duration cap) or the server is shutting
         // down, nothing starts any more.
@@ -165,8 +183,13 @@ final class RelaySession: Sendable {
         }
         var logger = self.logger
         logger[metadataKey: "stt.provider"] = "\(provider)"
+        let options = Self.provider(provider, access: access)
+        let starting = clock.now
+        audioRate = AudioRateLimit(
+            bytesPerSecond: Self.audioBytesPerSecond(options), realTimeFactor: configuration.maxAudioRealTimeFactor,
+            burst: configuration.audioBurst, now: starting)
         let transcriber = StreamingTranscriber(
-            provider: Self.provider(provider, access: access),
+            provider: options,
             configuration: .init(tls: configuration.tls), logger: logger)
         let limited = state.withLock { state in
             state.transcriber = transcriber
@@ -176,6 +199,8 @@ final class RelaySession: Sendable {
         group.addTask { await self.forward(transcriber, logger: logger) }
         // A failure arrives as the `error` event too; the forwarder sends it and closes.
         _ = try? await transcriber.start()
+        // The client's audio piled up while the vendor session started.
+        audioRate?.relayWaited(from: starting, to: clock.now)
         return transcriber
     }
 
@@ -194,6 +219,33 @@ final class RelaySession: Sendable {
         default:
             preconditionFailure("the relay offers AssemblyAI and Speechmatics only (ProviderKind(relayName:))")
         }
+    }
+
+    /// Bytes per second of real-time audio in the session's format: sample rate × bytes per
+    /// sample × channels (mono).
+    static func audioBytesPerSecond(_ provider: StreamingTranscriber.Provider) -> Int {
+        if let options = provider.options(as: AssemblyAI.self) {
+            return options.sampleRate * options.encoding.bytesPerSample
+        }
+        if let options = provider.options(as: Speechmatics.self) {
+            return options.sampleRate * options.encoding.bytesPerSample
+        }
+        return 16000 * 2
+    }
+
+    /// The client sent audio faster than the cap: tells it why and closes (4413); the caller
+    /// cancels the vendor session.
+    private func refuseAudioRate() async {
+        let factor = configuration.maxAudioRealTimeFactor
+        let burst = AudioRateLimit.seconds(configuration.audioBurst)
+        logger.warning(
+            "relay session ended: audio rate above the cap", metadata: ["stt.audio.maxRealTimeFactor": "\(factor)"])
+        await write(
+            EventJSON.error(
+                code: "audio_rate_exceeded",
+                message: "audio arrived faster than \(factor)× real time (bursts of \(burst) s allowed)",
+                retryable: false))
+        await close(code: TranscriptionRelay.CloseCode.audioRateExceeded, reason: "audio_rate_exceeded")
     }
 
     /// Sends every event the client needs, then closes the WebSocket.

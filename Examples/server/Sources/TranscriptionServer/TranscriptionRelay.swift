@@ -14,13 +14,14 @@ import Synchronization
 ///   optionally preceded by a text message `{"type":"start","provider":"speechmatics"}`, and
 ///   `{"type":"stop"}` to end gracefully; it receives the transcript events as JSON text messages
 ///   (``EventJSON``). The vendor key stays on the server.
-/// - `POST /v1/token?provider=assemblyai`: mints a temporary token for a client that connects to
-///   the vendor directly (authenticated clients only).
+/// - `POST /v1/token?provider=assemblyai[&maxSessionDuration=s]`: mints a temporary token for a
+///   client that connects to the vendor directly (authenticated clients only); it counts as a
+///   session of that client for its lifetime and never outlives the duration cap.
 /// - `GET /`: a page that captures the microphone and shows the live transcript.
 ///
 /// The server is not an open relay: it binds loopback by default, can require a client token,
-/// limits sessions per client and in total, caps each session's duration, and never sends or
-/// logs the vendor key.
+/// limits sessions per client and in total and session starts per client per minute, caps each
+/// session's duration and audio rate, and never sends or logs the vendor key.
 public struct TranscriptionRelay: Sendable {
     /// The server's settings.
     public let configuration: RelayConfiguration
@@ -28,6 +29,8 @@ public struct TranscriptionRelay: Sendable {
     let limiter: SessionLimiter
     let authenticator: ClientAuthenticator
     let registry = SessionRegistry()
+    /// Measures the rate limits and the minted tokens' slots.
+    let clock: any RelayClock
 
     /// Close codes the relay uses besides the standard ones (4000–4999 are the application's).
     public enum CloseCode {
@@ -39,6 +42,8 @@ public struct TranscriptionRelay: Sendable {
         public static let sessionTimeLimit: UInt16 = 4408
         /// Too many sessions, for this client or in total; try again later.
         public static let tooManySessions: UInt16 = 4429
+        /// The client sent audio faster than ``RelayConfiguration/maxAudioRealTimeFactor`` allows.
+        public static let audioRateExceeded: UInt16 = 4413
         /// The server is shutting down (after the session's last events when one was running).
         public static let goingAway: UInt16 = 1001
     }
@@ -48,11 +53,18 @@ public struct TranscriptionRelay: Sendable {
     ///   - configuration: where to listen, who may connect, the limits and the vendors.
     ///   - logger: receives the server's and the sessions' logs; never a key or a token.
     public init(configuration: RelayConfiguration, logger: Logger) {
+        self.init(configuration: configuration, logger: logger, clock: SystemRelayClock())
+    }
+
+    /// Creates the relay measuring its limits with `clock` (a test's manual clock).
+    package init(configuration: RelayConfiguration, logger: Logger, clock: any RelayClock) {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         self.limiter = SessionLimiter(
             maxSessions: configuration.maxSessions, maxSessionsPerClient: configuration.maxSessionsPerClient,
-            maxTokensPerMinute: configuration.maxTokensPerClientPerMinute)
+            maxNewSessionsPerMinute: configuration.maxNewSessionsPerClientPerMinute,
+            maxTokensPerMinute: configuration.maxTokensPerClientPerMinute, clock: clock)
         self.authenticator = ClientAuthenticator(
             tokens: configuration.clientTokens, allowedOrigins: configuration.allowedOrigins)
     }
@@ -147,22 +159,35 @@ public struct TranscriptionRelay: Sendable {
         do {
             try limiter.acquire(client)
         } catch {
-            let message =
-                error == .clientLimit
-                ? "this client already has \(configuration.maxSessionsPerClient) sessions"
-                : "the server is at its limit of \(configuration.maxSessions) sessions"
-            return await reject("too_many_sessions", message, close: CloseCode.tooManySessions, retryable: true)
+            let (code, message) = refusal(error)
+            return await reject(code, message, close: CloseCode.tooManySessions, retryable: true)
         }
         defer { limiter.release(client) }
         var sessionLogger = logger
         sessionLogger[metadataKey: "stt.client"] = "\(client.name)"
-        let session = RelaySession(configuration: configuration, outbound: outbound, logger: sessionLogger)
+        let session = RelaySession(
+            configuration: configuration, outbound: outbound, logger: sessionLogger, clock: clock)
         guard registry.register(session) else {
             return await reject(
                 "server_shutting_down", "the server is shutting down", close: CloseCode.goingAway, retryable: true)
         }
         defer { registry.unregister(session) }
         await session.run(inbound: inbound)
+    }
+
+    /// The error code and message for a session or token refused by the limits.
+    func refusal(_ error: SessionLimiter.Refusal) -> (code: String, message: String) {
+        switch error.reason {
+        case .clientLimit:
+            ("too_many_sessions", "this client already has \(configuration.maxSessionsPerClient) sessions")
+        case .totalLimit:
+            ("too_many_sessions", "the server is at its limit of \(configuration.maxSessions) sessions")
+        case .sessionRate:
+            (
+                "too_many_new_sessions",
+                "this client started \(configuration.maxNewSessionsPerClientPerMinute) sessions in the last minute"
+            )
+        }
     }
 
     // MARK: - Temporary tokens
@@ -204,27 +229,73 @@ public struct TranscriptionRelay: Sendable {
                 EventJSON.error(
                     code: "too_many_tokens", message: "too many temporary tokens this minute", retryable: true))
         }
+        // The vendor ends a token's session at the duration cap: AssemblyAI by the token's
+        // max_session_duration_seconds (60…10800), Speechmatics by the key's ttl (at least 60).
+        let sessionCap = Int(configuration.maxSessionDuration.components.seconds)
+        guard sessionCap >= Self.shortestTokenSession else {
+            return Self.json(
+                .forbidden,
+                EventJSON.error(
+                    code: "token_duration_unsupported",
+                    message:
+                        "the session duration cap (\(sessionCap) s) is below the shortest session a vendor token allows "
+                        + "(\(Self.shortestTokenSession) s), so no temporary token is minted",
+                    retryable: false))
+        }
+        var sessionSeconds = sessionCap
+        if let value = request.uri.queryParameters["maxSessionDuration"] {
+            guard let requested = Int(String(value)), requested > 0 else {
+                return Self.json(
+                    .badRequest,
+                    EventJSON.error(
+                        code: "invalid_request", message: "maxSessionDuration must be a positive number of seconds",
+                        retryable: false))
+            }
+            sessionSeconds = max(min(requested, sessionCap), Self.shortestTokenSession)
+        }
         let lifetime = configuration.temporaryTokenLifetime
+        let expiresIn: Int
+        let holdSeconds: Int
+        switch provider {
+        case .assemblyAI:
+            sessionSeconds = min(sessionSeconds, 10800)
+            expiresIn = min(max(lifetime, 1), 600)
+            holdSeconds = expiresIn + sessionSeconds  // the longest wait, then the longest session
+        default:
+            sessionSeconds = min(max(lifetime, Self.shortestTokenSession), sessionSeconds, 86400)
+            expiresIn = sessionSeconds
+            holdSeconds = sessionSeconds
+        }
+        let heldUntil: Duration
+        do {
+            heldUntil = try limiter.hold(client, for: .seconds(holdSeconds))
+        } catch {
+            let (code, message) = refusal(error)
+            var response = Self.json(.tooManyRequests, EventJSON.error(code: code, message: message, retryable: true))
+            if let retryAfter = error.retryAfter {
+                response.headers[.retryAfter] = "\(max(1, Int(AudioRateLimit.seconds(retryAfter).rounded(.up))))"
+            }
+            return response
+        }
         do throws(TranscriptionError) {
             let token: Secret
             let url: String
             switch provider {
             case .assemblyAI:
                 let defaults = AssemblyAI(credentials: .none, speechModel: .u3RealtimePro)
-                let sessionCap = Int(configuration.maxSessionDuration.components.seconds)
                 token = try await AssemblyAI.createTemporaryToken(
-                    apiKey: access.apiKey, expiresIn: min(max(lifetime, 1), 600),
-                    maxSessionDuration: min(max(sessionCap, 60), 10800),
+                    apiKey: access.apiKey, expiresIn: expiresIn, maxSessionDuration: sessionSeconds,
                     url: access.tokenURL ?? Self.assemblyAITokenURL,
                     tls: configuration.tls)
                 url = access.endpoint ?? defaults.endpoint.url
             case .speechmatics:
                 let defaults = Speechmatics(credentials: .none)
                 token = try await Speechmatics.createTemporaryKey(
-                    apiKey: access.apiKey, ttl: max(lifetime, 60), url: access.tokenURL ?? Self.speechmaticsTokenURL,
+                    apiKey: access.apiKey, ttl: sessionSeconds, url: access.tokenURL ?? Self.speechmaticsTokenURL,
                     tls: configuration.tls)
                 url = access.endpoint ?? defaults.endpoint.url
             default:
+                limiter.cancelHold(client, until: heldUntil)
                 return Self.json(
                     .notFound,
                     EventJSON.error(
@@ -234,9 +305,11 @@ public struct TranscriptionRelay: Sendable {
             logger.info(
                 "temporary token minted", metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)"])
             let body = TemporaryToken(
-                provider: provider.rawValue, token: token.revealedValue, expiresIn: lifetime, url: url)
+                provider: provider.rawValue, token: token.revealedValue, expiresIn: expiresIn,
+                maxSessionDuration: sessionSeconds, url: url)
             return Self.json(.ok, EventJSON.json(body))
         } catch {
+            limiter.cancelHold(client, until: heldUntil)
             logger.warning(
                 "temporary token request failed",
                 metadata: ["stt.client": "\(client.name)", "stt.provider": "\(provider)", "stt.error": "\(error)"])
@@ -246,15 +319,22 @@ public struct TranscriptionRelay: Sendable {
         }
     }
 
-    /// The body of a minted token: `{"provider":…,"token":…,"expiresIn":s,"url":…}`.
+    /// The body of a minted token:
+    /// `{"provider":…,"token":…,"expiresIn":s,"maxSessionDuration":s,"url":…}`.
     private struct TemporaryToken: Encodable {
         var provider: String
         var token: String
-        /// Seconds.
+        /// Seconds the token may wait before its session starts (for Speechmatics, the key's ttl).
         var expiresIn: Int
+        /// Seconds its session may last at most (never above the relay's duration cap).
+        var maxSessionDuration: Int
         /// The vendor's WebSocket endpoint to use the token on.
         var url: String
     }
+
+    /// The shortest session a vendor token can be limited to, in seconds (AssemblyAI
+    /// `max_session_duration_seconds` and Speechmatics `ttl` both start at 60).
+    static let shortestTokenSession = 60
 
     /// The vendors' token endpoints (the defaults of `createTemporaryToken` / `createTemporaryKey`).
     static let assemblyAITokenURL = "https://streaming.assemblyai.com/v3/token"

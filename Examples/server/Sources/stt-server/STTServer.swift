@@ -51,6 +51,27 @@ struct STTServer: AsyncParsableCommand {
     @Option(help: "The most temporary tokens a client may mint per minute.")
     var maxTokensPerMinute = 10
 
+    @Option(
+        help: """
+            The most sessions a client may start per minute, WebSocket sessions and minted temporary tokens \
+            together (429 / close 4429 beyond).
+            """)
+    var maxNewSessionsPerMinute = 10
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            The fastest a session may send audio, as a multiple of real time in its audio format \
+            (16 kHz 16-bit mono: 32000 bytes/s); faster ends the session (audio_rate_exceeded, close 4413).
+            """, valueName: "factor"))
+    var maxAudioRate = 1.25
+
+    @Option(
+        help: ArgumentHelp(
+            "How much audio a session may send at once above --max-audio-rate (a network catch-up).",
+            valueName: "seconds"))
+    var audioBurst = 2.0
+
     @Option(help: "The provider for clients that do not choose: assemblyai or speechmatics.")
     var provider: String?
 
@@ -85,6 +106,10 @@ struct STTServer: AsyncParsableCommand {
             host: host, port: port, allowedOrigins: allowedOrigins, maxSessions: maxSessions,
             maxSessionsPerClient: maxSessionsPerClient, maxSessionDuration: .seconds(maxSessionDuration),
             maxTokensPerClientPerMinute: maxTokensPerMinute)
+        configuration.maxNewSessionsPerClientPerMinute = maxNewSessionsPerMinute
+        configuration.maxAudioRealTimeFactor = maxAudioRate
+        guard audioBurst.isFinite, audioBurst > 0 else { throw ValidationError("--audio-burst must be positive.") }
+        configuration.audioBurst = .milliseconds(Int64((audioBurst * 1000).rounded()))
         var tokens = clientTokens
         for token in (environment["STT_SERVER_CLIENT_TOKENS"] ?? "").split(separator: ",") {
             tokens.append(token.trimmingCharacters(in: .whitespaces))

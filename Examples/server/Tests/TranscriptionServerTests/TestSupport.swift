@@ -87,17 +87,30 @@ func makeEmulator(terminationDelay: Duration = .milliseconds(20)) throws -> Tran
             assemblyAI: .init(enforceRealTime: false, terminationDelay: terminationDelay)))
 }
 
-/// A relay configuration pointing at `emulator` for both vendors.
+/// A relay configuration pointing at `emulator` for both vendors. The audio rate cap lets a burst
+/// of 60 s through, because the tests send their few seconds of audio at once; the tests of the
+/// cap set it back.
 func relayConfiguration(
     emulator: TranscriptionEmulator, clientTokens: [String] = [clientToken, secondClientToken, thirdClientToken]
 ) -> RelayConfiguration {
-    RelayConfiguration(
+    var configuration = RelayConfiguration(
         host: "127.0.0.1", port: 0, clientTokens: clientTokens.map { Secret($0) },
         assemblyAI: VendorAccess(
             apiKey: Secret(vendorKey), endpoint: emulator.assemblyAIURL, tokenURL: emulator.assemblyAITokenURL),
         speechmatics: VendorAccess(
             apiKey: Secret(vendorKey), endpoint: emulator.speechmaticsURL, tokenURL: emulator.speechmaticsTokenURL),
         tls: TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)]))
+    configuration.audioBurst = .seconds(60)
+    return configuration
+}
+
+/// A clock for the relay's limits that moves only when the test advances it.
+final class ManualClock: RelayClock {
+    private let elapsed = Mutex(Duration.zero)
+
+    var now: Duration { elapsed.withLock { $0 } }
+
+    func advance(by duration: Duration) { elapsed.withLock { $0 += duration } }
 }
 
 /// `seconds` of 16 kHz s16le mono audio (silence: the emulator transcribes from its script).
