@@ -119,7 +119,10 @@ struct AssemblyAISession: Sendable {
                 messages: VendorFaultMessages(
                     malformed: #"{"type":"Turn","turn_order":"#,
                     unknown: .obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]),
-                    discriminator: "type")
+                    discriminator: "type",
+                    warning: { text in
+                        .obj(["type": .string("Warning"), "warning_code": .int(1234), "warning": .string(text)])
+                    })
             ) {
                 await fail(3005, "Session Cancelled: An error occurred", violation: "injected server error")
             }

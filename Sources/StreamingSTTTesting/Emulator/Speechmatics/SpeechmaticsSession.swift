@@ -112,7 +112,13 @@ struct SpeechmaticsSession: Sendable {
                 messages: VendorFaultMessages(
                     malformed: #"{"message":"AddTranscript","results":["#,
                     unknown: .obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]),
-                    discriminator: "message")
+                    discriminator: "message",
+                    warning: { text in
+                        .obj([
+                            "message": .string("Warning"), "type": .string("emulator_warning"),
+                            "reason": .string(text),
+                        ])
+                    })
             ) {
                 await fail(
                     .init(type: "job_error", reason: "Unable to process the audio: the job failed"),
