@@ -47,7 +47,9 @@ final class Display: @unchecked Sendable {
         if case .warning(let notice) = event {
             // Not a JSON-lines event type: a line on stderr, in both formats.
             clearLineLocked()
-            printError("transcribe: warning from the service: \(notice.type): \(notice.reason)")
+            printError(
+                "transcribe: warning from the service: \(Self.shortened(notice.type)): \(Self.shortened(notice.reason))"
+            )
             redrawLocked()
             return
         }
@@ -68,13 +70,13 @@ final class Display: @unchecked Sendable {
             redrawLocked()
         case .error(let error):
             clearLineLocked()
-            printError("transcribe: \(error)")
+            printError("transcribe: \(Self.shortened("\(error)"))")
         case .reconnecting(let notice):
             clearLineLocked()
             let why: String
             switch notice.reason {
             case .rollover: why = "the session is near its time limit"
-            case .failure(let error): why = "\(error)"
+            case .failure(let error): why = Self.shortened("\(error)")
             }
             printError(
                 "transcribe: reconnecting (attempt \(notice.attempt), in \(String(format: "%.2f", seconds(notice.delay))) s): \(why)"
@@ -89,6 +91,16 @@ final class Display: @unchecked Sendable {
         default:
             break
         }
+    }
+
+    /// The longest text from the service printed whole on stderr.
+    static let maxServiceText = 1000
+
+    /// `text`, or its first ``maxServiceText`` characters and how many more there were: a service's
+    /// message of any length stays one readable line on stderr.
+    static func shortened(_ text: String) -> String {
+        guard text.count > maxServiceText else { return text }
+        return String(text.prefix(maxServiceText)) + "… (\(text.count - maxServiceText) more characters)"
     }
 
     private func render(_ transcript: Transcript) -> String {

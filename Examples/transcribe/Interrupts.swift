@@ -9,8 +9,14 @@ final class Interrupts: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private var count = 0
     private let onFirst: @Sendable () -> Void
+    private let announcement: String?
 
-    init(onFirst: @escaping @Sendable () -> Void) {
+    /// `announcement` is printed on the first signal (`nil`: nothing).
+    init(
+        announcement: String? = "\ntranscribe: stopping (the remaining finals follow); press Ctrl-C again to abort.",
+        onFirst: @escaping @Sendable () -> Void
+    ) {
+        self.announcement = announcement
         self.onFirst = onFirst
     }
 
@@ -34,7 +40,7 @@ final class Interrupts: @unchecked Sendable {
         let first = count == 0
         count += max(1, times)
         if first {
-            printError("\ntranscribe: stopping (the remaining finals follow); press Ctrl-C again to abort.")
+            if let announcement { printError(announcement) }
             onFirst()
         }
         if count >= 2 {

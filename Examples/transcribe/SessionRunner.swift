@@ -13,11 +13,17 @@ struct SessionRunner {
 
     func run() async -> Int32 {
         // Key and TLS.
-        let key = options.resolvedKey()
+        let key: String?
+        switch options.resolvedKey() {
+        case .success(let value): key = value
+        case .failure(let problem):
+            printError("transcribe: \(problem.message)")
+            return 2
+        }
         let onPremises = options.provider == .speechmatics && (options.endpoint?.hasPrefix("ws://") ?? false)
         if key == nil && !onPremises {
             let variable = options.provider == .speechmatics ? "SPEECHMATICS_API_KEY" : "ASSEMBLYAI_API_KEY"
-            printError("transcribe: no API key. Pass --api-key KEY or set \(variable).")
+            printError("transcribe: no API key. Set \(variable), or pass --api-key-file PATH (or --api-key KEY).")
             return 2
         }
         var tls = TLSConfiguration()
@@ -32,10 +38,14 @@ struct SessionRunner {
         // The provider, with a temporary token when asked.
         var credentials: Credentials = key.map { .apiKey(Secret($0)) } ?? .none
         if options.temporaryToken, let key {
-            do {
-                credentials = .temporaryToken(try await mintToken(key: Secret(key), tls: tls))
-            } catch {
+            switch await mintInterruptibly(key: Secret(key), tls: tls) {
+            case .token(let token):
+                credentials = .temporaryToken(token)
+            case .failed(let error):
                 return report(error)
+            case .interrupted:
+                printError("\ntranscribe: interrupted while minting the temporary token.")
+                return 130
             }
         }
         let provider: StreamingTranscriber.Provider
@@ -104,8 +114,8 @@ struct SessionRunner {
             do {
                 try await transcriber.stream(from: metered, pacing: pacing)
             } catch  where error.code == .audioFailed {
-                printError("transcribe: the audio failed: \(error.reason); stopping.")
-                outcome = 4
+                printError("transcribe: the audio failed: \(Display.shortened(error.reason)); stopping.")
+                outcome = 5
             }
             display.status("finishing")
             _ = try await transcriber.stop()
@@ -126,6 +136,38 @@ struct SessionRunner {
             printError(line)
         }
         return outcome
+    }
+
+    /// How minting the first temporary token ended.
+    private enum Minting: Sendable {
+        case token(Secret)
+        case failed(TranscriptionError)
+        case interrupted
+    }
+
+    /// Mints the first token; Ctrl-C (SIGINT or SIGTERM) meanwhile cancels the request.
+    private func mintInterruptibly(key: Secret, tls: TLSConfiguration) async -> Minting {
+        let (signals, signalled) = AsyncStream<Void>.makeStream()
+        let interrupts = Interrupts(announcement: nil) { signalled.yield() }
+        interrupts.install()
+        defer { interrupts.uninstall() }
+        return await withTaskGroup(of: Minting?.self) { group in
+            group.addTask {
+                do throws(TranscriptionError) {
+                    return .token(try await mintToken(key: key, tls: tls))
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                for await _ in signals { return .interrupted }
+                return nil  // cancelled: the token came first
+            }
+            var outcome = Minting.interrupted
+            if let first = await group.next(), let first { outcome = first }
+            group.cancelAll()
+            return outcome
+        }
     }
 
     private func mintToken(key: Secret, tls: TLSConfiguration) async throws(TranscriptionError) -> Secret {
@@ -205,11 +247,11 @@ struct SessionRunner {
     /// Prints an error (unless the event stream already showed it) and returns its exit code.
     private func report(_ error: any Error, alreadyShown: Bool = false) -> Int32 {
         guard let error = error as? TranscriptionError else {
-            printError("transcribe: \(error)")
+            printError("transcribe: \(Display.shortened("\(error)"))")
             return 4
         }
         if !alreadyShown {
-            printError("transcribe: \(error)")
+            printError("transcribe: \(Display.shortened("\(error)"))")
             // A failure before the session (minting the token, the provider's options): the
             // JSON-lines reader gets its error line too.
             if options.format == .jsonl, let line = JSONLines.line(for: .error(error)) {

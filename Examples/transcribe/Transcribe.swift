@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import StreamingSTT
 
@@ -10,17 +11,22 @@ import StreamingSTT
 /// Speechmatics. Its options, exit codes and JSON-lines output are a stable interface.
 ///
 /// Exit codes: 0 success, 2 usage error (missing key included), 3 authentication rejected,
-/// 4 connection, TLS, protocol, vendor error or timeout, 130 interrupted twice.
+/// 4 connection, TLS, protocol, vendor error or timeout, 5 the audio failed during the session
+/// (a file corrupt part-way, a device that stopped), 130 interrupted twice, or once while the
+/// temporary token is minted.
 struct Transcribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
         abstract: "Stream audio to AssemblyAI or Speechmatics and print the live transcript.",
         discussion: """
-            The API key comes from --api-key or the environment (ASSEMBLYAI_API_KEY, \
-            SPEECHMATICS_API_KEY).
+            The API key comes from the environment (ASSEMBLYAI_API_KEY, SPEECHMATICS_API_KEY), \
+            --api-key-file or --api-key. Prefer the environment variable or the file: --api-key \
+            is visible to every user of the machine in the process list.
 
             Exit codes: 0 success, 2 usage error, 3 authentication rejected, 4 connection, TLS, \
-            protocol, vendor error or timeout, 130 interrupted twice.
+            protocol, vendor error or timeout, 5 the audio failed during the session (a file \
+            corrupt part-way, a device that stopped), 130 interrupted twice, or once while the \
+            temporary token is minted.
 
             Ctrl-C stops gracefully (the remaining finals are printed); a second Ctrl-C aborts.
             """,
@@ -70,8 +76,17 @@ struct Transcribe: AsyncParsableCommand {
     )
     var pace: Pace = .realtime
 
-    @Option(help: "The API key (default: ASSEMBLYAI_API_KEY or SPEECHMATICS_API_KEY).")
+    @Option(
+        help:
+            "The API key (default: ASSEMBLYAI_API_KEY or SPEECHMATICS_API_KEY). Visible in the process list: prefer the environment variable or --api-key-file."
+    )
     var apiKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Read the API key from this file (one line; a trailing newline is ignored). Preferred to --api-key.",
+            valueName: "path"))
+    var apiKeyFile: String?
 
     @Flag(help: "Mint a temporary token with the key, then connect with the token only.")
     var temporaryToken = false
@@ -166,8 +181,51 @@ struct Transcribe: AsyncParsableCommand {
         }
     }
 
-    /// The API key: the option, else the provider's environment variable.
-    func resolvedKey() -> String? {
+    /// Why the API key could not be had from the command line; `message` is one line and never
+    /// holds the key or the file's content.
+    struct KeyProblem: Error {
+        var message: String
+    }
+
+    /// The API key: `--api-key` or `--api-key-file` (not both), else the provider's environment
+    /// variable.
+    func resolvedKey() -> Result<String?, KeyProblem> {
+        if let apiKeyFile {
+            if apiKey != nil {
+                return .failure(KeyProblem(message: "--api-key and --api-key-file cannot be used together."))
+            }
+            return Self.readKey(file: apiKeyFile).map { Optional($0) }
+        }
+        return .success(environmentKey())
+    }
+
+    /// Reads a key file: its text without trailing whitespace and line breaks, on one line.
+    static func readKey(file path: String) -> Result<String, KeyProblem> {
+        let limit = 64 << 10
+        let data: Data
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission) }
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            return .failure(KeyProblem(message: "cannot read the API key file \(path)."))
+        }
+        guard data.count <= limit else {
+            return .failure(KeyProblem(message: "the API key file \(path) is larger than 64 KiB."))
+        }
+        var key = String(decoding: data, as: UTF8.self)
+        while let last = key.unicodeScalars.last, last.properties.isWhitespace {
+            key.unicodeScalars.removeLast()
+        }
+        guard !key.isEmpty else { return .failure(KeyProblem(message: "the API key file \(path) is empty.")) }
+        guard !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return .failure(KeyProblem(message: "the API key file \(path) must hold the key on one line."))
+        }
+        return .success(key)
+    }
+
+    /// The key from the command line, else the provider's environment variable.
+    private func environmentKey() -> String? {
         if let apiKey, !apiKey.isEmpty { return apiKey }
         let variable = provider == .speechmatics ? "SPEECHMATICS_API_KEY" : "ASSEMBLYAI_API_KEY"
         guard let value = getenv(variable) else { return nil }

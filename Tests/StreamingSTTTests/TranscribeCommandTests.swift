@@ -1,5 +1,6 @@
 import Foundation
 import StreamingSTT
+import StreamingSTTSupport
 import StreamingSTTTesting
 import Testing
 
@@ -21,15 +22,18 @@ struct TranscribeCommandTests {
 
     struct Result {
         var status: Int32
+        /// `.uncaughtSignal` when a signal killed the process (`status` is then the signal).
+        var reason: Process.TerminationReason = .exit
         var stdout: String
         var stderr: String
         var lines: [JSONValue] { stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) } }
     }
 
     /// Runs the command with `arguments`, feeding `stdin`, and waits for it (bounded).
+    /// `whileRunning` runs with the process id while the process runs.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
-        interruptions: Int = 0
+        interruptions: Int = 0, whileRunning: (@Sendable (Int32) async -> Void)? = nil
     ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -69,6 +73,8 @@ struct TranscribeCommandTests {
                 kill(pid, SIGINT)
                 return true
             }
+            async let hook: Void = whileRunning?(pid) ?? ()
+            _ = await hook
             return await (o, e)
         }
         await withCheckedContinuation { continuation in
@@ -80,7 +86,8 @@ struct TranscribeCommandTests {
         }
         try? input.fileHandleForWriting.close()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+            status: process.terminationStatus, reason: process.terminationReason,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
             stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
@@ -350,5 +357,153 @@ struct TranscribeCommandTests {
         // Without the link the CA is unknown: the handshake fails (exit 4), nothing is trusted by accident.
         let untrusted = try await run(certificateDirectory: empty)
         #expect(untrusted.status == 4, "\(untrusted.stderr)")
+    }
+
+    // MARK: - Hardening (issue 15)
+
+    /// Service text longer than this is shortened on stderr.
+    static let stderrLineBound = 1200
+
+    @Test(
+        "a 5000-character Warning from the service is shortened on stderr (both vendors)",
+        arguments: ["assemblyai", "speechmatics"])
+    func longWarning(provider: String) async throws {
+        let text = String(repeating: "0123456789", count: 500)
+        let emulator = try TranscriptionEmulator(
+            configuration: .init(
+                tls: sharedAuthority, apiKeys: ["cli-key-0123456789"],
+                script: EmulatorScript(text: "Scripts depend on this output."),
+                assemblyAI: .init(enforceRealTime: false, terminationDelay: .zero),
+                faults: { _ in [.sendWarning(text: text, afterAudioChunks: 1)] }))
+        defer { emulator.shutdown() }
+        let endpoint = provider == "assemblyai" ? emulator.assemblyAIURL : emulator.speechmaticsURL
+        let result = try await Self.run(
+            [
+                "--provider", provider, "--input", "-", "--input-format", "s16le", "--input-rate", "16000",
+                "--pace", "none", "--endpoint", endpoint, "--ca-file", sharedAuthority.caCertificatePath,
+                "--api-key", "cli-key-0123456789",
+            ], stdin: Data(count: 2 * 32000))
+        #expect(result.status == 0, "\(result.stderr.prefix(2000))")
+        let record = try #require(emulator.sessions.first)
+        #expect(record.messagesSent.contains { $0.contains(text) }, "the emulator sent the Warning")
+        let warning = try #require(
+            result.stderr.split(separator: "\n").first { $0.contains("warning from the service") })
+        #expect(warning.count <= Self.stderrLineBound, "a stderr line of \(warning.count) characters")
+        #expect(warning.contains("… (4000 more characters)"))
+        #expect(!result.stderr.contains(text))
+    }
+
+    @Test("--api-key-file: the key from a file; a missing, empty or two-line file or both options exit 2")
+    func apiKeyFile() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let directory = NSTemporaryDirectory() + "transcribe-key-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func keyFile(_ name: String, _ content: String) throws -> String {
+            let path = directory + "/" + name
+            try Data(content.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let arguments = [
+            "--provider", "assemblyai", "--input", Self.recording, "--pace", "none", "--format", "jsonl",
+            "--endpoint", emulator.assemblyAIURL, "--ca-file", sharedAuthority.caCertificatePath,
+        ]
+        let good = try await Self.run(arguments + ["--api-key-file", try keyFile("good", "cli-key-0123456789\n")])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.lines.last?["type"]?.stringValue == "terminated")
+        let record = try #require(emulator.sessions.first, "no session: \(good.stderr)")
+        #expect(record.handshakeStatus == nil && record.violations.isEmpty, "\(record.violations)")
+
+        let secret = "file-secret-abcdefghij"
+        let failures: [(String, [String])] = [
+            ("missing", ["--api-key-file", directory + "/missing"]),
+            ("empty", ["--api-key-file", try keyFile("empty", "\n")]),
+            ("two lines", ["--api-key-file", try keyFile("two", secret + "\nsecond-line-\(secret)\n")]),
+            ("both", ["--api-key-file", try keyFile("both", secret), "--api-key", "cli-key-0123456789"]),
+            ("a directory", ["--api-key-file", directory]),
+        ]
+        for (name, extra) in failures {
+            let result = try await Self.run(
+                arguments + extra, environment: ["ASSEMBLYAI_API_KEY": "cli-key-0123456789"])
+            #expect(result.status == 2, "\(name): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(name): \(result.stderr)")
+            #expect(lines.first?.hasPrefix("transcribe: ") == true, "\(name): \(result.stderr)")
+            #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret), "\(name)")
+        }
+
+        let help = try await Self.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--api-key-file"))
+        #expect(help.stdout.contains("process list"))
+    }
+
+    @Test(
+        "Ctrl-C while the temporary token is minted exits 130 at once (both vendors)",
+        arguments: ["assemblyai", "speechmatics"])
+    func interruptWhileMinting(provider: String) async throws {
+        var configuration = TranscriptionEmulator.Configuration(
+            tls: sharedAuthority, apiKeys: ["cli-key-0123456789"])
+        configuration.tokenFault = .neverAnswer
+        let emulator = try TranscriptionEmulator(configuration: configuration)
+        defer { emulator.shutdown() }
+        let assemblyAI = provider == "assemblyai"
+        let signalled = LockedState<ContinuousClock.Instant?>(nil)
+        let result = try await Self.run(
+            [
+                "--provider", provider, "--input", Self.recording, "--temporary-token", "--token-url",
+                assemblyAI ? emulator.assemblyAITokenURL : emulator.speechmaticsTokenURL, "--endpoint",
+                assemblyAI ? emulator.assemblyAIURL : emulator.speechmaticsURL, "--ca-file",
+                sharedAuthority.caCertificatePath,
+            ],
+            environment: [assemblyAI ? "ASSEMBLYAI_API_KEY" : "SPEECHMATICS_API_KEY": "cli-key-0123456789"]
+        ) { pid in
+            // The request has reached the endpoint, which will never answer: the CLI is minting.
+            await emulator.waitForTokenRequests(count: 1)
+            signalled.withLock { $0 = .now }
+            kill(pid, SIGINT)
+        }
+        let exited = ContinuousClock.now
+        #expect(emulator.tokenRequestCount == 1)
+        #expect(result.reason == .exit, "killed by signal \(result.status)")
+        #expect(result.status == 130, "\(result.stderr)")
+        let elapsed = try exited - #require(signalled.withLock { $0 })
+        #expect(elapsed < .seconds(5), "exit \(elapsed) after SIGINT")
+        #expect(!result.stderr.contains("cli-key-0123456789"))
+    }
+
+    @Test("a file corrupt part-way: the audio error on stderr and exit 5, after the finals before it")
+    func corruptFileMidStream() async throws {
+        // The bundled FLAC with 256 zero bytes in its middle: libsndfile opens it and decodes
+        // about 5.9 s before it loses sync ("flac decoder lost sync").
+        let path = NSTemporaryDirectory() + "transcribe-corrupt-\(UUID().uuidString).flac"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.recording))
+        let middle = bytes.count / 2
+        bytes.replaceSubrange(middle..<(middle + 256), with: Data(count: 256))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let source = try AudioFileSource(path: path)  // opens: the damage is found while reading
+        var frames = 0
+        do {
+            for try await buffer in source { frames += buffer.frameCount }
+            Issue.record("the damaged file decoded to the end")
+        } catch {
+            #expect(error.code == .corruptFile)
+        }
+        #expect(frames > 16000, "decoded \(frames) frames before the damage")
+
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        let result = try await Self.run(
+            [
+                "--provider", "assemblyai", "--input", path, "--pace", "none", "--format", "jsonl", "--endpoint",
+                emulator.assemblyAIURL, "--ca-file", sharedAuthority.caCertificatePath,
+            ], environment: ["ASSEMBLYAI_API_KEY": "cli-key-0123456789"])
+        #expect(result.status == 5, "\(result.stderr)")
+        #expect(result.stderr.contains("the audio failed"), "\(result.stderr)")
+        #expect(result.stderr.contains("lost sync"), "\(result.stderr)")
+        #expect(result.lines.first?["type"]?.stringValue == "begin")
+        #expect(result.lines.last?["type"]?.stringValue == "terminated")
     }
 }

@@ -166,6 +166,26 @@ struct TranscriberFaultTests {
     }
 
     @Test(
+        "the default maxMessageSize (4 MiB): a message of 4 MiB arrives, one byte more ends the session with protocolViolation and 1009",
+        arguments: Vendor.allCases, [false, true])
+    func defaultMessageLimit(vendor: Vendor, secure: Bool) async throws {
+        #expect(StreamingTranscriber.Configuration().maxMessageSize == 4 << 20)
+        let over = try await Self.run(
+            vendor, secure: secure, faults: [.sendHugeFrame(bytes: (4 << 20) + 1, afterAudioChunks: 5)])
+        #expect(over.lastError?.code == .protocolViolation, "\(String(describing: over.events.last))")
+        #expect(over.lastError?.closeCode == 1009)
+        #expect(over.lastError?.isRetryable == false)
+        let at = try await Self.run(
+            vendor, secure: secure, faults: [.sendHugeFrame(bytes: 4 << 20, afterAudioChunks: 5)])
+        #expect(
+            at.events.contains { if case .raw(let message) = $0 { message.text.utf8.count == 4 << 20 } else { false } })
+        if case .terminated = at.events.last {
+        } else {
+            Issue.record("not terminated: \(String(describing: at.events.last))")
+        }
+    }
+
+    @Test(
         "a slow server (every reply delayed): the session still completes", arguments: Vendor.allCases, [false, true])
     func slowServer(vendor: Vendor, secure: Bool) async throws {
         // The emulator delays each reply in turn, so delays add up over a session's messages.

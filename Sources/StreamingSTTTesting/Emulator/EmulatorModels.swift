@@ -152,6 +152,18 @@ public enum EmulatorFault: Sendable, Hashable {
     case closeBeforeStart(code: Int)
     /// Never sends `Begin` / `RecognitionStarted`; the session stays open and keeps reading.
     case neverStart
+    /// Sends the vendor's `Warning` with this text, then carries on: AssemblyAI
+    /// `{"type":"Warning","warning_code":1234,"warning":text}`, Speechmatics
+    /// `{"message":"Warning","type":"emulator_warning","reason":text}`.
+    case sendWarning(text: String, afterAudioChunks: Int)
+}
+
+/// A fault of the temporary-token endpoints (`GET /v3/token`, `POST /v1/api_keys`); set with
+/// ``TranscriptionEmulator/Configuration/tokenFault``.
+public enum EmulatorTokenFault: Sendable, Hashable {
+    /// Reads each request (it counts in ``TranscriptionEmulator/tokenRequestCount``), then never
+    /// answers: the connection stays open until the client gives up or the emulator shuts down.
+    case neverAnswer
 }
 
 /// How the emulated AssemblyAI service behaves where the service has settings or where the

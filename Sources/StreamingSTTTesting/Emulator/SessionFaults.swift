@@ -6,6 +6,8 @@ struct VendorFaultMessages: Sendable {
     let unknown: EmulatorJSON
     /// The key that names a message's type (`type` or `message`), for `sendHugeFrame`.
     let discriminator: String
+    /// The vendor's `Warning` with this text (`sendWarning`).
+    let warning: @Sendable (String) -> EmulatorJSON
 }
 
 extension SessionIO {
@@ -34,6 +36,9 @@ extension SessionIO {
             case .sendHugeFrame(let bytes, let n) where n == count:
                 note("fault: huge frame of \(bytes) bytes after \(count) chunks")
                 await send(raw: hugeFrame(bytes: bytes, discriminator: messages.discriminator))
+            case .sendWarning(let text, let n) where n == count:
+                note("fault: Warning of \(text.count) characters after \(count) chunks")
+                await send(messages.warning(text))
             case .stopReading(let n) where n == count:
                 note("fault: stop reading after \(count) chunks")
                 connection.stopReading()

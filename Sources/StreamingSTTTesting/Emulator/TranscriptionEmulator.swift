@@ -68,6 +68,8 @@ public final class TranscriptionEmulator: Sendable {
         /// system's. A few KiB with ``EmulatorFault/stopReading(afterAudioChunks:)`` make the
         /// client's sends block soon, as against a peer that stalled.
         public var receiveBufferSize: Int?
+        /// A fault of both temporary-token endpoints; `nil` (the default) for none.
+        public var tokenFault: EmulatorTokenFault? = nil
 
         /// Creates a configuration.
         ///
@@ -163,6 +165,17 @@ public final class TranscriptionEmulator: Sendable {
     /// The tokens issued through the token endpoints so far, in order (what the caller asked for).
     public var tokenRequests: [EmulatorTokenRequest] { core.tokenRequests.withLock { $0 } }
 
+    /// The number of requests the temporary-token endpoints have received so far (both vendors,
+    /// answered or not).
+    public var tokenRequestCount: Int { core.tokenRequestCount }
+
+    /// Waits until the temporary-token endpoints have received at least `count` requests (see
+    /// ``tokenRequestCount``). Returns early if the waiting task is cancelled or the emulator
+    /// shuts down.
+    public func waitForTokenRequests(count: Int) async {
+        await core.waitForTokenRequests(count: count)
+    }
+
     /// Mints an AssemblyAI temporary token directly (the same as `GET /v3/token`).
     public func makeAssemblyAIToken(expiresInSeconds: Int = 60, maxSessionDurationSeconds: Int? = nil) -> String {
         core.tokens.issue(
@@ -202,6 +215,8 @@ final class EmulatorCore: Sendable {
         var pending: [TestWebSocketServer.Handshake: [Pending]] = [:]
         var activeSpeechmatics = 0
         var waiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var tokenRequests = 0
+        var tokenWaiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
         var nextWaiter = 0
         var shutDown = false
     }
@@ -425,15 +440,65 @@ final class EmulatorCore: Sendable {
     func shutDown() {
         let waiters = state.withLock { state in
             state.shutDown = true
-            defer { state.waiters.removeAll() }
-            return state.waiters.values.map(\.continuation)
+            defer {
+                state.waiters.removeAll()
+                state.tokenWaiters.removeAll()
+            }
+            return state.waiters.values.map(\.continuation) + state.tokenWaiters.values.map(\.continuation)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    var tokenRequestCount: Int { state.withLock { $0.tokenRequests } }
+
+    /// Counts a token request and wakes the waiters it satisfies.
+    private func countTokenRequest() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.tokenRequests += 1
+            let count = state.tokenRequests
+            let due = state.tokenWaiters.filter { $0.value.count <= count }
+            for id in due.keys { state.tokenWaiters[id] = nil }
+            return due.values.map(\.continuation)
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    func waitForTokenRequests(count: Int) async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if Task.isCancelled || state.shutDown || state.tokenRequests >= count { return true }
+                    state.tokenWaiters[id] = (count, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.tokenWaiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
+    }
+
+    /// Never returns before the task is cancelled (the server cancels it when it shuts down).
+    private static func untilCancelled() async {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        for await _ in stream {}  // ends when the task is cancelled
+        continuation.finish()
     }
 
     // MARK: - HTTP
 
     func http(_ request: TestWebSocketServer.HTTPRequest) async -> TestWebSocketServer.HTTPResponse {
+        let isTokenRequest = request.path == "/v3/token" || request.path == "/v1/api_keys"
+        if isTokenRequest { countTokenRequest() }
+        if isTokenRequest, configuration.tokenFault == .neverAnswer {
+            await Self.untilCancelled()
+            return Self.json(503, .obj(["error": .string("Service Unavailable")]))
+        }
         switch request.path {
         case "/v3/token": return assemblyAIToken(request)
         case "/v1/api_keys": return speechmaticsKey(request)

@@ -115,7 +115,10 @@ struct AssemblyAISession: Sendable {
         let faultMessages = VendorFaultMessages(
             malformed: #"{"type":"Turn","turn_order":"#,
             unknown: .obj(["type": .string("EmulatorUnknownEvent"), "detail": .string("ignore me")]),
-            discriminator: "type")
+            discriminator: "type",
+            warning: { text in
+                .obj(["type": .string("Warning"), "warning_code": .int(1234), "warning": .string(text)])
+            })
 
         /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {

@@ -108,7 +108,13 @@ struct SpeechmaticsSession: Sendable {
         let faultMessages = VendorFaultMessages(
             malformed: #"{"message":"AddTranscript","results":["#,
             unknown: .obj(["message": .string("EmulatorUnknownMessage"), "detail": .string("ignore me")]),
-            discriminator: "message")
+            discriminator: "message",
+            warning: { text in
+                .obj([
+                    "message": .string("Warning"), "type": .string("emulator_warning"),
+                    "reason": .string(text),
+                ])
+            })
 
         /// Applies the faults due after `count` chunks; returns `true` when the session is over.
         func applyFaults(afterChunks count: Int) async -> Bool {
