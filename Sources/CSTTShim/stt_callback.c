@@ -96,7 +96,9 @@ int stt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
         // user: X509_STORE_CTX*, len: preverify_ok. Called once per chain depth.
-        stt_tls_verify(conn_of(wsi), user, (int)len);
+        c = conn_of(wsi);
+        if (c) c->reached_peer = 1;
+        stt_tls_verify(c, user, (int)len);
         return 0;
 
     default:
@@ -109,6 +111,7 @@ int stt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = (unsigned char **)in;
+        if (c) c->reached_peer = 1;
         ret = append_handshake_headers(c, wsi, p, *p + len);
         break;
     }
