@@ -3,7 +3,7 @@ import StreamingSTTWebSocket
 import Testing
 
 @Suite("Connection attempts over several addresses (RFC 8305 in spirit)")
-struct ConnectionAttemptsTests {
+struct WebSocketConnectionAttemptsTests {
     @Test("addresses alternate by family, starting with the first answer's, without duplicates")
     func interleaving() {
         #expect(

@@ -43,7 +43,7 @@ private final class LookupCounter: Sendable {
 }
 
 @Suite("Name resolution and connecting to every address")
-struct HostResolverTests {
+struct WebSocketNameResolutionTests {
     /// How long a test lets a hung lookup block before opening its gate: far past the deadlines
     /// under test, so that a resolver that waits for the lookup fails the test instead of hanging it.
     static let bound: Duration = .seconds(5)
