@@ -41,6 +41,10 @@ public final class WebSocketConnection: Sendable {
 
     /// Opens a connection and completes the WebSocket handshake.
     ///
+    /// A host name is resolved within `connectTimeout`, even when the lookup hangs, and each of
+    /// its addresses (IPv6 and IPv4 interleaved) is tried in turn, the next one 250 ms after the
+    /// previous one when that has not answered yet; the first handshake to complete wins.
+    ///
     /// - Parameters:
     ///   - url: a `ws://` or `wss://` URL; its query string is never logged.
     ///   - configuration: headers, timeouts, limits and TLS settings.
