@@ -56,7 +56,8 @@ package enum HTTPClient {
         let addresses = try await resolver.resolve(parsed.host, deadline: deadline)
         var secrets = headers.map(\.value)
         if let query = parsed.query { secrets.append(query) }
-        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: false) { [secrets] address in
+        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: false) {
+            [secrets] address, control in
             let remaining = deadline - .now
             guard remaining > .zero else { return .failure(WebSocketError(.connectTimeout)) }
             let channel = WebSocketChannel(logger: logger, secrets: secrets, maxBufferedInbound: maxResponseSize)
@@ -70,7 +71,10 @@ package enum HTTPClient {
                 metadata: [
                     "stt.http.method": "\(method)", "stt.http.url": "\(parsed)", "stt.http.address": "\(address)",
                 ])
-            return await channel.waitForHTTPResponse()
+            async let followed: Void = control.follow(channel)
+            let response = await channel.waitForHTTPResponse()
+            await followed
+            return response
         } discard: { (_: HTTPResponse) in
         }
         if Task.isCancelled { throw WebSocketError(.cancelled) }

@@ -82,10 +82,11 @@ public final class WebSocketConnection: Sendable {
                 $0.split(separator: "=", maxSplits: 1).last.map(String.init)
             }
         }
-        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: true) { [secrets] address in
+        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: true) {
+            [secrets] address, control in
             await attempt(
                 url: url, address: address, deadline: deadline, configuration: configuration, trustPEM: trustPEM,
-                secrets: secrets, eventLoop: eventLoop, logger: logger)
+                secrets: secrets, eventLoop: eventLoop, logger: logger, control: control)
         } discard: { connection in
             connection.cancel()
             await connection.released()
@@ -110,7 +111,8 @@ public final class WebSocketConnection: Sendable {
         trustPEM: String,
         secrets: [String],
         eventLoop: WebSocketEventLoop,
-        logger: Logger
+        logger: Logger,
+        control: ConnectionAttempt
     ) async -> Result<WebSocketConnection, WebSocketError> {
         let remaining = deadline - .now
         guard remaining > .zero else { return .failure(WebSocketError(.connectTimeout)) }
@@ -126,7 +128,10 @@ public final class WebSocketConnection: Sendable {
         guard let handle else { return .failure(eventLoop.shutDownError) }
         channel.attach(handle)
         logger.debug("websocket connecting", metadata: ["stt.ws.url": "\(url)", "stt.ws.address": "\(address)"])
-        switch await channel.waitUntilEstablished() {
+        async let followed: Void = control.follow(channel)
+        let established = await channel.waitUntilEstablished()
+        await followed
+        switch established {
         case .success:
             logger.debug("websocket open", metadata: ["stt.ws.url": "\(url)", "stt.ws.address": "\(address)"])
             return .success(connection)
@@ -135,7 +140,7 @@ public final class WebSocketConnection: Sendable {
                 "websocket connect failed", metadata: ["stt.ws.address": "\(address)", "stt.ws.error": "\(error)"])
             // Return only once the attempt's socket and memory are released.
             await channel.waitUntilDestroyed()
-            return .failure(Task.isCancelled ? WebSocketError(.cancelled) : error)
+            return .failure(Task.isCancelled || control.isAbandoned ? WebSocketError(.cancelled) : error)
         }
     }
 

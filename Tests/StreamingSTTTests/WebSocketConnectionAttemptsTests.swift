@@ -32,7 +32,7 @@ struct WebSocketConnectionAttemptsTests {
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await withTimeout {
-            await ConnectionAttempts.race(addresses: ["hangs", "answers"], overlapping: true) { address in
+            await ConnectionAttempts.race(addresses: ["hangs", "answers"], overlapping: true) { address, _ in
                 log.withLock { $0.append("start \(address)") }
                 if address == "answers" { return .success(address) }
                 // Hangs until cancelled (a connect that never completes).
@@ -48,5 +48,33 @@ struct WebSocketConnectionAttemptsTests {
         #expect(try result.get() == "answers")
         #expect(elapsed >= .milliseconds(200))
         #expect(log.withLock { $0 } == ["start hangs", "start answers", "cancelled hangs"])
+    }
+
+    @Test("an attempt that reaches its peer abandons the others, which end")
+    func reachedPeerAbandonsOthers() async throws {
+        let log = LockedState<[String]>([])
+        let othersAbandoned = Promise<Void>()
+        let result = try await withTimeout {
+            await ConnectionAttempts.race(addresses: ["silent", "reaches"], overlapping: true) { address, control in
+                log.withLock { $0.append("start \(address)") }
+                if address == "reaches" {
+                    control.reachedPeer()
+                    await othersAbandoned.value  // hangs here if the race does not abandon "silent"
+                    return .success(address)
+                }
+                // A connect that never completes, until abandoned.
+                let (never, continuation) = AsyncStream<Never>.makeStream()
+                control.onAbandon {
+                    othersAbandoned.fulfill(())
+                    continuation.finish()
+                }
+                for await _ in never {}
+                log.withLock { $0.append("abandoned \(address)") }
+                return .failure(WebSocketError(.cancelled))
+            } discard: { _ in
+            }
+        }
+        #expect(try result.get() == "reaches")
+        #expect(Set(log.withLock { $0 }) == ["start silent", "start reaches", "abandoned silent"])
     }
 }

@@ -231,4 +231,28 @@ struct WebSocketNameResolutionTests {
         }
         #expect(error?.code == .connectionRefused)
     }
+
+    @Test("an address that accepts TCP and never answers: no further address is tried, connectTimeout at the deadline")
+    func reachedPeerIsFinal() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let (logger, lines) = RecordingLogHandler.logger()
+        let configuration = Self.configuration(connectTimeout: .milliseconds(800)) { _ in
+            .success(["127.0.0.1", "::1"])
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try await withTimeout {
+            await failure {
+                _ = try await WebSocketConnection.connect(
+                    to: "ws://stt.test:\(listener.port)/", configuration: configuration, logger: logger)
+            }
+        }
+        let elapsed = clock.now - start
+        let attempts = lines.all.filter { $0.contains("websocket connecting") }
+        #expect(error?.code == .connectTimeout)
+        #expect(elapsed >= .milliseconds(700))
+        #expect(attempts.count == 1, "\(attempts)")
+        #expect(attempts.first?.contains("127.0.0.1") == true)
+    }
 }
