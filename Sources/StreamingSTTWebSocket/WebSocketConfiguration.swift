@@ -17,6 +17,10 @@ public struct WebSocketConfiguration: Sendable {
     /// Turns host names into addresses (tests inject one; see ``HostResolver``).
     package var resolver: HostResolver = .system
 
+    /// How long an attempt to connect to one address of the host may go without reaching its
+    /// server before the next address is tried as well (RFC 8305's connection attempt delay).
+    package var connectionAttemptDelay: Duration = ConnectionAttempts.attemptDelay
+
     /// Extra handshake headers, in order (for example `Authorization`). Their values are treated
     /// as secrets: they are never logged or put in an error.
     public var additionalHeaders: [(name: String, value: String)]

@@ -43,7 +43,8 @@ public final class WebSocketConnection: Sendable {
     ///
     /// A host name is resolved within `connectTimeout`, even when the lookup hangs, and each of
     /// its addresses (IPv6 and IPv4 interleaved) is tried in turn, the next one 250 ms after the
-    /// previous one when that has not answered yet; the first handshake to complete wins.
+    /// previous one when that has not reached its server yet; the first to reach its server is
+    /// the one used.
     ///
     /// - Parameters:
     ///   - url: a `ws://` or `wss://` URL; its query string is never logged.
@@ -82,7 +83,9 @@ public final class WebSocketConnection: Sendable {
                 $0.split(separator: "=", maxSplits: 1).last.map(String.init)
             }
         }
-        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: true) {
+        let result = await ConnectionAttempts.race(
+            addresses: addresses, overlapping: true, attemptDelay: configuration.connectionAttemptDelay
+        ) {
             [secrets] address, control in
             await attempt(
                 url: url, address: address, deadline: deadline, configuration: configuration, trustPEM: trustPEM,
