@@ -80,6 +80,16 @@ static int write_request_body(stt_conn *c, struct lws *wsi) {
     return n < 0 ? -1 : 0;
 }
 
+/// The client connection has reached its peer (TLS has begun, or the request is being written):
+/// tells the host once.
+static void peer_reached(stt_conn *c) {
+    if (!c || c->reached_peer) return;
+    c->reached_peer = 1;
+    stt_event ev = {0};
+    ev.kind = STT_EV_PEER_REACHED;
+    stt_emit(c, &ev);
+}
+
 int stt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     stt_loop *l = stt_current_loop;
     stt_conn *c = NULL;
@@ -96,7 +106,9 @@ int stt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
         // user: X509_STORE_CTX*, len: preverify_ok. Called once per chain depth.
-        stt_tls_verify(conn_of(wsi), user, (int)len);
+        c = conn_of(wsi);
+        peer_reached(c);
+        stt_tls_verify(c, user, (int)len);
         return 0;
 
     default:
@@ -109,6 +121,7 @@ int stt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = (unsigned char **)in;
+        peer_reached(c);
         ret = append_handshake_headers(c, wsi, p, *p + len);
         break;
     }

@@ -139,7 +139,13 @@ void stt_emit_closed(stt_conn *c) {
 
 void stt_conn_destroyed(stt_conn *c) {
     if (c->destroyed) return;
-    if (!c->established) stt_emit_connect_failed(c, STT_FAIL_OTHER, "connection closed before the handshake completed");
+    // A client connection that ends before it ever reached its peer never made its TCP connection:
+    // libwebsockets 4.1 reports a connect() that fails at once (ENETUNREACH, EHOSTUNREACH, as for an
+    // IPv6 address without an IPv6 route) by destroying the connection, without an error callback.
+    if (!c->established && !c->reached_peer && c->state == S_CONNECTING)
+        stt_emit_connect_failed(c, STT_FAIL_REFUSED, "could not connect (unreachable)");
+    else if (!c->established)
+        stt_emit_connect_failed(c, STT_FAIL_OTHER, "connection closed before the handshake completed");
     else stt_emit_closed(c);
     lws_sul_cancel(&c->sul_connect);
     lws_sul_cancel(&c->sul_ping);

@@ -23,6 +23,8 @@ package enum HTTPClient {
     ///   - url: an `http://` or `https://` URL; its query is treated as a secret.
     ///   - headers: request headers; their values are treated as secrets.
     ///   - timeout: for the whole exchange (resolution, connect, TLS, request, response).
+    ///   - resolver: turns the host name into addresses; each is tried in turn, the next one only
+    ///     after the TCP connect to the previous one failed, so a request is never sent twice.
     /// - Throws: ``WebSocketError`` (`invalidURL`, `dnsFailure`, `connectionRefused`, `tlsFailure`,
     ///   `connectTimeout`, `handshakeFailed`, `cancelled`, `eventLoopShutDown`).
     package static func send(
@@ -34,6 +36,7 @@ package enum HTTPClient {
         timeout: Duration = .seconds(10),
         maxResponseSize: Int = 1 << 20,
         eventLoop: WebSocketEventLoop = .shared,
+        resolver: HostResolver = .system,
         logger: Logger = WebSocketConnection.disabledLogger
     ) async throws(WebSocketError) -> HTTPResponse {
         let parsed: WebSocketURL
@@ -44,26 +47,37 @@ package enum HTTPClient {
         } else {
             throw WebSocketError(.invalidURL, detail: "the scheme must be http or https")
         }
-        var configuration = WebSocketConfiguration(
+        let configuration = WebSocketConfiguration(
             additionalHeaders: headers, connectTimeout: timeout, keepalive: .disabled, maxMessageSize: maxResponseSize,
-            tls: tls)
-        configuration.maxBufferedInboundBytes = maxResponseSize
-        let clock = ContinuousClock()
-        let start = clock.now
+            maxBufferedInboundBytes: maxResponseSize, tls: tls)
+        let deadline = ContinuousClock.now + timeout
         try configuration.validate()
         let trustPEM = try tls.additionalTrustPEM()
-        let address = try await HostResolver.resolve(parsed.host, timeout: timeout)
-        let remaining = timeout - (clock.now - start)
-        guard remaining > .zero else { throw WebSocketError(.connectTimeout) }
+        let addresses = try await resolver.resolve(parsed.host, deadline: deadline)
         var secrets = headers.map(\.value)
         if let query = parsed.query { secrets.append(query) }
-        let channel = WebSocketChannel(logger: logger, secrets: secrets, maxBufferedInbound: maxResponseSize)
-        let handle = configuration.withConnectParameters(
-            url: parsed, address: address, trustPEM: trustPEM, timeout: remaining, method: method, body: body
-        ) { eventLoop.connect(&$0, channel: channel) }
-        guard let handle else { throw eventLoop.shutDownError }
-        channel.attach(handle)
-        logger.debug("http request", metadata: ["stt.http.method": "\(method)", "stt.http.url": "\(parsed)"])
-        return try await channel.waitForHTTPResponse().get()
+        let result = await ConnectionAttempts.race(addresses: addresses, overlapping: false) {
+            [secrets] address, control in
+            let remaining = deadline - .now
+            guard remaining > .zero else { return .failure(WebSocketError(.connectTimeout)) }
+            let channel = WebSocketChannel(logger: logger, secrets: secrets, maxBufferedInbound: maxResponseSize)
+            let handle = configuration.withConnectParameters(
+                url: parsed, address: address, trustPEM: trustPEM, timeout: remaining, method: method, body: body
+            ) { eventLoop.connect(&$0, channel: channel) }
+            guard let handle else { return .failure(eventLoop.shutDownError) }
+            channel.attach(handle)
+            logger.debug(
+                "http request",
+                metadata: [
+                    "stt.http.method": "\(method)", "stt.http.url": "\(parsed)", "stt.http.address": "\(address)",
+                ])
+            async let followed: Void = control.follow(channel)
+            let response = await channel.waitForHTTPResponse()
+            await followed
+            return response
+        } discard: { (_: HTTPResponse) in
+        }
+        if Task.isCancelled { throw WebSocketError(.cancelled) }
+        return try result.get()
     }
 }

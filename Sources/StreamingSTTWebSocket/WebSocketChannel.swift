@@ -32,6 +32,7 @@ package final class WebSocketChannel: Sendable {
         /// ``waitUntilSenderBlocked()``.
         var senderBlocked: HandOffQueue<Never, Never>?
         var httpResponse: HTTPResponse?
+        var reachedPeer = false
     }
 
     private let state = LockedState(State())
@@ -43,6 +44,8 @@ package final class WebSocketChannel: Sendable {
     private let connectOutcome = HandOffQueue<Never, WebSocketError>()
     /// Finished once the shim has released the connection.
     private let destroyed = HandOffQueue<Never, Never>()
+    /// Finished when a client connection reaches its peer (TLS or the request has begun), or ends.
+    private let peerReached = HandOffQueue<Never, Never>()
     package let logger: Logger
     private let secrets: [String]
     private let onEstablished: (@Sendable (WebSocketChannel) -> Void)?
@@ -107,6 +110,9 @@ package final class WebSocketChannel: Sendable {
             destroyed.finish()
         case Int(STT_EV_LOG.rawValue):
             log(level: Int(event.code), line: Self.text(event))
+        case Int(STT_EV_PEER_REACHED.rawValue):
+            state.withLock { $0.reachedPeer = true }
+            peerReached.finish()
         case Int(STT_EV_HTTP_RESPONSE.rawValue):
             let body = Array(UnsafeRawBufferPointer(start: event.data, count: event.len))
             state.withLock { $0.httpResponse = HTTPResponse(status: Int(event.status), body: body) }
@@ -141,6 +147,7 @@ package final class WebSocketChannel: Sendable {
         connectOutcome.finish(.failure(final.error ?? WebSocketError(.connectionLost)))
         inbound.finish(final.endOfMessages)
         drained?.finish()
+        peerReached.finish()
     }
 
     private static func text(_ event: stt_event) -> String {
@@ -331,6 +338,13 @@ package final class WebSocketChannel: Sendable {
             return senderBlocked
         }
         _ = await senderBlocked?.waitUntilFinished()
+    }
+
+    /// Waits until a client connection has reached its peer (TCP is up, and TLS or the request has
+    /// begun) or has ended; returns whether it reached its peer.
+    package func waitUntilPeerReached() async -> Bool {
+        _ = await peerReached.waitUntilFinished()
+        return state.withLock { $0.reachedPeer }
     }
 
     /// Waits until the shim has released the connection (its socket is closed and its memory

@@ -14,10 +14,18 @@ public struct WebSocketConfiguration: Sendable {
     /// otherwise wake the reading task once each. It must be quick and must not block.
     package var inboundFilter: WebSocketInboundFilter?
 
+    /// Turns host names into addresses (tests inject one; see ``HostResolver``).
+    package var resolver: HostResolver = .system
+
+    /// How long an attempt to connect to one address of the host may go without reaching its
+    /// server before the next address is tried as well (RFC 8305's connection attempt delay).
+    package var connectionAttemptDelay: Duration = ConnectionAttempts.attemptDelay
+
     /// Extra handshake headers, in order (for example `Authorization`). Their values are treated
     /// as secrets: they are never logged or put in an error.
     public var additionalHeaders: [(name: String, value: String)]
-    /// How long DNS resolution, TCP connect, TLS and the WebSocket handshake may take together.
+    /// How long DNS resolution, TCP connect, TLS and the WebSocket handshake may take together,
+    /// over every address of the host tried; it holds even when the name lookup hangs.
     public var connectTimeout: Duration
     /// Ping interval and pong timeout used to detect a dead peer.
     public var keepalive: Keepalive

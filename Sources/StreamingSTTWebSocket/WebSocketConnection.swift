@@ -41,6 +41,11 @@ public final class WebSocketConnection: Sendable {
 
     /// Opens a connection and completes the WebSocket handshake.
     ///
+    /// A host name is resolved within `connectTimeout`, even when the lookup hangs, and each of
+    /// its addresses (IPv6 and IPv4 interleaved) is tried in turn, the next one 250 ms after the
+    /// previous one when that has not reached its server yet; the first to reach its server is
+    /// the one used.
+    ///
     /// - Parameters:
     ///   - url: a `ws://` or `wss://` URL; its query string is never logged.
     ///   - configuration: headers, timeouts, limits and TLS settings.
@@ -66,13 +71,10 @@ public final class WebSocketConnection: Sendable {
         eventLoop: WebSocketEventLoop = .shared,
         logger: Logger = disabledLogger
     ) async throws(WebSocketError) -> WebSocketConnection {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let deadline = ContinuousClock.now + configuration.connectTimeout
         try configuration.validate()
         let trustPEM = try configuration.tls.additionalTrustPEM()
-        let address = try await HostResolver.resolve(url.host, timeout: configuration.connectTimeout)
-        let remaining = configuration.connectTimeout - (clock.now - start)
-        guard remaining > .zero else { throw WebSocketError(.connectTimeout) }
+        let addresses = try await configuration.resolver.resolve(url.host, deadline: deadline)
 
         var secrets = configuration.additionalHeaders.map(\.value)
         if let query = url.query {
@@ -81,6 +83,42 @@ public final class WebSocketConnection: Sendable {
                 $0.split(separator: "=", maxSplits: 1).last.map(String.init)
             }
         }
+        let result = await ConnectionAttempts.race(
+            addresses: addresses, overlapping: true, attemptDelay: configuration.connectionAttemptDelay
+        ) {
+            [secrets] address, control in
+            await attempt(
+                url: url, address: address, deadline: deadline, configuration: configuration, trustPEM: trustPEM,
+                secrets: secrets, eventLoop: eventLoop, logger: logger, control: control)
+        } discard: { connection in
+            connection.cancel()
+            await connection.released()
+        }
+        if Task.isCancelled {
+            if case .success(let connection) = result {
+                connection.cancel()
+                await connection.released()
+            }
+            throw WebSocketError(.cancelled)
+        }
+        return try result.get()
+    }
+
+    /// One connection attempt to one address of `url`'s host (TLS and the Host header use the host
+    /// name); returns once the handshake is done or the attempt's socket is released.
+    private static func attempt(
+        url: WebSocketURL,
+        address: String,
+        deadline: ContinuousClock.Instant,
+        configuration: WebSocketConfiguration,
+        trustPEM: String,
+        secrets: [String],
+        eventLoop: WebSocketEventLoop,
+        logger: Logger,
+        control: ConnectionAttempt
+    ) async -> Result<WebSocketConnection, WebSocketError> {
+        let remaining = deadline - .now
+        guard remaining > .zero else { return .failure(WebSocketError(.connectTimeout)) }
         let channel = WebSocketChannel(
             logger: logger, secrets: secrets, maxBufferedInbound: configuration.maxBufferedInboundBytes,
             inboundFilter: configuration.inboundFilter)
@@ -90,18 +128,22 @@ public final class WebSocketConnection: Sendable {
         let handle = configuration.withConnectParameters(
             url: url, address: address, trustPEM: trustPEM, timeout: remaining, method: nil, body: nil
         ) { eventLoop.connect(&$0, channel: channel) }
-        guard let handle else { throw eventLoop.shutDownError }
+        guard let handle else { return .failure(eventLoop.shutDownError) }
         channel.attach(handle)
-        logger.debug("websocket connecting", metadata: ["stt.ws.url": "\(url)"])
-        switch await channel.waitUntilEstablished() {
+        logger.debug("websocket connecting", metadata: ["stt.ws.url": "\(url)", "stt.ws.address": "\(address)"])
+        async let followed: Void = control.follow(channel)
+        let established = await channel.waitUntilEstablished()
+        await followed
+        switch established {
         case .success:
-            logger.debug("websocket open", metadata: ["stt.ws.url": "\(url)"])
-            return connection
+            logger.debug("websocket open", metadata: ["stt.ws.url": "\(url)", "stt.ws.address": "\(address)"])
+            return .success(connection)
         case .failure(let error):
-            logger.debug("websocket connect failed", metadata: ["stt.ws.error": "\(error)"])
+            logger.debug(
+                "websocket connect failed", metadata: ["stt.ws.address": "\(address)", "stt.ws.error": "\(error)"])
             // Return only once the attempt's socket and memory are released.
             await channel.waitUntilDestroyed()
-            throw Task.isCancelled ? WebSocketError(.cancelled) : error
+            return .failure(Task.isCancelled || control.isAbandoned ? WebSocketError(.cancelled) : error)
         }
     }
 

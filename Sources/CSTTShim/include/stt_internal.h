@@ -79,6 +79,7 @@ struct stt_conn {
     int is_server;        // accepted by a listening vhost: frames go out unmasked, through lws_write
     int unclaimed_ref;    // one reference is kept for a receiver not yet handed the connection
     int established;
+    int reached_peer;     // client: TLS or the request has begun, so the TCP connection was made
     int fail_reported;
     int closed_reported;
     int destroyed;

@@ -54,6 +54,9 @@ enum stt_event_kind {
     STT_EV_LOG = 7,
     /// A client HTTP request completed: `status` is the HTTP status, `data`/`len` the body.
     STT_EV_HTTP_RESPONSE = 8,
+    /// A client connection reached its peer: TCP (and TLS) are up and the request is being
+    /// written. Sent once, before `STT_EV_ESTABLISHED` or `STT_EV_CONNECT_FAILED`.
+    STT_EV_PEER_REACHED = 9,
 };
 
 /// Why a client connection failed before it was established.
