@@ -7,12 +7,16 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTLS: Target.Dependency = .product(name: "HummingbirdTLS", package: "hummingbird")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
 ]
 // The transcriber without audio devices, files or resampling: the relay receives audio in the
@@ -34,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
@@ -41,7 +46,11 @@ let package = Package(
         // MARK: - Targets
         .target(
             name: "TranscriptionServer",
-            dependencies: [streamingSTT, hummingbird, hummingbirdWebSocket, logging, serviceLifecycle] + nio,
+            dependencies: [
+                streamingSTT, hummingbird, hummingbirdCore, hummingbirdTLS, hummingbirdWebSocket, logging,
+                serviceLifecycle, nioSSL,
+            ]
+                + nio,
             resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
@@ -59,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "TranscriptionServerTests",
             dependencies: [
-                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle,
+                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle, nioSSL,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "StreamingSTTWebSocket", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import NIOCore
 import StreamingSTTCore
 
 /// Everything the relay server needs: where it listens, who may use it, how much, and how it
@@ -61,6 +62,22 @@ public struct RelayConfiguration: Sendable {
     /// Serve clients without a client token on an address other than loopback. Off by default:
     /// anyone who can reach the server could spend the vendor key.
     public var allowsAnonymousRemoteClients: Bool
+    /// `Host` values accepted besides the server's own (`localhost`, `127.0.0.1`, `[::1]` and the
+    /// bind address, with the bound port or none): `stt.example.com` (any port) or
+    /// `stt.example.com:8443`. A request naming another host is refused with 403, which stops
+    /// DNS rebinding (a page whose domain resolves to the server's address). Add the names
+    /// clients use when binding a wildcard address or behind a proxy.
+    public var allowedHosts: [String] = []
+    /// The certificate and key to serve HTTPS and WSS with; `nil` serves plain HTTP and WS.
+    public var serverTLS: RelayServerTLS?
+    /// Serve plain HTTP and WS on an address other than loopback. Off by default: client tokens,
+    /// temporary tokens and audio would cross the network in cleartext.
+    public var allowsInsecureBind = false
+    /// Proxies whose `X-Forwarded-For` is believed: when the peer is in one of these blocks, the
+    /// client's address (its identity without client tokens, and for the per-client limits) is
+    /// the rightmost entry of `X-Forwarded-For` that is not a trusted proxy. Empty: the header is
+    /// ignored and the peer's address is the client's.
+    public var trustedProxies: [IPNetwork] = []
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -100,12 +117,12 @@ public struct RelayConfiguration: Sendable {
     /// Checks the settings that would make the server unsafe or useless.
     /// - Throws: ``RelayConfigurationError`` saying what to change.
     public func validate() throws(RelayConfigurationError) {
-        if clientTokens.isEmpty, !Self.isLoopback(host), !allowsAnonymousRemoteClients {
-            throw RelayConfigurationError(
-                "binding \(host) without a client token would let anyone who can reach it spend the API key: "
-                    + "set a client token, or allow anonymous remote clients explicitly")
-        }
+        try validateExposure()
         if clientTokens.contains(where: { $0.isEmpty }) { throw RelayConfigurationError("a client token is empty") }
+        for name in allowedHosts where NetworkPolicy.splitAuthority(name) == nil {
+            throw RelayConfigurationError("the allowed host \(name) is not a host name or HOST:PORT")
+        }
+        if let serverTLS { _ = try serverTLS.serverConfiguration() }
         if assemblyAI == nil && speechmatics == nil {
             throw RelayConfigurationError("no provider is configured: give an AssemblyAI or a Speechmatics key")
         }
@@ -134,9 +151,53 @@ public struct RelayConfiguration: Sendable {
         }
     }
 
-    /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    /// Checks who could reach the server: an address other than loopback needs a client token
+    /// (or ``allowsAnonymousRemoteClients``) and TLS (or ``allowsInsecureBind``).
+    /// - Returns: the address to bind: the one checked, so that the address checked is the one
+    ///   bound (`localhost` resolved once), or a host name that is not loopback as given.
+    @discardableResult
+    func validateExposure() throws(RelayConfigurationError) -> String {
+        let address = try Self.bindAddress(host)
+        if let address, address.isLoopback { return "\(address)" }
+        if clientTokens.isEmpty, !allowsAnonymousRemoteClients {
+            throw RelayConfigurationError(
+                "binding \(host) without a client token would let anyone who can reach it spend the API key: "
+                    + "set a client token, or allow anonymous remote clients explicitly")
+        }
+        if serverTLS == nil, !allowsInsecureBind {
+            throw RelayConfigurationError(
+                "binding \(host) without TLS would send client tokens and audio in cleartext: "
+                    + "give a TLS certificate and key, or allow an insecure bind explicitly")
+        }
+        return address.map { "\($0)" } ?? host
+    }
+
+    /// The address binding `host` listens on, when it is known without asking DNS: `host` itself
+    /// when numeric, what `localhost` resolves to (the hosts file); `nil` for any other name,
+    /// which is never taken for loopback (`127.evil.example` is a name like any other, and what
+    /// a name resolves to can change).
+    static func bindAddress(
+        _ host: String,
+        resolve: (String) throws -> String? = { try SocketAddress.makeAddressResolvingHost($0, port: 0).ipAddress }
+    ) throws(RelayConfigurationError) -> IPAddress? {
+        if let address = IPAddress(host) { return address }
+        guard host.lowercased() == "localhost" else { return nil }
+        let resolved: String?
+        do {
+            resolved = try resolve(host)
+        } catch {
+            throw RelayConfigurationError("the address to bind, \(host), cannot be resolved")
+        }
+        guard let resolved, let address = IPAddress(resolved) else {
+            throw RelayConfigurationError("the address to bind, \(host), cannot be resolved")
+        }
+        return address
+    }
+
+    /// Whether binding `host` listens on loopback only (`127.0.0.0/8`, `::1`): decided on the
+    /// parsed address (`localhost`: the address it resolves to), never on how a name looks.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        ((try? bindAddress(host)) ?? nil)?.isLoopback ?? false
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -21,22 +23,28 @@ import Synchronization
 ///
 /// The server is not an open relay: it binds loopback by default, can require a client token,
 /// limits sessions per client and in total and session starts per client per minute, caps each
-/// session's duration and audio rate, and never sends or logs the vendor key.
+/// session's duration and audio rate, and never sends or logs the vendor key. Every request must
+/// name one of the server's own hosts (`Host`, against DNS rebinding); a WebSocket is upgraded
+/// only once its host, origin and client token are accepted, so a refused client gets an HTTP
+/// 401 or 403, not a WebSocket.
 public struct TranscriptionRelay: Sendable {
     /// The server's settings.
     public let configuration: RelayConfiguration
     let logger: Logger
     let limiter: SessionLimiter
     let authenticator: ClientAuthenticator
+    let hosts: HostAllowList
     let registry = SessionRegistry()
     /// Measures the rate limits and the minted tokens' slots.
     let clock: any RelayClock
 
     /// Close codes the relay uses besides the standard ones (4000–4999 are the application's).
     public enum CloseCode {
-        /// A valid client token is required.
+        /// A valid client token is required (refused before the upgrade since the handshake
+        /// checks it: an HTTP 401 now; kept for clients that know it).
         public static let unauthorized: UInt16 = 4401
-        /// The page's origin may not use this server.
+        /// The page's origin may not use this server (an HTTP 403 before the upgrade now; kept
+        /// for clients that know it).
         public static let forbiddenOrigin: UInt16 = 4403
         /// The session reached ``RelayConfiguration/maxSessionDuration``.
         public static let sessionTimeLimit: UInt16 = 4408
@@ -67,6 +75,7 @@ public struct TranscriptionRelay: Sendable {
             maxTokensPerMinute: configuration.maxTokensPerClientPerMinute, clock: clock)
         self.authenticator = ClientAuthenticator(
             tokens: configuration.clientTokens, allowedOrigins: configuration.allowedOrigins)
+        self.hosts = HostAllowList(configuration: configuration)
     }
 
     /// Sessions relaying now.
@@ -90,6 +99,7 @@ public struct TranscriptionRelay: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: RelayRequestContext.self)
+        router.add(middleware: HostCheck(relay: self))
         let page = Self.indexPage()
         router.get("/") { _, _ -> Response in
             guard let page else { return Response(status: .notFound) }
@@ -101,9 +111,23 @@ public struct TranscriptionRelay: Sendable {
         router.post("/v1/token") { request, context in
             await self.mintToken(request, context: context)
         }
+        router.on("/v1/token", method: .options) { request, context in
+            self.tokenPreflight(request, context: context)
+        }
+        // A handshake refused before the upgrade (wrong host, origin or token) arrives here as a
+        // plain GET (`UpgradeAdmissionHandler`): the client gets the HTTP status; a real plain GET, 426.
+        router.get("/v1/listen") { request, context -> Response in
+            if case .failure(let refusal) = self.admit(request, context: context) { return refusal.response }
+            return Self.json(
+                .upgradeRequired,
+                EventJSON.error(
+                    code: "websocket_required", message: "this endpoint is a WebSocket", retryable: false))
+        }
 
         let webSocketRouter = Router(context: RelayRequestContext.self)
-        webSocketRouter.ws("/v1/listen") { request, _ in
+        webSocketRouter.ws("/v1/listen") { request, context in
+            // Refused before this already (`UpgradeAdmissionHandler`); a second look costs nothing.
+            guard case .success = self.admit(request, context: context) else { return .dontUpgrade }
             // A browser carries its token as a subprotocol; the handshake must select one it offered.
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -113,16 +137,34 @@ public struct TranscriptionRelay: Sendable {
             await self.relay(inbound: inbound, outbound: outbound, context: context)
         }
 
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .seconds(60)),
+            ws: .init(
+                maxFrameSize: configuration.maxClientMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
+                closeTimeout: .seconds(5)))
+        // HTTP/1 with the WebSocket upgrade, where a refused handshake gets its 401/403.
+        var server = HTTPServerBuilder { responder in
+            AdmittingUpgradeChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                relay: self)
+        }
+        // The exposure rules hold here too, for a caller that skipped `validate()`: the server then
+        // fails to start. The address checked is the address bound.
+        var bindHost = configuration.host
+        do {
+            bindHost = try configuration.validateExposure()
+            if let serverTLS = configuration.serverTLS {
+                server = try .tls(server, tlsConfiguration: serverTLS.serverConfiguration())
+            }
+        } catch {
+            server = HTTPServerBuilder { _ in throw error }
+        }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(
-                    http1: .init(idleTimeout: .seconds(60)),
-                    ws: .init(
-                        maxFrameSize: configuration.maxClientMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
-                        closeTimeout: .seconds(5)))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            server: server,
+            configuration: .init(address: .hostname(bindHost, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger
         )
@@ -143,18 +185,17 @@ public struct TranscriptionRelay: Sendable {
         context: WebSocketRouterContext<RelayRequestContext>
     ) async {
         let request = context.request
-        let remote = context.requestContext.remoteAddress?.ipAddress
         func reject(_ code: String, _ message: String, close: UInt16, retryable: Bool = false) async {
             logger.info("websocket client rejected", metadata: ["stt.reject": "\(code)"])
             try? await outbound.write(.text(EventJSON.error(code: code, message: message, retryable: retryable)))
             try? await outbound.close(WebSocketErrorCode(codeNumber: Int(close)), reason: code)
         }
-        guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
-            return await reject(
-                "forbidden_origin", "pages from this origin may not use this server", close: CloseCode.forbiddenOrigin)
-        }
-        guard let client = authenticator.identify(request.headers, remoteAddress: remote) else {
-            return await reject("unauthorized", "a valid client token is required", close: CloseCode.unauthorized)
+        // Checked before the upgrade already; a second look costs nothing.
+        let client: ClientIdentity
+        switch admit(request, context: context.requestContext) {
+        case .success(let identity): client = identity
+        case .failure(let refusal):
+            return await reject(refusal.code, refusal.message, close: refusal.closeCode)
         }
         do {
             try limiter.acquire(client)
@@ -193,6 +234,45 @@ public struct TranscriptionRelay: Sendable {
     // MARK: - Temporary tokens
 
     func mintToken(_ request: Request, context: RelayRequestContext) async -> Response {
+        var response = await mintTokenResponse(request, context: context)
+        // CORS: a page from an allowed origin may read the answer (never `*`).
+        if let origin = corsOrigin(request) {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.vary] = "Origin"
+        }
+        return response
+    }
+
+    /// `OPTIONS /v1/token`: the CORS preflight of a page from another origin. Allowed origins get
+    /// their permission (POST with `Authorization`); others get 403 and no CORS header.
+    func tokenPreflight(_ request: Request, context: RelayRequestContext) -> Response {
+        guard request.headers[.origin] != nil else {
+            return Response(status: .noContent, headers: [.allow: "POST, OPTIONS"])
+        }
+        guard let origin = corsOrigin(request) else {
+            return Self.json(
+                .forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))
+        }
+        return Response(
+            status: .noContent,
+            headers: [
+                .accessControlAllowOrigin: origin, .accessControlAllowMethods: "POST",
+                .accessControlAllowHeaders: "Authorization, Content-Type", .accessControlMaxAge: "600",
+                .vary: "Origin",
+            ])
+    }
+
+    /// The request's `Origin` when it is a browser origin allowed to use the server.
+    func corsOrigin(_ request: Request) -> String? {
+        let origins = request.headers[values: .origin]
+        guard origins.count == 1, let origin = origins.first,
+            origin.hasPrefix("http://") || origin.hasPrefix("https://"),
+            authenticator.originAllowed(request.headers, authority: request.head.authority)
+        else { return nil }
+        return origin
+    }
+
+    private func mintTokenResponse(_ request: Request, context: RelayRequestContext) async -> Response {
         guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
             return Self.json(
                 .forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))

@@ -17,7 +17,10 @@ struct STTServer: AsyncParsableCommand {
         discussion: """
             Vendor keys come from the environment only (ASSEMBLYAI_API_KEY, SPEECHMATICS_API_KEY), so they \
             never show in the process list. Client tokens come from --client-token or STT_SERVER_CLIENT_TOKENS \
-            (comma-separated). Open http://HOST:PORT/ for the microphone page.
+            (comma-separated). Open http://HOST:PORT/ for the microphone page (https:// with --tls-certificate).
+            An address other than loopback needs a client token and TLS (or the --allow-* flags that say what \
+            they give up). Settings that would make the server unsafe end it at once with exit code 2 and one \
+            line saying why.
             """
     )
 
@@ -34,6 +37,35 @@ struct STTServer: AsyncParsableCommand {
 
     @Flag(help: "Serve clients without a client token on a non-loopback address (not recommended).")
     var allowAnonymous = false
+
+    @Option(help: "The TLS certificate chain (PEM) to serve HTTPS and WSS with; needs --tls-key.")
+    var tlsCertificate: String?
+
+    @Option(help: "The private key (unencrypted PEM) of --tls-certificate.")
+    var tlsKey: String?
+
+    @Flag(
+        help: """
+            Serve plain HTTP and WS on a non-loopback address: client tokens and audio then cross the \
+            network in cleartext (not recommended; prefer --tls-certificate, or a TLS proxy in front).
+            """)
+    var allowInsecureBind = false
+
+    @Option(
+        name: .customLong("allowed-host"),
+        help: ArgumentHelp(
+            """
+            A Host name clients may use besides localhost, 127.0.0.1, [::1] and --host (repeatable): NAME for \
+            any port or NAME:PORT. Other names get 403 (against DNS rebinding).
+            """, valueName: "host"))
+    var allowedHosts: [String] = []
+
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "A proxy, as an address or CIDR block, whose X-Forwarded-For gives the client address (repeatable).",
+            valueName: "cidr"))
+    var trustedProxies: [String] = []
 
     @Option(
         name: .customLong("allowed-origin"), help: "A browser origin allowed besides the server's own (repeatable).")
@@ -116,6 +148,20 @@ struct STTServer: AsyncParsableCommand {
         }
         configuration.clientTokens = tokens.filter { !$0.isEmpty }.map { Secret($0) }
         configuration.allowsAnonymousRemoteClients = allowAnonymous
+        configuration.allowsInsecureBind = allowInsecureBind
+        configuration.allowedHosts = allowedHosts
+        for block in trustedProxies {
+            guard let network = IPNetwork(block) else {
+                throw ValidationError("--trusted-proxy takes an address or a CIDR block, such as 10.0.0.0/8.")
+            }
+            configuration.trustedProxies.append(network)
+        }
+        switch (tlsCertificate, tlsKey) {
+        case (let certificate?, let key?):
+            configuration.serverTLS = RelayServerTLS(certificateChainFile: certificate, privateKeyFile: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-certificate and --tls-key go together.")
+        }
         let endpoints = try Self.perProvider(endpoint, option: "--endpoint")
         let tokenURLs = try Self.perProvider(self.tokenURLs, option: "--token-url")
         for kind in [ProviderKind.assemblyAI, .speechmatics] where !emulator {
@@ -155,7 +201,16 @@ struct STTServer: AsyncParsableCommand {
         do {
             try configuration.validate()
         } catch {
-            throw ValidationError("\(error) (see --help).")
+            // One line, exit 2: the settings would make the server unsafe or useless.
+            FileHandle.standardError.write(Data("stt-server: refusing to start: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let cleartextOnNetwork = configuration.serverTLS == nil && !RelayConfiguration.isLoopback(configuration.host)
+        if cleartextOnNetwork {
+            FileHandle.standardError.write(
+                Data(
+                    ("stt-server: warning: serving plain HTTP on \(configuration.host) (--allow-insecure-bind): "
+                        + "client tokens and audio cross the network in cleartext\n").utf8))
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
@@ -171,8 +226,9 @@ struct STTServer: AsyncParsableCommand {
         let relay = TranscriptionRelay(configuration: settings, logger: logger)
         let services = relay.services { port in
             let shown = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+            let scheme = settings.serverTLS == nil ? "http" : "https"
             Self.say(
-                "stt-server listening on http://\(shown):\(port)/ (providers: \(offered); default \(settings.defaultProvider))"
+                "stt-server listening on \(scheme)://\(shown):\(port)/ (providers: \(offered); default \(settings.defaultProvider))"
             )
             Self.say(
                 settings.clientTokens.isEmpty

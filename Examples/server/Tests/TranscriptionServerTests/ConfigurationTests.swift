@@ -16,8 +16,14 @@ struct ConfigurationTests {
             #expect(throws: RelayConfigurationError.self) {
                 try RelayConfiguration(host: host, assemblyAI: Self.access).validate()
             }
-            try RelayConfiguration(host: host, clientTokens: ["t"], assemblyAI: Self.access).validate()
-            try RelayConfiguration(host: host, assemblyAI: Self.access, allowsAnonymousRemoteClients: true).validate()
+            // …and TLS, or an explicit insecure bind.
+            var configuration = RelayConfiguration(host: host, clientTokens: ["t"], assemblyAI: Self.access)
+            #expect(throws: RelayConfigurationError.self) { try configuration.validate() }
+            configuration.allowsInsecureBind = true
+            try configuration.validate()
+            configuration = RelayConfiguration(host: host, assemblyAI: Self.access, allowsAnonymousRemoteClients: true)
+            configuration.allowsInsecureBind = true
+            try configuration.validate()
         }
     }
 
