@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 /// A listening loop's state: its `hook_data`. Immutable once the loop is returned.
@@ -413,6 +414,10 @@ static void configure_vhost(stt_loop *l, struct lws_context_creation_info *vi) {
     const stt_server *s = l->hook_data;
     vi->port = s->requested_port;
     vi->iface = s->iface;
+    // With IPv6 on, libwebsockets 4.1 listens on every address whatever `iface` says: an IPv4
+    // interface address therefore turns IPv6 off, so that 127.0.0.1 means loopback only.
+    struct in_addr v4;
+    if (s->iface && inet_pton(AF_INET, s->iface, &v4) == 1) vi->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     vi->protocols = stt_server_protocols;
     vi->vhost_name = "stt-server";
     vi->ssl_cert_filepath = s->cert_path;

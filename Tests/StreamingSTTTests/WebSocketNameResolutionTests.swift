@@ -241,10 +241,10 @@ struct WebSocketNameResolutionTests {
         let (logger, lines) = RecordingLogHandler.logger()
         // An attempt delay long enough for the first attempt to reach its server on a loaded
         // machine (it takes milliseconds), and a deadline well after it.
-        var settings = Self.configuration(connectTimeout: .seconds(2)) { _ in
+        var settings = Self.configuration(connectTimeout: .seconds(4)) { _ in
             .success(["127.0.0.1", "::1"])
         }
-        settings.connectionAttemptDelay = .seconds(1)
+        settings.connectionAttemptDelay = .seconds(2)
         let configuration = settings
         let clock = ContinuousClock()
         let start = clock.now
@@ -257,7 +257,7 @@ struct WebSocketNameResolutionTests {
         let elapsed = clock.now - start
         let attempts = lines.all.filter { $0.contains("websocket connecting") }
         #expect(error?.code == .connectTimeout)
-        #expect(elapsed >= .milliseconds(1900))
+        #expect(elapsed >= .milliseconds(3900))
         #expect(attempts.count == 1, "\(attempts)")
         #expect(attempts.first?.contains("127.0.0.1") == true)
     }
