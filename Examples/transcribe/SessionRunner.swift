@@ -69,7 +69,8 @@ struct SessionRunner {
             }
         }
 
-        var configuration = StreamingTranscriber.Configuration(tls: tls)
+        var configuration = StreamingTranscriber.Configuration(
+            tls: tls, allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         if options.reconnect {
             configuration.reconnection = ReconnectionPolicy()
             if options.temporaryToken, let key, case .temporaryToken(let first) = credentials {
@@ -132,10 +133,12 @@ struct SessionRunner {
         switch options.provider {
         case .speechmatics:
             try await Speechmatics.createTemporaryKey(
-                apiKey: key, url: options.tokenURL ?? "https://mp.speechmatics.com/v1/api_keys?type=rt", tls: tls)
+                apiKey: key, url: options.tokenURL ?? "https://mp.speechmatics.com/v1/api_keys?type=rt", tls: tls,
+                allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         default:
             try await AssemblyAI.createTemporaryToken(
-                apiKey: key, url: options.tokenURL ?? "https://streaming.assemblyai.com/v3/token", tls: tls)
+                apiKey: key, url: options.tokenURL ?? "https://streaming.assemblyai.com/v3/token", tls: tls,
+                allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         }
     }
 
