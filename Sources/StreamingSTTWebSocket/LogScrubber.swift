@@ -117,7 +117,8 @@ package struct LogScrubber: Sendable {
     private static func redactCredentialParameters(in text: String) -> String {
         guard text.contains("=") else { return text }
         return redactValues(
-            after: credentialParameters.map { $0 + "=" }, until: ["&", "#", " ", "\t", "\r", "\n", "\r\n", "\"", "'", ";", ","],
+            after: credentialParameters.map { $0 + "=" },
+            until: ["&", "#", " ", "\t", "\r", "\n", "\r\n", "\"", "'", ";", ","],
             in: text)
     }
 }

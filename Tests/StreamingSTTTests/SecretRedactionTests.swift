@@ -58,7 +58,9 @@ struct SecretRedactionTests {
         texts += [Self.dumped(configuration), String(reflecting: configuration)]
         let url = try WebSocketURL("wss://example.com/v3/ws?sample_rate=16000&token=\(Self.shortKey)")
         texts += [Self.dumped(url), String(reflecting: url), "\(url)"]
-        texts += [Self.dumped(aaiKey), Self.dumped(smToken), Self.dumped(StreamingTranscriber.Provider.assemblyAI(aaiKey))]
+        texts += [
+            Self.dumped(aaiKey), Self.dumped(smToken), Self.dumped(StreamingTranscriber.Provider.assemblyAI(aaiKey)),
+        ]
         #expect(Self.leaks(of: [Self.shortKey], in: texts) == [])
     }
 

@@ -25,7 +25,8 @@ package enum CredentialTransport {
         if let host, isLoopback(host: host) { return }
         throw TranscriptionError(
             .invalidConfiguration, provider: provider,
-            reason: "refusing to send a credential in cleartext (\(scheme)://) to \(host.map { "\"\($0)\"" } ?? "the host"), "
+            reason:
+                "refusing to send a credential in cleartext (\(scheme)://) to \(host.map { "\"\($0)\"" } ?? "the host"), "
                 + "which is not loopback: use \(scheme == "ws" ? "wss" : "https")://, or set "
                 + "allowsCredentialsOverCleartext if the network is trusted")
     }
@@ -89,7 +90,8 @@ package enum CredentialTransport {
             if part.isEmpty { return [] }
             var result: [UInt16] = []
             for group in part.split(separator: ":", omittingEmptySubsequences: false) {
-                guard (1...4).contains(group.count), group.allSatisfy(\.isHexDigit), let value = UInt16(group, radix: 16)
+                guard (1...4).contains(group.count), group.allSatisfy(\.isHexDigit),
+                    let value = UInt16(group, radix: 16)
                 else { return nil }
                 result.append(value)
             }

@@ -75,7 +75,6 @@ package struct ConnectRequest: Sendable, Hashable {
         return url + separator + QueryEncoding.encode([(item.name, item.value.value)])
     }
 
-
     /// A credential sent as a query parameter.
     package struct QueryCredential: Sendable, Hashable {
         /// The parameter's name (`token`, `jwt`).

@@ -65,7 +65,8 @@ extension Speechmatics: TranscriptionVendor {
         case .temporaryToken(let token):
             return ConnectRequest(url: endpoint.url, credentialQueryItem: .init(name: "jwt", value: token))
         case .apiKey(let key):
-            return ConnectRequest(url: endpoint.url, headers: [SecretHeader("Authorization", Secret("Bearer " + key.value))])
+            return ConnectRequest(
+                url: endpoint.url, headers: [SecretHeader("Authorization", Secret("Bearer " + key.value))])
         case .none:
             return ConnectRequest(url: endpoint.url)
         }
