@@ -20,6 +20,10 @@ struct SessionRunner {
             printError("transcribe: no API key. Pass --api-key KEY or set \(variable).")
             return 2
         }
+        if key != nil, let refusal = cleartextRefusal() {
+            printError("transcribe: \(refusal)")
+            return 2
+        }
         var tls = TLSConfiguration()
         if let caFile = options.caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
@@ -127,6 +131,23 @@ struct SessionRunner {
             printError(line)
         }
         return outcome
+    }
+
+    /// Why the key or a token would go in cleartext to another machine (the library refuses it
+    /// before sending anything; this names the flag that allows it), or `nil`.
+    private func cleartextRefusal() -> String? {
+        guard !options.allowCleartextCredentials else { return nil }
+        let urls = [("--endpoint", options.endpoint), ("--token-url", options.temporaryToken ? options.tokenURL : nil)]
+        for case (let option, let url?) in urls {
+            do {
+                try CredentialTransport.check(url: url, provider: nil, allowsCleartext: false)
+            } catch {
+                return "refusing to send the key or token in cleartext (\(option) is ws:// or http:// to a host "
+                    + "that is not loopback): use wss:// or https://, or pass --allow-cleartext-credentials on a "
+                    + "network you trust."
+            }
+        }
+        return nil
     }
 
     private func mintToken(key: Secret, tls: TLSConfiguration) async throws(TranscriptionError) -> Secret {
