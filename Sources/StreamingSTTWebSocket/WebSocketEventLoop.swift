@@ -25,9 +25,10 @@ public final class WebSocketEventLoop: Sendable {
     ///
     /// Its own log lines (those that belong to no connection) are discarded; lines about a
     /// connection go to that connection's logger. (A loop made with a logger sends its own lines
-    /// there, scrubbed of the secrets of every connection alive on it, like a connection's.) If libwebsockets cannot create its context (no
-    /// memory, no file descriptors), the program goes on: every connection through this loop then
-    /// fails with ``WebSocketError/Code/eventLoopShutDown`` and the reason in its detail.
+    /// there, scrubbed of the secrets of every connection alive on it, like a connection's.)
+    /// If libwebsockets cannot create its context (no memory, no file descriptors), the program
+    /// goes on: every connection through this loop then fails with
+    /// ``WebSocketError/Code/eventLoopShutDown`` and the reason in its detail.
     public static let shared: WebSocketEventLoop = {
         do throws(WebSocketError) {
             return try WebSocketEventLoop()
@@ -37,7 +38,8 @@ public final class WebSocketEventLoop: Sendable {
     }()
 
     /// Creates a loop and starts its service thread.
-    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
+    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no
+    ///   connection, scrubbed of the secrets of the connections alive on the loop.
     /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
     ///   context cannot be created.
     public convenience init(
