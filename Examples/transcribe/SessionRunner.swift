@@ -26,6 +26,10 @@ struct SessionRunner {
             printError("transcribe: no API key. Set \(variable), or pass --api-key-file PATH (or --api-key KEY).")
             return 2
         }
+        if key != nil, let refusal = cleartextRefusal() {
+            printError("transcribe: \(refusal)")
+            return 2
+        }
         var tls = TLSConfiguration()
         if let caFile = options.caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
@@ -79,7 +83,8 @@ struct SessionRunner {
             }
         }
 
-        var configuration = StreamingTranscriber.Configuration(tls: tls)
+        var configuration = StreamingTranscriber.Configuration(
+            tls: tls, allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         if options.reconnect {
             configuration.reconnection = ReconnectionPolicy()
             if options.temporaryToken, let key, case .temporaryToken(let first) = credentials {
@@ -170,14 +175,33 @@ struct SessionRunner {
         }
     }
 
+    /// Why the key or a token would go in cleartext to another machine (the library refuses it
+    /// before sending anything; this names the flag that allows it), or `nil`.
+    private func cleartextRefusal() -> String? {
+        guard !options.allowCleartextCredentials else { return nil }
+        let urls = [("--endpoint", options.endpoint), ("--token-url", options.temporaryToken ? options.tokenURL : nil)]
+        for case (let option, let url?) in urls {
+            do {
+                try CredentialTransport.check(url: url, provider: nil, allowsCleartext: false)
+            } catch {
+                return "refusing to send the key or token in cleartext (\(option) is ws:// or http:// to a host "
+                    + "that is not loopback): use wss:// or https://, or pass --allow-cleartext-credentials on a "
+                    + "network you trust."
+            }
+        }
+        return nil
+    }
+
     private func mintToken(key: Secret, tls: TLSConfiguration) async throws(TranscriptionError) -> Secret {
         switch options.provider {
         case .speechmatics:
             try await Speechmatics.createTemporaryKey(
-                apiKey: key, url: options.tokenURL ?? "https://mp.speechmatics.com/v1/api_keys?type=rt", tls: tls)
+                apiKey: key, url: options.tokenURL ?? "https://mp.speechmatics.com/v1/api_keys?type=rt", tls: tls,
+                allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         default:
             try await AssemblyAI.createTemporaryToken(
-                apiKey: key, url: options.tokenURL ?? "https://streaming.assemblyai.com/v3/token", tls: tls)
+                apiKey: key, url: options.tokenURL ?? "https://streaming.assemblyai.com/v3/token", tls: tls,
+                allowsCredentialsOverCleartext: options.allowCleartextCredentials)
         }
     }
 

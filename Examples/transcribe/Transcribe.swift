@@ -100,6 +100,12 @@ struct Transcribe: AsyncParsableCommand {
     @Option(help: "Trust this extra CA certificate (PEM).")
     var caFile: String?
 
+    @Flag(
+        help:
+            "Send the key or token over ws:// or http:// to a host that is not loopback (refused otherwise, exit 2). Only on a network you trust."
+    )
+    var allowCleartextCredentials = false
+
     @Option(
         help:
             "Model: AssemblyAI speech_model (default u3-rt-pro); Speechmatics model (standard, enhanced, melia-1)."

@@ -60,6 +60,8 @@ static pthread_mutex_t ssl_init_mu = PTHREAD_MUTEX_INITIALIZER;
 static int ssl_init_done;
 static void install_log(void) { lws_set_log_level(LLL_ERR | LLL_WARN, stt_log_emit); }
 
+void stt_log_line(int level, const char *line) { _lws_log(level, "%s", line); }
+
 // ---------------------------------------------------------------------------------------------
 // References and helpers.
 

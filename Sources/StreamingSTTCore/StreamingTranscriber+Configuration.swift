@@ -45,6 +45,14 @@ extension StreamingTranscriber {
         public var credentials: SessionCredentials?
         /// The loop that services the connection.
         public var eventLoop: WebSocketEventLoop
+        /// Send the key or token over `ws://` to a host that is not loopback. Off by default: a
+        /// session that would present a credential unencrypted to another machine fails at
+        /// `start()` (or when a later session opens) with
+        /// ``/StreamingSTTProtocol/TranscriptionError/Code/invalidConfiguration`` before anything
+        /// is sent. Loopback (`localhost`, `127.0.0.0/8`, `::1`) and `wss://` need no permission;
+        /// turn this on only for a network you trust end to end (an on-premises container on a
+        /// private link).
+        public var allowsCredentialsOverCleartext: Bool
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -61,7 +69,8 @@ extension StreamingTranscriber {
             deliversRawMessages: Bool = false,
             reconnection: ReconnectionPolicy? = nil,
             credentials: SessionCredentials? = nil,
-            eventLoop: WebSocketEventLoop = .shared
+            eventLoop: WebSocketEventLoop = .shared,
+            allowsCredentialsOverCleartext: Bool = false
         ) {
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
@@ -76,6 +85,7 @@ extension StreamingTranscriber {
             self.reconnection = reconnection
             self.credentials = credentials
             self.eventLoop = eventLoop
+            self.allowsCredentialsOverCleartext = allowsCredentialsOverCleartext
         }
     }
 }

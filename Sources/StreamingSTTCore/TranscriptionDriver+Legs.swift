@@ -24,11 +24,17 @@ extension TranscriptionDriver {
         }
         if isEnded { throw endedError() }
         let request = vendor.connectRequest()
+        // Before anything is sent: no credential in cleartext to another machine.
+        if request.carriesCredentials {
+            try CredentialTransport.check(
+                url: request.url, provider: provider.kind,
+                allowsCleartext: configuration.allowsCredentialsOverCleartext)
+        }
         var webSocket = WebSocketConfiguration(
             connectTimeout: configuration.connectTimeout, keepalive: configuration.keepalive,
             maxMessageSize: configuration.maxMessageSize, maxQueuedOutboundBytes: configuration.maxQueuedOutboundBytes,
             tls: configuration.tls)
-        webSocket.additionalHeaders = request.headers
+        webSocket.additionalHeaders = request.headers.revealed
         // Changes made earlier apply to the new session: it reads its messages accordingly, and is
         // sent them before its audio.
         var machine = vendor.makeSession(
@@ -51,7 +57,7 @@ extension TranscriptionDriver {
         let connection: WebSocketConnection
         do {
             connection = try await WebSocketConnection.connect(
-                to: request.url, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
+                to: request.revealedURL, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
         } catch {
             throw TranscriptionError(transport: error, provider: provider.kind)
         }

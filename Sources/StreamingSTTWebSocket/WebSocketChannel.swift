@@ -47,7 +47,12 @@ package final class WebSocketChannel: Sendable {
     /// Finished when a client connection reaches its peer (TLS or the request has begun), or ends.
     private let peerReached = HandOffQueue<Never, Never>()
     package let logger: Logger
-    private let secrets: [String]
+    /// The values that may hold a credential (header values, the query and its values).
+    let secrets: [String]
+    /// Takes them out of this connection's log lines and connect-failure details.
+    private let scrubber: LogScrubber
+    /// The loop's record of live secrets this channel is registered in, until it is destroyed.
+    private let liveSecrets = LockedState<LiveSecrets?>(nil)
     private let onEstablished: (@Sendable (WebSocketChannel) -> Void)?
     private let inboundFilter: WebSocketInboundFilter?
 
@@ -59,7 +64,8 @@ package final class WebSocketChannel: Sendable {
         onEstablished: (@Sendable (WebSocketChannel) -> Void)? = nil
     ) {
         self.logger = logger
-        self.secrets = secrets.filter { $0.count >= 4 }
+        self.secrets = secrets.filter { !$0.isEmpty }
+        self.scrubber = LogScrubber(secrets: self.secrets)
         // The waiting reader is resumed under the lock: the reader takes the same lock before it
         // waits again, which orders its next continuation after this resume in a way
         // ThreadSanitizer can see (the runtime's own ordering, when the reader had not suspended
@@ -102,11 +108,12 @@ package final class WebSocketChannel: Sendable {
             connectOutcome.finish(.success(()))
             onEstablished?(self)
         case Int(STT_EV_CONNECT_FAILED.rawValue):
-            finish(.failed(Self.connectError(event)))
+            finish(.failed(connectError(event)))
         case Int(STT_EV_CLOSED.rawValue):
             finish(Self.closure(event))
         case Int(STT_EV_DESTROYED.rawValue):
             finish(.failed(WebSocketError(.connectionLost)))
+            unregisterSecrets()
             destroyed.finish()
         case Int(STT_EV_LOG.rawValue):
             log(level: Int(event.code), line: Self.text(event))
@@ -155,8 +162,8 @@ package final class WebSocketChannel: Sendable {
         return String(decoding: UnsafeRawBufferPointer(start: data, count: event.len), as: UTF8.self)
     }
 
-    private static func connectError(_ event: stt_event) -> WebSocketError {
-        let detail = text(event)
+    private func connectError(_ event: stt_event) -> WebSocketError {
+        let detail = scrubber.scrub(Self.text(event))
         let status = event.status == 0 ? nil : Int(event.status)
         let tls = event.tls_error == 0 ? nil : Int(event.tls_error)
         switch UInt32(event.code) {
@@ -185,13 +192,27 @@ package final class WebSocketChannel: Sendable {
         }
     }
 
-    private func log(level: Int, line: String) {
-        var redacted = line
-        for secret in secrets where redacted.contains(secret) {
-            redacted = redacted.replacing(secret, with: "<redacted>")
-        }
+    /// Logs a libwebsockets line of this connection, without its secrets.
+    package func log(level: Int, line: String) {
         let swiftLevel: Logger.Level = level == 1 ? .notice : .debug  // LLL_ERR == 1
+        guard logger.logLevel <= swiftLevel else { return }
+        let redacted = scrubber.scrub(line)
         logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(redacted)"])
+    }
+
+    /// Registers this channel's secrets in its loop's `live` record until it is destroyed, so
+    /// that the loop's own log lines are scrubbed of them too.
+    func registerSecrets(in live: LiveSecrets) {
+        live.add(self)
+        liveSecrets.withLock { $0 = live }
+    }
+
+    /// Removes this channel's secrets from its loop's record.
+    func unregisterSecrets() {
+        liveSecrets.withLock { live in
+            defer { live = nil }
+            return live
+        }?.remove(self)
     }
 
     // MARK: - Calls from tasks

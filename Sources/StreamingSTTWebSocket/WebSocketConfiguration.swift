@@ -22,8 +22,14 @@ public struct WebSocketConfiguration: Sendable {
     package var connectionAttemptDelay: Duration = ConnectionAttempts.attemptDelay
 
     /// Extra handshake headers, in order (for example `Authorization`). Their values are treated
-    /// as secrets: they are never logged or put in an error.
-    public var additionalHeaders: [(name: String, value: String)]
+    /// as secrets: they are never logged or put in an error, and `dump` or a description of the
+    /// configuration shows them as `<redacted>`.
+    public var additionalHeaders: [(name: String, value: String)] {
+        get { headerFields.map { ($0.name, $0.value) } }
+        set { headerFields = newValue.map { HeaderField(name: $0.name, value: $0.value) } }
+    }
+    /// The headers, stored so that reflection never shows a value.
+    private var headerFields: [HeaderField]
     /// How long DNS resolution, TCP connect, TLS and the WebSocket handshake may take together,
     /// over every address of the host tried; it holds even when the name lookup hangs.
     public var connectTimeout: Duration
@@ -51,7 +57,7 @@ public struct WebSocketConfiguration: Sendable {
         maxBufferedInboundBytes: Int = 4 << 20,
         tls: TLSConfiguration = .init()
     ) {
-        self.additionalHeaders = additionalHeaders
+        self.headerFields = additionalHeaders.map { HeaderField(name: $0.name, value: $0.value) }
         self.connectTimeout = connectTimeout
         self.keepalive = keepalive
         self.maxMessageSize = maxMessageSize
@@ -126,3 +132,13 @@ public struct TLSConfiguration: Sendable, Hashable {
 /// Decides on the event loop's thread whether a received message is consumed before it is
 /// queued: `(bytes, isBinary) -> consumed`. See ``WebSocketConfiguration/inboundFilter``.
 package typealias WebSocketInboundFilter = @Sendable (Span<UInt8>, Bool) -> Bool
+
+/// A handshake header whose value reflection, `dump` and descriptions never show.
+private struct HeaderField: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    let name: String
+    let value: String
+
+    var description: String { "\(name): <redacted>" }
+    var debugDescription: String { description }
+    var customMirror: Mirror { Mirror(self, children: ["name": name, "value": "<redacted>"], displayStyle: .struct) }
+}

@@ -24,9 +24,11 @@ public final class WebSocketEventLoop: Sendable {
     /// The process-wide loop, created on first use and never shut down.
     ///
     /// Its own log lines (those that belong to no connection) are discarded; lines about a
-    /// connection go to that connection's logger. If libwebsockets cannot create its context (no
-    /// memory, no file descriptors), the program goes on: every connection through this loop then
-    /// fails with ``WebSocketError/Code/eventLoopShutDown`` and the reason in its detail.
+    /// connection go to that connection's logger. (A loop made with a logger sends its own lines
+    /// there, scrubbed of the secrets of every connection alive on it, like a connection's.)
+    /// If libwebsockets cannot create its context (no memory, no file descriptors), the program
+    /// goes on: every connection through this loop then fails with
+    /// ``WebSocketError/Code/eventLoopShutDown`` and the reason in its detail.
     public static let shared: WebSocketEventLoop = {
         do throws(WebSocketError) {
             return try WebSocketEventLoop()
@@ -36,7 +38,8 @@ public final class WebSocketEventLoop: Sendable {
     }()
 
     /// Creates a loop and starts its service thread.
-    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no connection.
+    /// - Parameter logger: receives libwebsockets' own warnings and errors that belong to no
+    ///   connection, scrubbed of the secrets of the connections alive on the loop.
     /// - Throws: ``WebSocketError`` with code ``WebSocketError/Code/eventLoopShutDown`` if the
     ///   context cannot be created.
     public convenience init(
@@ -142,8 +145,12 @@ public final class WebSocketEventLoop: Sendable {
     /// Starts a client connection bound to `channel`; `nil` when the loop is shut down.
     package func connect(_ parameters: inout stt_connect_params, channel: WebSocketChannel) -> ConnectionHandle? {
         guard let loop, !isShutDown.withLock({ $0 }) else { return nil }
+        // Before the connection exists: its first log line may come before `stt_conn_connect`
+        // returns, and it is unregistered when destroyed.
+        channel.registerSecrets(in: logSink.takeUnretainedValue().liveSecrets)
         let user = Unmanaged.passRetained(channel)
         guard let raw = stt_conn_connect(loop.raw, &parameters, user.toOpaque()) else {
+            channel.unregisterSecrets()
             user.release()
             return nil
         }
@@ -158,9 +165,11 @@ struct LoopHandle: @unchecked Sendable {
     let raw: OpaquePointer
 }
 
-/// Receives libwebsockets log lines that belong to no connection.
+/// Receives libwebsockets log lines that belong to no connection, and scrubs them of the
+/// secrets of the loop's live connections.
 private final class LogSink: Sendable {
     let logger: Logger
+    let liveSecrets = LiveSecrets()
     init(logger: Logger) { self.logger = logger }
 }
 
@@ -168,7 +177,9 @@ private let logThunk: stt_log_fn = { user, level, line in
     guard let user, let line else { return }
     let sink = Unmanaged<LogSink>.fromOpaque(user).takeUnretainedValue()
     let swiftLevel: Logger.Level = level == 1 ? .notice : .debug  // LLL_ERR == 1
-    sink.logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(String(cString: line))"])
+    guard sink.logger.logLevel <= swiftLevel else { return }
+    let scrubbed = sink.liveSecrets.scrub(String(cString: line))
+    sink.logger.log(level: swiftLevel, "libwebsockets", metadata: ["stt.lws.line": "\(scrubbed)"])
 }
 
 /// The text of a NUL-terminated C buffer.

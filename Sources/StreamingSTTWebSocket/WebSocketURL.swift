@@ -1,7 +1,10 @@
 /// A parsed `ws://` or `wss://` URL.
 ///
-/// Its ``description`` hides the query string, which may carry a temporary token.
-public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+/// Its ``description`` hides the query string, which may carry a temporary token; so does its
+/// reflection (`dump`).
+public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// `true` for `wss://`.
     public var isSecure: Bool
     /// The host name or IP address (IPv6 without brackets).
@@ -97,4 +100,14 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible, CustomD
 
     /// Same as ``description``: the query is never shown.
     public var debugDescription: String { description }
+
+    /// The parts of the URL, the query shown as `<redacted>`.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "isSecure": isSecure, "host": host, "port": port, "path": path,
+                "query": query.map { _ in "<redacted>" } as Any,
+            ], displayStyle: .struct)
+    }
 }

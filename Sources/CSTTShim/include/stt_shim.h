@@ -137,6 +137,10 @@ int stt_loop_connection_count(stt_loop *loop);
 int stt_loop_wake(stt_loop *loop);
 /// Whether the calling thread is `loop`'s service thread.
 int stt_loop_is_service_thread(const stt_loop *loop);
+/// Writes `line` to libwebsockets' own log at `level` (an LLL_* bit), as libwebsockets itself
+/// does: it reaches the connection being serviced, or the loop's `on_log` when called on a
+/// service thread outside any connection (tests of log scrubbing).
+void stt_log_line(int level, const char *line);
 
 /// Parameters for `stt_conn_connect`. Strings are copied.
 typedef struct stt_connect_params {

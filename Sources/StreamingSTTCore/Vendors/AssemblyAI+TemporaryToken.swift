@@ -11,10 +11,13 @@ extension AssemblyAI {
     ///   - url: the token endpoint (default the service's; an emulator's for tests).
     ///   - tls: TLS settings (verification against the system roots by default).
     ///   - timeout: for the whole request.
+    ///   - allowsCredentialsOverCleartext: send the key over `http://` to a host that is not
+    ///     loopback (refused by default, before anything is sent).
     ///   - eventLoop: the loop that services the request.
     /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration` (bad
-    ///   arguments, nothing sent), `authenticationFailed` (401/403), `tokenRequestFailed` (400, 429,
-    ///   5xx, malformed answer; retryable for 429 and 5xx), `connectionFailed`, `timeout`.
+    ///   arguments, or `http://` to a host that is not loopback: nothing sent),
+    ///   `authenticationFailed` (401/403), `tokenRequestFailed` (400, 429, 5xx, malformed answer;
+    ///   retryable for 429 and 5xx), `connectionFailed`, `timeout`.
     public static func createTemporaryToken(
         apiKey: Secret,
         expiresIn: Int = 60,
@@ -22,10 +25,12 @@ extension AssemblyAI {
         url: String = "https://streaming.assemblyai.com/v3/token",
         tls: TLSConfiguration = .init(),
         timeout: Duration = .seconds(10),
+        allowsCredentialsOverCleartext: Bool = false,
         eventLoop: WebSocketEventLoop = .shared
     ) async throws(TranscriptionError) -> Secret {
         let request = try temporaryTokenRequest(
             apiKey: apiKey, expiresIn: expiresIn, maxSessionDuration: maxSessionDuration, url: url)
-        return try await request.send(tls: tls, timeout: timeout, eventLoop: eventLoop)
+        return try await request.send(
+            tls: tls, timeout: timeout, allowsCleartext: allowsCredentialsOverCleartext, eventLoop: eventLoop)
     }
 }

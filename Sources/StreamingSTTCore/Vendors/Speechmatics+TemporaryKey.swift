@@ -11,8 +11,11 @@ extension Speechmatics {
     ///     service refuses with `not_authorised`).
     ///   - tls: TLS settings (verification against the system roots by default).
     ///   - timeout: for the whole request.
+    ///   - allowsCredentialsOverCleartext: send the key over `http://` to a host that is not
+    ///     loopback (refused by default, before anything is sent).
     ///   - eventLoop: the loop that services the request.
-    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration`,
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration` (bad
+    ///   arguments, or `http://` to a host that is not loopback: nothing sent),
     ///   `authenticationFailed` (401/403), `tokenRequestFailed` (400, 422, 429, 5xx, malformed
     ///   answer), `connectionFailed`, `timeout`.
     public static func createTemporaryKey(
@@ -21,9 +24,11 @@ extension Speechmatics {
         url: String = "https://mp.speechmatics.com/v1/api_keys?type=rt",
         tls: TLSConfiguration = .init(),
         timeout: Duration = .seconds(10),
+        allowsCredentialsOverCleartext: Bool = false,
         eventLoop: WebSocketEventLoop = .shared
     ) async throws(TranscriptionError) -> Secret {
         let request = try temporaryKeyRequest(apiKey: apiKey, ttl: ttl, url: url)
-        return try await request.send(tls: tls, timeout: timeout, eventLoop: eventLoop)
+        return try await request.send(
+            tls: tls, timeout: timeout, allowsCleartext: allowsCredentialsOverCleartext, eventLoop: eventLoop)
     }
 }

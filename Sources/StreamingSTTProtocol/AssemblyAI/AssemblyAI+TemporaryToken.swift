@@ -18,7 +18,7 @@ extension AssemblyAI {
         let separator = url.contains("?") ? "&" : "?"
         return TokenRequest(
             method: "GET", url: url + separator + QueryEncoding.encode(query),
-            headers: [("Authorization", apiKey.value)],
+            headers: [SecretHeader("Authorization", apiKey)],
             provider: .assemblyAI, tokenMember: "token")
     }
 }

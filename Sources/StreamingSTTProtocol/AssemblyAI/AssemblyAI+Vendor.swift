@@ -69,14 +69,16 @@ extension AssemblyAI: TranscriptionVendor {
     /// The session URL (a temporary token travels as `token=`) and, for an API key, the raw key as
     /// `Authorization` (no `Bearer`).
     package func connectRequest() -> ConnectRequest {
-        var items = queryItems
-        if case .temporaryToken(let token) = credentials { items.append(("token", token.value)) }
         let separator = endpoint.url.contains("?") ? "&" : "?"
-        let url = endpoint.url + separator + QueryEncoding.encode(items)
-        if case .apiKey(let key) = credentials {
-            return ConnectRequest(url: url, headers: [("Authorization", key.value)])
+        let url = endpoint.url + separator + QueryEncoding.encode(queryItems)
+        switch credentials {
+        case .temporaryToken(let token):
+            return ConnectRequest(url: url, credentialQueryItem: .init(name: "token", value: token))
+        case .apiKey(let key):
+            return ConnectRequest(url: url, headers: [SecretHeader("Authorization", key)])
+        case .none:
+            return ConnectRequest(url: url)
         }
-        return ConnectRequest(url: url)
     }
 
     package func makeSession(

@@ -38,3 +38,23 @@ public enum Credentials: Sendable, Hashable {
     /// No credentials (a Speechmatics on-premises container).
     case none
 }
+
+/// An HTTP header whose value is a ``Secret`` (`Authorization`): a dump or a description of a
+/// request holding it shows `<redacted>`.
+package struct SecretHeader: Sendable, Hashable {
+    /// The header's name.
+    package var name: String
+    /// Its value.
+    package var value: Secret
+
+    /// Creates a header.
+    package init(_ name: String, _ value: Secret) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension [SecretHeader] {
+    /// The headers as sent. Never log their values.
+    package var revealed: [(name: String, value: String)] { map { ($0.name, $0.value.value) } }
+}

@@ -45,18 +45,50 @@ package protocol TranscriptionVendor: Sendable, Hashable {
 /// the message is anything else (it then goes to the decoder).
 package typealias AcknowledgementScanner = @Sendable (Span<UInt8>) -> Int?
 
-/// Where a session connects and the handshake headers it sends.
-package struct ConnectRequest: Sendable {
-    /// The WebSocket URL, query included (it may hold a temporary token: never log it).
+/// Where a session connects and the credentials it presents. The credentials are ``Secret``s
+/// (a header value, a query parameter), so that a dump or a description of the request never
+/// shows them; ``revealedURL`` and the headers' revealed values are read only to put them on the wire.
+package struct ConnectRequest: Sendable, Hashable {
+    /// The WebSocket URL without the credential.
     package var url: String
-    /// Extra handshake headers (they may hold the API key: never log their values).
-    package var headers: [(name: String, value: String)]
+    /// A credential sent as a query parameter (AssemblyAI `token`, Speechmatics `jwt`), added
+    /// after the URL's own query.
+    package var credentialQueryItem: QueryCredential?
+    /// Extra handshake headers, each holding a credential (`Authorization`).
+    package var headers: [SecretHeader]
 
     /// Creates a request.
-    package init(url: String, headers: [(name: String, value: String)] = []) {
+    package init(url: String, credentialQueryItem: QueryCredential? = nil, headers: [SecretHeader] = []) {
         self.url = url
+        self.credentialQueryItem = credentialQueryItem
         self.headers = headers
     }
+
+    /// Whether the request presents a credential (it must then go encrypted or to loopback; see
+    /// ``CredentialTransport``).
+    package var carriesCredentials: Bool { credentialQueryItem != nil || !headers.isEmpty }
+
+    /// The URL as sent, the credential included. Never log it.
+    package var revealedURL: String {
+        guard let item = credentialQueryItem else { return url }
+        let separator = url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?"
+        return url + separator + QueryEncoding.encode([(item.name, item.value.value)])
+    }
+
+    /// A credential sent as a query parameter.
+    package struct QueryCredential: Sendable, Hashable {
+        /// The parameter's name (`token`, `jwt`).
+        package var name: String
+        /// Its value.
+        package var value: Secret
+
+        /// Creates a parameter.
+        package init(name: String, value: Secret) {
+            self.name = name
+            self.value = value
+        }
+    }
+
 }
 
 /// The service a transcriber talks to and its options: ``assemblyAI(_:)`` or ``speechmatics(_:)``.

@@ -16,7 +16,10 @@ extension Speechmatics {
         }
         return TokenRequest(
             method: "POST", url: realtimeKeyURL(url),
-            headers: [("Authorization", "Bearer " + apiKey.value), ("Content-Type", "application/json")],
+            headers: [
+                SecretHeader("Authorization", Secret("Bearer " + apiKey.value)),
+                SecretHeader("Content-Type", "application/json"),
+            ],
             body: Array(JSONValue.object([("ttl", .number(Double(ttl)))]).description.utf8), provider: .speechmatics,
             tokenMember: "key_value")
     }

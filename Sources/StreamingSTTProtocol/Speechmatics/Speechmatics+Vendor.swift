@@ -63,10 +63,10 @@ extension Speechmatics: TranscriptionVendor {
     package func connectRequest() -> ConnectRequest {
         switch credentials {
         case .temporaryToken(let token):
-            let separator = endpoint.url.contains("?") ? "&" : "?"
-            return ConnectRequest(url: endpoint.url + separator + QueryEncoding.encode([("jwt", token.value)]))
+            return ConnectRequest(url: endpoint.url, credentialQueryItem: .init(name: "jwt", value: token))
         case .apiKey(let key):
-            return ConnectRequest(url: endpoint.url, headers: [("Authorization", "Bearer " + key.value)])
+            return ConnectRequest(
+                url: endpoint.url, headers: [SecretHeader("Authorization", Secret("Bearer " + key.value))])
         case .none:
             return ConnectRequest(url: endpoint.url)
         }

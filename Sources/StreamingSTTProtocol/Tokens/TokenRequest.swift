@@ -5,8 +5,8 @@ package struct TokenRequest: Sendable {
     package var method: String
     /// The endpoint, query included.
     package var url: String
-    /// Request headers (the API key is among them: never log their values).
-    package var headers: [(name: String, value: String)]
+    /// Request headers, their values ``Secret``s (the API key is among them).
+    package var headers: [SecretHeader]
     /// The request body, if any.
     package var body: [UInt8]?
     /// The provider, for errors.
@@ -16,7 +16,7 @@ package struct TokenRequest: Sendable {
 
     /// Creates a request.
     package init(
-        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]? = nil,
+        method: String, url: String, headers: [SecretHeader], body: [UInt8]? = nil,
         provider: ProviderKind, tokenMember: String
     ) {
         self.method = method
