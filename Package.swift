@@ -166,8 +166,16 @@ if Context.environment["STT_FUZZ"] != nil {
 
 // MARK: - Documentation
 
-// swift-docc-plugin is resolved only when the docs are built (scripts/docs sets STT_DOCS), so
-// ordinary builds never fetch it.
-if Context.environment["STT_DOCS"] != nil {
+// swift-docc-plugin (`swift package generate-documentation`) is declared only while documentation
+// is built, so that neither ordinary builds nor the packages that depend on this one resolve it:
+// - scripts/docs sets STT_DOCS;
+// - Swift Package Index sets SPI_GENERATE_DOCS when it builds the documentation .spi.yml asks for.
+//   The index adds the plugin itself only to a manifest whose text does not name the plugin's URL;
+//   this one names it (behind this condition), so without SPI_GENERATE_DOCS here the index would
+//   run `generate-documentation` with no plugin to provide it.
+// An unconditional dependency would serve both as well, but every build of this package would
+// then resolve (clone) the plugin and swift-docc-symbolkit for nothing, and so could the packages
+// that depend on this one.
+if Context.environment["STT_DOCS"] != nil || Context.environment["SPI_GENERATE_DOCS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
 }

@@ -31,7 +31,7 @@ let package = Package(
     ],
     dependencies: [
         // in a real project this would be
-        // .package(url: "https://github.com/<owner>/swift-streaming-stt", from: "0.1.0")
+        // .package(url: "https://github.com/swift-streaming-stt/swift-streaming-stt", from: "0.1.0")
         .package(name: "swift-streaming-stt", path: "../.."),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
