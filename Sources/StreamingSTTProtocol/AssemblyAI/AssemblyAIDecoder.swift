@@ -119,7 +119,8 @@ package struct AssemblyAIDecoder: Sendable {
             text: endOfTurn
                 ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
-            turnOrder: order, language: json["language_code"]?.stringValue, speaker: Self.speaker(json["speaker_label"]?.stringValue),
+            turnOrder: order, language: json["language_code"]?.stringValue,
+            speaker: Self.speaker(json["speaker_label"]?.stringValue),
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
             utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: raw,
             languageConfidence: json["language_confidence"]?.looseDouble)
