@@ -105,9 +105,15 @@ final class Display: @unchecked Sendable {
 
     private func render(_ transcript: Transcript) -> String {
         guard timestamps else { return transcript.text }
-        let speaker = transcript.speaker ?? transcript.words.first?.speaker
-        let label = speaker.map { "\($0): " } ?? ""
+        let label = Self.speakerPrefix(transcript)
         return "[\(Self.clock(transcript.start)) → \(Self.clock(transcript.end))] \(label)\(transcript.text)"
+    }
+
+    /// `"S1: "` before a transcript of a known speaker (its own, or its first attributed word's);
+    /// `""` when no speaker is known (no diarization, or the service could not tell).
+    static func speakerPrefix(_ transcript: Transcript) -> String {
+        guard let speaker = transcript.speaker ?? transcript.words.lazy.compactMap(\.speaker).first else { return "" }
+        return "\(speaker): "
     }
 
     static func clock(_ seconds: Double) -> String {
@@ -253,6 +259,6 @@ enum JSONLines {
         return [
             ("type", .string(type)), ("text", .string(transcript.text)), ("start", .number(transcript.start)),
             ("end", .number(transcript.end)), ("words", .array(words)), ("endOfTurn", .bool(transcript.isEndOfTurn)),
-        ]
+        ] + (transcript.speaker.map { [("speaker", .string($0))] } ?? [])
     }
 }

@@ -55,8 +55,7 @@ final class TranscriptFile: @unchecked Sendable {
     }
 
     private func line(_ transcript: Transcript) -> String {
-        let speaker = transcript.speaker ?? transcript.words.first?.speaker
-        return (speaker.map { "\($0): " } ?? "") + transcript.text
+        Display.speakerPrefix(transcript) + transcript.text
     }
 
     private func write(_ text: String) {

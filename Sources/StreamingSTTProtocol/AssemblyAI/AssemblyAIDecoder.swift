@@ -94,6 +94,10 @@ package struct AssemblyAIDecoder: Sendable {
         }
     }
 
+    /// A turn's or word's speaker: its label, or `nil` for none or for `UNKNOWN`, the label the
+    /// service gives when it cannot tell (a turn under about 1 s; never a speaker's name).
+    static func speaker(_ label: String?) -> String? { label == "UNKNOWN" ? nil : label }
+
     private mutating func turn(_ json: JSONValue, raw: RawMessage) -> [DecodedMessage] {
         let order = json["turn_order"]?.intValue ?? 0
         guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
@@ -107,7 +111,7 @@ package struct AssemblyAIDecoder: Sendable {
             Word(
                 text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
                 end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
-                speaker: word["speaker"]?.stringValue, isFinal: word["word_is_final"]?.boolValue)
+                speaker: Self.speaker(word["speaker"]?.stringValue), isFinal: word["word_is_final"]?.boolValue)
         }
         let transcriptText = json["transcript"]?.stringValue ?? ""
         let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
@@ -115,7 +119,8 @@ package struct AssemblyAIDecoder: Sendable {
             text: endOfTurn
                 ? (transcriptText.isEmpty ? joined : transcriptText) : (joined.isEmpty ? transcriptText : joined),
             start: words.first?.start ?? 0, end: words.last?.end ?? 0, words: words, isEndOfTurn: endOfTurn,
-            turnOrder: order, language: json["language_code"]?.stringValue, speaker: json["speaker_label"]?.stringValue,
+            turnOrder: order, language: json["language_code"]?.stringValue,
+            speaker: Self.speaker(json["speaker_label"]?.stringValue),
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
             utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: raw,
             languageConfidence: json["language_confidence"]?.looseDouble)

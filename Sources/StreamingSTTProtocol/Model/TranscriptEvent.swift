@@ -80,7 +80,10 @@ public struct Transcript: Sendable, Hashable {
     /// The service's confidence in ``language``, from 0 to 1 (AssemblyAI `language_confidence`,
     /// with language detection on).
     public var languageConfidence: Double?
-    /// The speaker of the whole transcript, when the service labels one.
+    /// The speaker of the whole transcript, when diarization is on and its words that have a
+    /// speaker all have this one (AssemblyAI: the turn's `speaker_label`); `nil` when the service
+    /// could not tell (Speechmatics `UU`, AssemblyAI `UNKNOWN`), for several speakers, or without
+    /// diarization.
     public var speaker: String?
     /// The service's confidence that the turn ended (AssemblyAI `end_of_turn_confidence`).
     public var endOfTurnConfidence: Double?
@@ -140,7 +143,10 @@ public struct Word: Sendable, Hashable {
     public var end: Double
     /// Confidence from 0 to 1 (Speechmatics: meaningless in partials).
     public var confidence: Double
-    /// The speaker label, when diarization is on (`"A"`, `"S1"`, `"UU"`, …).
+    /// The speaker label, when diarization is on (AssemblyAI `"A"`, `"B"`, …; Speechmatics `"S1"`,
+    /// `"S2"`, … or a label given in `speakers`). `nil` without diarization and for a word the
+    /// service could not attribute: the vendors' unknown-speaker labels (Speechmatics `"UU"`,
+    /// AssemblyAI `"UNKNOWN"`) are never a speaker here.
     public var speaker: String?
     /// Whether the word will not change any more: AssemblyAI `word_is_final` (a partial's last
     /// words may still change); Speechmatics: `true` in finals, `false` in partials. `nil` when

@@ -73,6 +73,10 @@ package struct SpeechmaticsDecoder: Sendable {
         VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: raw)
     }
 
+    /// A word's speaker: its label, or `nil` for none or for `UU`, the label of a word the
+    /// service could not attribute to a speaker (never a speaker's name).
+    static func speaker(_ label: String?) -> String? { label == "UU" ? nil : label }
+
     private func transcript(_ json: JSONValue, isFinal: Bool, raw: RawMessage) -> Transcript {
         var words: [Word] = []
         var prefix = ""
@@ -85,7 +89,7 @@ package struct SpeechmaticsDecoder: Sendable {
             let start = result["start_time"]?.looseDouble ?? 0
             let end = result["end_time"]?.looseDouble ?? start
             let confidence = alternative?["confidence"]?.doubleValue ?? 0
-            let speaker = alternative?["speaker"]?.stringValue
+            let speaker = Self.speaker(alternative?["speaker"]?.stringValue)
             language = language ?? alternative?["language"]?.stringValue
             if result["type"]?.stringValue == "punctuation" {
                 endsSentence = result["is_eos"]?.boolValue ?? false
@@ -123,6 +127,7 @@ package struct SpeechmaticsDecoder: Sendable {
         var text = metadata?["transcript"]?.stringValue ?? ""
         while let last = text.last, last.isWhitespace { text.removeLast() }
         if text.isEmpty { text = words.isEmpty ? prefix : words.map(\.text).joined(separator: wordDelimiter) }
+        // The transcript's speaker: the one speaker its attributed words share (unknown ones aside).
         let speakers = Set(words.compactMap(\.speaker))
         let forced = json["forced"]?.boolValue ?? false
         return Transcript(

@@ -27,6 +27,10 @@ public struct EmulatorScript: Sendable, Hashable {
         /// A speaker name, or `nil`. Speakers are numbered by first appearance for each vendor:
         /// AssemblyAI labels `A`, `B`…, Speechmatics labels `S1`, `S2`….
         public var speaker: String?
+        /// The service could not tell who said the word: with diarization on, it is labelled with
+        /// the vendor's unknown-speaker label (Speechmatics `UU`, AssemblyAI `UNKNOWN`) whatever
+        /// ``speaker`` says, and takes no number.
+        public var speakerIsUnknown: Bool
         /// Punctuation written right after the word (`"."`, `","`, `"?"`), or `nil`.
         /// `.`, `?` and `!` end a sentence.
         public var punctuation: String?
@@ -34,8 +38,9 @@ public struct EmulatorScript: Sendable, Hashable {
         /// Creates a word.
         public init(
             text: String, start: Double, end: Double, confidence: Double = 0.98, speaker: String? = nil,
-            punctuation: String? = nil
+            punctuation: String? = nil, speakerIsUnknown: Bool = false
         ) {
+            self.speakerIsUnknown = speakerIsUnknown
             self.text = text
             self.start = start
             self.end = end

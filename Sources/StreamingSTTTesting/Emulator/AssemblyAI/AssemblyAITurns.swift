@@ -34,6 +34,11 @@ struct AssemblyAITurns: Sendable {
         var labels: [String: String] = [:]
         words = script.words.sorted { $0.start < $1.start }.map { word in
             let key = word.speaker ?? ""
+            if word.speakerIsUnknown {
+                return TimedWord(
+                    word: word, start: Int((word.start * 1000).rounded()), end: Int((word.end * 1000).rounded()),
+                    speaker: Self.unknownSpeaker)
+            }
             if labels[key] == nil {
                 let index = labels.count
                 labels[key] = index < 26 ? String(UnicodeScalar(UInt8(65 + index))) : "S\(index)"
@@ -139,9 +144,14 @@ struct AssemblyAITurns: Sendable {
             .joined(separator: " ")
     }
 
+    /// The label of a word or turn whose speaker the service could not tell.
+    static let unknownSpeaker = "UNKNOWN"
+
+    /// The turn's `speaker_label`: `UNKNOWN` for a turn under 1 s, else its first known speaker.
     private func speakerLabel() -> String? {
         guard parameters.speakerLabels, let first = turn.first, let last = turn.last else { return nil }
-        return Double(words[last].end - words[first].start) < 1000 ? "UNKNOWN" : words[first].speaker
+        guard Double(words[last].end - words[first].start) >= 1000 else { return Self.unknownSpeaker }
+        return turn.lazy.map { words[$0].speaker }.first { $0 != Self.unknownSpeaker } ?? Self.unknownSpeaker
     }
 
     private func turnJSON(
@@ -189,7 +199,7 @@ struct AssemblyAITurns: Sendable {
         let label = speakerLabel()
         let speakerFor: (Int) -> String? = { [words] index in
             guard let label else { return nil }
-            return label == "UNKNOWN" ? "UNKNOWN" : words[index].speaker
+            return label == Self.unknownSpeaker ? Self.unknownSpeaker : words[index].speaker
         }
         switch parameters.family {
         case .u3Pro:

@@ -44,12 +44,15 @@ struct SpeechmaticsTranscripts: Sendable {
         var labels: [String: String] = [:]
         words = script.words.sorted { $0.start < $1.start }.map { word in
             let key = word.speaker ?? ""
-            if labels[key] == nil { labels[key] = "S\(labels.count + 1)" }
+            if labels[key] == nil && !word.speakerIsUnknown { labels[key] = "S\(labels.count + 1)" }
             return TimedWord(
                 word: word, start: Int((word.start * 1000).rounded()), end: Int((word.end * 1000).rounded()),
-                speaker: labels[key]!)
+                speaker: word.speakerIsUnknown ? Self.unknownSpeaker : labels[key]!)
         }
     }
+
+    /// The label of a word whose speaker the service could not tell (never in `SpeakersResult`).
+    static let unknownSpeaker = "UU"
 
     private var latency: Int { min(finalLatency, Int((config.maxDelay * 1000).rounded())) }
 
@@ -161,7 +164,8 @@ struct SpeechmaticsTranscripts: Sendable {
         let end = range.isEmpty ? max(lastFinalEnd, min(cover, nextStart)) : words[range.upperBound - 1].end
         let (json, transcript) = transcriptMessage(
             "AddTranscript", range: range, start: start, end: end, forced: forced)
-        for index in range where !speakersSeen.contains(words[index].speaker) {
+        for index in range
+        where words[index].speaker != Self.unknownSpeaker && !speakersSeen.contains(words[index].speaker) {
             speakersSeen.append(words[index].speaker)
         }
         if !range.isEmpty { utteranceHasSpeech = true }
