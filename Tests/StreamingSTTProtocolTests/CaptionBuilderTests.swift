@@ -80,6 +80,10 @@ struct CaptionBuilderTests {
             name: "channel and speaker",
             batches: [words("yes", speaker: "S1")], channels: ["agent"], cues: ["agent S1: yes"]),
         Case(
+            name: "a channel cue whose speaker is known from its second word",
+            batches: [words("well") + words("yes", start: 0.4, speaker: "S1")], channels: ["agent"],
+            cues: ["agent S1: well yes"]),
+        Case(
             name: "a word longer than a line is alone on its line, never split",
             batches: [words("I said \(String(repeating: "x", count: 50)) ok")],
             cues: ["I said\n\(String(repeating: "x", count: 50))", "ok"]),

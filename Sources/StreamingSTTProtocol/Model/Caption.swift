@@ -11,7 +11,7 @@ public struct Caption: Sendable, Hashable {
     public var lines: [String]
     /// The speaker of the words, when diarization is on and a word of the cue has one.
     public var speaker: String?
-    /// The channel label the words were added with (see ``CaptionBuilder/add(_:channel:)``).
+    /// The channel label the words were added with (`CaptionBuilder.add(_:channel:)`).
     public var channel: String?
 
     /// Creates a cue.
@@ -78,14 +78,17 @@ public struct Caption: Sendable, Hashable {
 ///
 /// It works on words, not on finals, so the same words give the same cues whatever unit the vendor
 /// finalises (a word or two for Speechmatics, a whole turn for AssemblyAI). A cue has at most
-/// ``maxLines`` lines of ``maxLineLength`` characters and lasts at most ``maxDuration`` seconds; a
-/// new cue starts after a word that ends a sentence (`.`, `?`, `!`, `…`), after a pause of
-/// ``minPause`` seconds or more, and when the speaker or the channel changes. Lines break between
-/// words, and two lines are balanced (the longer one as short as possible; on a tie, the second
-/// line is the longer); a word is never split, and one longer than a line stands alone on its line.
-/// A cue's first line starts with its ``Caption/label`` and `": "` when the words have a speaker
-/// (diarization) or a channel label (`"S1: Hello."`, `"left S1: Hello."`), in every format. A word without a speaker (no diarization, or one the service could not attribute)
-/// never starts a cue by itself: it joins the cue it falls in.
+/// ``maxLines`` lines of ``maxLineLength`` characters and lasts at most ``maxDuration`` seconds (a
+/// single longer word excepted), from its first word's start to its last word's end. A new cue
+/// starts after a word that ends a sentence (`.`, `?`, `!`, `…`), after a pause of ``minPause``
+/// seconds or more, and when the speaker or the channel changes.
+///
+/// Lines break between words, and two lines are balanced (the longer one as short as possible; on
+/// a tie, the second line is the longer); a word is never split, and one longer than a line stands
+/// alone on its line. A cue's first line starts with its ``Caption/label`` and `": "` when its
+/// words have a speaker (diarization) or a channel label (`"S1: Hello."`, `"left S1: Hello."`). A
+/// word without a speaker (no diarization, or one the service could not attribute) never starts a
+/// cue by itself: it joins the cue it falls in.
 ///
 /// ```swift
 /// var builder = CaptionBuilder()
@@ -179,7 +182,7 @@ public struct CaptionBuilder: Sendable, Hashable {
         // A hair of tolerance: 0.3 + 0.25 + 0.5 is not exactly 1.05 in binary.
         if word.start - end >= minPause - 1e-9 { return true }
         if word.end - start > maxDuration + 1e-9 { return true }
-        let label = speaker == nil && word.speaker != nil ? word.speaker : self.label
+        let label = Caption(start: 0, end: 0, lines: [], speaker: speaker ?? word.speaker, channel: channel).label
         return Self.greedyLines(words + [text], label: label, width: maxLineLength).count > maxLines
     }
 
