@@ -150,7 +150,7 @@ struct Transcribe: AsyncParsableCommand {
     @Flag(help: "Text output: show timestamps and speakers.")
     var timestamps = false
 
-    @Option(help: "Also write the finals to PATH.srt, .vtt, .txt or .jsonl.")
+    @Option(help: "Also write PATH: .srt or .vtt (cues of the words, 2 lines × 42 characters), .txt or .jsonl.")
     var output: String?
 
     func validate() throws {

@@ -1,7 +1,8 @@
 import Foundation
 import StreamingSTT
 
-/// `--output`: the finals written as SubRip, WebVTT, plain text or JSON lines, as they arrive.
+/// `--output`: the finals written as plain text or JSON lines as they arrive, or their words as
+/// SubRip or WebVTT cues (``CaptionBuilder``) as each cue completes, the last ones at the end.
 final class TranscriptFile: @unchecked Sendable {
     // @unchecked: used only under the Display's lock.
     enum Kind {
@@ -21,6 +22,7 @@ final class TranscriptFile: @unchecked Sendable {
     private let handle: FileHandle
     private let kind: Kind
     private var cue = 0
+    private var captions = CaptionBuilder()
 
     init(path: String) throws {
         guard let kind = Kind(path: path) else {
@@ -31,18 +33,13 @@ final class TranscriptFile: @unchecked Sendable {
         }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         self.kind = kind
-        if kind == .vtt { write("WEBVTT\n\n") }
+        if kind == .vtt { write(Caption.webVTTHeader) }
     }
 
     func append(_ transcript: Transcript) {
-        cue += 1
         switch kind {
-        case .srt:
-            write(
-                "\(cue)\n\(Self.time(transcript.start, ",")) --> \(Self.time(transcript.end, ","))\n\(line(transcript))\n\n"
-            )
-        case .vtt:
-            write("\(Self.time(transcript.start, ".")) --> \(Self.time(transcript.end, "."))\n\(line(transcript))\n\n")
+        case .srt, .vtt:
+            write(captions.add(transcript))
         case .txt:
             write(line(transcript) + "\n")
         case .jsonl:
@@ -50,8 +47,17 @@ final class TranscriptFile: @unchecked Sendable {
         }
     }
 
+    /// Writes the last cue, if any, and closes the file.
     func close() {
+        write(captions.finish())
         try? handle.close()
+    }
+
+    private func write(_ completed: [Caption]) {
+        for caption in completed {
+            cue += 1
+            write(kind == .srt ? caption.subRip(number: cue) : caption.webVTT())
+        }
     }
 
     private func line(_ transcript: Transcript) -> String {
@@ -60,14 +66,5 @@ final class TranscriptFile: @unchecked Sendable {
 
     private func write(_ text: String) {
         handle.write(Data(text.utf8))
-    }
-
-    /// `HH:MM:SS,mmm` (SubRip) or `HH:MM:SS.mmm` (WebVTT).
-    static func time(_ seconds: Double, _ separator: String) -> String {
-        let milliseconds = Int((max(0, seconds) * 1000).rounded())
-        let hours = milliseconds / 3_600_000
-        let minutes = milliseconds / 60000 % 60
-        let secs = milliseconds / 1000 % 60
-        return String(format: "%02d:%02d:%02d%@%03d", hours, minutes, secs, separator, milliseconds % 1000)
     }
 }
