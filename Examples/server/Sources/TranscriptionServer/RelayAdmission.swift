@@ -80,7 +80,9 @@ struct AdmittingUpgradeChannel: ServerChildChannel {
             let operations = channel.pipeline.syncOperations
             let upgrader = try operations.handler(
                 type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
-            try operations.addHandler(UpgradeAdmissionHandler(relay: relay), position: .before(upgrader))
+            try operations.addHandler(
+                UpgradeAdmissionHandler(relay: relay, firstRequestTimeout: relay.configuration.firstRequestTimeout),
+                position: .before(upgrader))
             return value
         }
     }
@@ -94,18 +96,63 @@ struct AdmittingUpgradeChannel: ServerChildChannel {
 /// `Connection: close`) before the upgrade handler sees it. Like that handler it looks at the
 /// connection's first request only, and then leaves the pipeline (after an upgrade, WebSocket
 /// bytes flow where it was).
+///
+/// Until that first request arrives nothing else watches the connection: Hummingbird waits for
+/// the upgrade negotiation without an idle timeout, and without a request no handler of it
+/// takes part in a graceful shutdown. So this handler also closes a connection that sends no
+/// request within `firstRequestTimeout`, and one still without a request when the server
+/// quiesces (a graceful shutdown otherwise waits for it forever: a browser's preconnect, a
+/// client that connected and never wrote, a port scanner).
 final class UpgradeAdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     let relay: TranscriptionRelay
+    private let firstRequestTimeout: Duration
+    private var firstRequestDeadline: Scheduled<Void>?
 
-    init(relay: TranscriptionRelay) { self.relay = relay }
+    init(relay: TranscriptionRelay, firstRequestTimeout: Duration) {
+        self.relay = relay
+        self.firstRequestTimeout = firstRequestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startFirstRequestDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startFirstRequestDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        firstRequestDeadline?.cancel()
+        firstRequestDeadline = nil
+    }
+
+    private func startFirstRequestDeadline(context: ChannelHandlerContext) {
+        guard firstRequestDeadline == nil else { return }
+        let channel = context.channel
+        firstRequestDeadline = context.eventLoop.scheduleTask(in: .init(firstRequestTimeout)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The server is shutting down gracefully and this connection has no request to finish.
+        if event is ChannelShouldQuiesceEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else {
             context.fireChannelRead(data)
             return
         }
+        firstRequestDeadline?.cancel()
+        firstRequestDeadline = nil
         // Passed on first, then out of the pipeline: the body parts and what follows go straight on.
         defer { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
         guard head.headers.contains(name: "upgrade") else {

@@ -78,6 +78,9 @@ public struct RelayConfiguration: Sendable {
     /// the rightmost entry of `X-Forwarded-For` that is not a trusted proxy. Empty: the header is
     /// ignored and the peer's address is the client's.
     public var trustedProxies: [IPNetwork] = []
+    /// How long a new connection may stay without sending its first request: it is closed then.
+    /// (After that request, the HTTP idle timeout and the WebSocket pings watch the connection.)
+    public var firstRequestTimeout: Duration = .seconds(30)
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -133,6 +136,9 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the session limits must be at least 1")
         }
         if maxSessionDuration <= .zero { throw RelayConfigurationError("the session duration limit must be positive") }
+        if firstRequestTimeout <= .zero {
+            throw RelayConfigurationError("the first request timeout must be positive")
+        }
         if maxNewSessionsPerClientPerMinute < 1 {
             throw RelayConfigurationError("the limit of new sessions per minute must be at least 1")
         }

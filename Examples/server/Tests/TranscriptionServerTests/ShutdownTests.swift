@@ -1,5 +1,8 @@
 import Hummingbird
+import HummingbirdTesting
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
@@ -106,6 +109,50 @@ struct ShutdownTests {
         }
         try await withTimeout { try await server.value }
         #expect(relay.activeSessions == 0)
+    }
+
+    @Test("A graceful shutdown does not wait for a connection that never sent a request")
+    func shutdownClosesConnectionWithoutRequest() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        let (_, group, server, port) = try await runRelay(emulator: emulator)
+        defer { server.cancel() }
+
+        // A TCP connection that sends nothing (a browser's preconnect, a test client that never
+        // made its request).
+        let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        defer { silent.close(promise: nil) }
+        // A session after it: the server accepts in order, so the silent one is accepted now.
+        try await withTimeout {
+            let ws = try await RelayClient.connect(port: port, token: clientToken)
+            await ws.connection.close()
+        }
+
+        await group.triggerGracefulShutdown()
+        try await withTimeout(.seconds(10)) { try await server.value }
+        try await withTimeout(.seconds(10)) { try await silent.closeFuture.get() }
+    }
+
+    @Test("A connection that sends no request within the first request timeout is closed")
+    func firstRequestTimeout() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.firstRequestTimeout = .milliseconds(300)
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            defer { silent.close(promise: nil) }
+            let started = ContinuousClock.now
+            try await withTimeout(.seconds(10)) { try await silent.closeFuture.get() }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // A connection that makes its request in time is served as before.
+            let ws = try await withTimeout { try await RelayClient.connect(port: port, token: clientToken) }
+            await ws.connection.close()
+        }
     }
 }
 

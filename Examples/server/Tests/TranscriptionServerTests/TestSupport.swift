@@ -30,19 +30,33 @@ struct TimeoutError: Error, CustomStringConvertible {
     var description: String { "timed out" }
 }
 
-/// Runs `body`, failing with ``TimeoutError`` after `limit`.
+/// Runs `body`, failing with ``TimeoutError`` after `limit`, even when `body` ignores
+/// cancellation (awaiting a task's value, a connection's end): the caller never waits for `body`
+/// past `limit`, which is then cancelled and left to end on its own. A task group cannot do this,
+/// as it waits for every child before it returns; so `body` runs in a task of its own.
 func withTimeout<T: Sendable>(
     _ limit: Duration = .seconds(30), _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError()
+    let (outcome, continuation) = AsyncThrowingStream.makeStream(of: T.self)
+    let work = Task {
+        do {
+            continuation.yield(try await body())
+            continuation.finish()
+        } catch {
+            continuation.finish(throwing: error)
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        continuation.finish(throwing: TimeoutError())
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    var results = outcome.makeAsyncIterator()
+    guard let value = try await results.next() else { throw CancellationError() }
+    return value
 }
 
 /// Keeps every log entry, rendered with its metadata, so a test can search them.
