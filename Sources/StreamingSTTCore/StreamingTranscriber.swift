@@ -164,6 +164,17 @@ public final class StreamingTranscriber: Sendable {
         try await driver.forceEndOfTurn()
     }
 
+    /// Asks for the speakers identified so far (Speechmatics `GetSpeakers`, with diarization on):
+    /// the answer is a ``/StreamingSTTProtocol/TranscriptEvent/speakers(_:)`` event. With `final`
+    /// the service answers once, at the end of the stream, before the session ends. Send it after
+    /// the first final. Does nothing while reconnecting.
+    /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `invalidConfiguration` for
+    ///   AssemblyAI, which has no such request (its speaker labels come on each turn);
+    ///   `notStarted`, `sessionEnded`, `connectionLost`.
+    public func requestSpeakers(final: Bool = false) async throws(TranscriptionError) {
+        try await driver.requestSpeakers(final: final)
+    }
+
     /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
     /// Speechmatics has no such message; this does nothing there.
     public func keepAlive() async throws(TranscriptionError) {

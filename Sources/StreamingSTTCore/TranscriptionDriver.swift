@@ -220,6 +220,18 @@ package actor TranscriptionDriver {
         try await sendControl { $0.forceEndOfTurn() }
     }
 
+    /// Speechmatics `GetSpeakers`: the service answers with ``TranscriptEvent/speakers(_:)``, now
+    /// or (with `final`) at the end of the stream. Does nothing while reconnecting.
+    package func requestSpeakers(final: Bool) async throws(TranscriptionError) {
+        guard provider.kind == .speechmatics else {
+            throw TranscriptionError(
+                .invalidConfiguration, provider: provider.kind,
+                reason: "requestSpeakers() is Speechmatics only (GetSpeakers); AssemblyAI labels speakers on each turn")
+        }
+        try checkRunning()
+        try await sendControl { machine throws(TranscriptionError) in try machine.requestSpeakers(final: final) }
+    }
+
     /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
     /// Speechmatics has no such message; this does nothing there.
     package func keepAlive() async throws(TranscriptionError) {

@@ -36,6 +36,50 @@ struct EmulatorSpeechmaticsValidationTests {
         return error["reason"] as? String ?? ""
     }
 
+    /// `speaker_diarization_config` values the service refuses (protocol note: `max_speakers` an
+    /// integer ≥ 2, `speaker_sensitivity` 0…1, booleans, `speakers` labels not matching
+    /// `^(S\d+|UU|\s+.*|\S+.*\s+)$`, at most 50 identifiers in all).
+    static let refusedSpeakerConfigs: [String] = [
+        #"[]"#,
+        #"{"max_speakers":1}"#,
+        #"{"max_speakers":2.5}"#,
+        #"{"max_speakers":"3"}"#,
+        #"{"speaker_sensitivity":1.01}"#,
+        #"{"speaker_sensitivity":-0.5}"#,
+        #"{"speaker_sensitivity":"high"}"#,
+        #"{"prefer_current_speaker":"yes"}"#,
+        #"{"get_speakers":1}"#,
+        #"{"speakers":{"label":"Alice","speaker_identifiers":["x"]}}"#,
+        #"{"speakers":["Alice"]}"#,
+        #"{"speakers":[{"label":"Alice"}]}"#,
+        #"{"speakers":[{"speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":7,"speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":"Alice","speaker_identifiers":[7]}]}"#,
+        #"{"speakers":[{"label":"Alice","speaker_identifiers":"x"}]}"#,
+        #"{"speakers":[{"label":"UU","speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":"S3","speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":" Alice","speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":"Alice ","speaker_identifiers":["x"]}]}"#,
+        #"{"speakers":[{"label":"A","speaker_identifiers":["# + (0..<51).map { #""i\#($0)""# }.joined(separator: ",")
+            + "]}]}",
+    ]
+
+    @Test("speaker_diarization_config: every value the service refuses answers invalid_config and closes 1003")
+    func refusedSpeakerConfigs() async throws {
+        let emulator = try TranscriptionEmulator(configuration: fastConfiguration())
+        defer { emulator.shutdown() }
+        for config in Self.refusedSpeakerConfigs {
+            let start = EmulatorSpeechmaticsTests.start(
+                extra: #","diarization":"speaker","speaker_diarization_config":"# + config)
+            _ = try await Self.expectError(emulator, steps: [.text(start)], type: "invalid_config", code: 1003)
+        }
+        let records = await emulator.waitForSessions(count: Self.refusedSpeakerConfigs.count)
+        for (record, config) in zip(records, Self.refusedSpeakerConfigs) {
+            #expect(
+                record.violations.count == 1 && record.violations[0].hasPrefix("invalid_config/1003: "), "\(config)")
+        }
+    }
+
     @Test("order, schema and configuration errors answer with the vendor's Error and close code")
     func validation() async throws {
         let emulator = try TranscriptionEmulator(configuration: fastConfiguration())

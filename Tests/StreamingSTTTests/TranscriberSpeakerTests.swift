@@ -67,4 +67,79 @@ struct TranscriberSpeakerTests {
         let record = try #require(await emulator.waitForSessions(count: 1).first)
         #expect(record.violations.isEmpty, "\(record.violations)")
     }
+
+    @Test(
+        "Speechmatics: speaker_diarization_config arrives exactly; requestSpeakers() and get_speakers answer speakers events",
+        arguments: [false, true])
+    func speechmaticsSpeakers(secure: Bool) async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: secure) { $0.script = Self.script }
+        defer { emulator.shutdown() }
+        var options = Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL))
+        options.maxDelay = 1.0
+        options.diarization = .speaker
+        options.speakerDiarizationConfig = .init(
+            maxSpeakers: 3, preferCurrentSpeaker: true, speakerSensitivity: 0.6, getSpeakers: true,
+            speakers: [.init(label: "Carol", identifiers: ["id-carol"])])
+        let transcriber = StreamingTranscriber(
+            provider: .speechmatics(options), configuration: TranscriberEmulatorTests.configuration())
+        let audio = TranscriberEmulatorTests.audio(seconds: Self.script.duration + 1.5)
+        let events = try await withTimeout(.seconds(30), "the diarized session") {
+            var events: [TranscriptEvent] = []
+            var iterator = transcriber.events.makeAsyncIterator()
+            try await transcriber.start()
+            var offset = 0
+            while offset < audio.count {
+                let end = min(audio.count, offset + 3200)
+                try await transcriber.send(audio: Array(audio[offset..<end]))
+                offset = end
+            }
+            // After the first final, while the session streams: GetSpeakers answers at once.
+            while let event = await iterator.next() {
+                events.append(event)
+                if case .final = event { break }
+            }
+            try await transcriber.requestSpeakers()
+            while let event = await iterator.next() {
+                events.append(event)
+                if case .speakers = event { break }
+            }
+            try await transcriber.stop()
+            while let event = await iterator.next() { events.append(event) }
+            return events
+        }
+        let results = events.compactMap { if case .speakers(let result) = $0 { result } else { nil } }
+        #expect(results.count == 2, "\(events)")
+        // The first answer lists the speakers of what was transcribed so far (S1 at least); the
+        // last (get_speakers) both, before the session ends.
+        #expect(results.first?.speakers.first == .init(label: "S1", identifiers: ["emulator-speaker-s1"]))
+        #expect(
+            results.last?.speakers == [
+                .init(label: "S1", identifiers: ["emulator-speaker-s1"]),
+                .init(label: "S2", identifiers: ["emulator-speaker-s2"]),
+            ])
+        let lastSpeakers = try #require(events.lastIndex { if case .speakers = $0 { true } else { false } })
+        #expect(events.lastIndex { if case .final = $0 { true } else { false } }.map { $0 < lastSpeakers } == true)
+        guard case .terminated = events.last else {
+            Issue.record("the session did not end gracefully: \(String(describing: events.last))")
+            return
+        }
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.violations.isEmpty, "\(record.violations)")
+        let start = try #require(record.textMessagesReceived.first)
+        #expect(
+            start.contains(
+                #""diarization":"speaker","speaker_diarization_config":{"max_speakers":3,"prefer_current_speaker":true,"#
+                    + #""speaker_sensitivity":0.6,"get_speakers":true,"#
+                    + #""speakers":[{"label":"Carol","speaker_identifiers":["id-carol"]}]}"#), "\(start)")
+        #expect(record.textMessagesReceived.contains(#"{"message":"GetSpeakers"}"#))
+    }
+
+    @Test("AssemblyAI has no speakers request: requestSpeakers() is refused with invalidConfiguration")
+    func assemblyAIRefusesSpeakersRequest() async throws {
+        let transcriber = StreamingTranscriber(
+            provider: .assemblyAI(AssemblyAI(credentials: .apiKey("k"), speechModel: .u3RealtimePro)))
+        let error = try await #require(throws: TranscriptionError.self) { try await transcriber.requestSpeakers() }
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.reason.contains("Speechmatics only"))
+    }
 }

@@ -28,6 +28,15 @@ struct AssemblyAIDialect: SessionDialect {
 
     func forceEndOfTurnMessage(audioSecondsSent: Double) -> String { #"{"type":"ForceEndpoint"}"# }
 
+    /// AssemblyAI has no such request: speaker labels come on each turn.
+    func speakersRequestMessage(final: Bool) throws(TranscriptionError) -> String {
+        throw TranscriptionError(
+            .invalidConfiguration, provider: .assemblyAI,
+            reason:
+                "AssemblyAI has no speakers request (GetSpeakers is Speechmatics only); speaker labels come on each turn"
+        )
+    }
+
     func keepAliveMessage() -> String? { #"{"type":"KeepAlive"}"# }
 
     /// `UpdateConfiguration`; a change of `format_turns` also changes which end-of-turn message

@@ -23,6 +23,10 @@ public enum TranscriptEvent: Sendable, Hashable {
     case info(VendorNotice)
     /// A warning from the service (Speechmatics and AssemblyAI `Warning`); the session goes on.
     case warning(VendorNotice)
+    /// The speakers the service has identified so far, with the identifiers that recognise them
+    /// in a later session (Speechmatics `SpeakersResult`, the answer to
+    /// `StreamingTranscriber.requestSpeakers(final:)` or to `get_speakers`).
+    case speakers(SpeakersResult)
     /// A message the neutral model does not cover (unknown types, translations, heartbeats, …),
     /// or every message when `StreamingTranscriber.Configuration.deliversRawMessages` is on.
     case raw(RawMessage)
@@ -290,6 +294,37 @@ public struct SessionSummary: Sendable, Hashable {
         self.audioDuration = audioDuration
         self.sessionDuration = sessionDuration
         self.finalCount = finalCount
+        self.raw = raw
+    }
+}
+
+/// The speakers a session has identified (Speechmatics `SpeakersResult`).
+///
+/// Give a speaker's ``Speaker/identifiers`` with a label of your own to a later session
+/// (`Speechmatics.KnownSpeaker`) and its words carry that label.
+public struct SpeakersResult: Sendable, Hashable {
+    /// One identified speaker.
+    public struct Speaker: Sendable, Hashable {
+        /// The label its words carry (`S1`, `S2`, … or a known speaker's label).
+        public var label: String
+        /// `speaker_identifiers`: opaque strings that recognise this voice in a later session.
+        public var identifiers: [String]
+
+        /// Creates a speaker.
+        public init(label: String, identifiers: [String]) {
+            self.label = label
+            self.identifiers = identifiers
+        }
+    }
+
+    /// The speakers, in the service's order.
+    public var speakers: [Speaker]
+    /// The vendor's message.
+    public var raw: RawMessage?
+
+    /// Creates a result.
+    public init(speakers: [Speaker], raw: RawMessage? = nil) {
+        self.speakers = speakers
         self.raw = raw
     }
 }

@@ -77,6 +77,10 @@ package protocol SessionDialect: Sendable {
     func endMessage(audioMessagesSent: Int) -> String
     /// The message that ends the current turn at once, given the seconds of audio sent.
     func forceEndOfTurnMessage(audioSecondsSent: Double) -> String
+    /// The message that asks for the speakers identified so far (`final: false`) or at the end of
+    /// the stream (`final: true`).
+    /// - Throws: ``TranscriptionError/Code/invalidConfiguration`` when the vendor has no such request.
+    func speakersRequestMessage(final: Bool) throws(TranscriptionError) -> String
     /// The message that keeps an idle session open, or `nil` when the vendor has none.
     func keepAliveMessage() -> String?
     /// The message for a mid-session configuration change, which also changes how later

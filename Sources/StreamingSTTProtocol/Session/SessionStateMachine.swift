@@ -191,6 +191,15 @@ package struct SessionStateMachine: Sendable {
         return [.sendText(dialect.forceEndOfTurnMessage(audioSecondsSent: secondsSent))]
     }
 
+    /// Asks for the speakers identified so far, or at the end of the stream with `final` (nothing
+    /// unless the session is streaming).
+    /// - Throws: ``TranscriptionError/Code/invalidConfiguration`` when the vendor has no such request.
+    package func requestSpeakers(final: Bool) throws(TranscriptionError) -> [SessionAction] {
+        let message = try dialect.speakersRequestMessage(final: final)
+        guard phase == .streaming else { return [] }
+        return [.sendText(message)]
+    }
+
     /// Keeps an idle session open, where the vendor has a message for it (before the end message).
     package func keepAlive() -> [SessionAction] {
         guard phase == .starting || phase == .streaming, let message = dialect.keepAliveMessage() else { return [] }

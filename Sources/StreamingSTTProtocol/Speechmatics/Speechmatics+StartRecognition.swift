@@ -16,6 +16,16 @@ extension Speechmatics {
             if let value = config.maxSpeakers { fields.append(("max_speakers", .number(Double(value)))) }
             if let value = config.preferCurrentSpeaker { fields.append(("prefer_current_speaker", .bool(value))) }
             if let value = config.speakerSensitivity { fields.append(("speaker_sensitivity", .number(value))) }
+            if let value = config.getSpeakers { fields.append(("get_speakers", .bool(value))) }
+            if !config.speakers.isEmpty {
+                let speakers = config.speakers.map { speaker -> JSONValue in
+                    .object([
+                        ("label", .string(speaker.label)),
+                        ("speaker_identifiers", .array(speaker.identifiers.map(JSONValue.string))),
+                    ])
+                }
+                fields.append(("speakers", .array(speakers)))
+            }
             members.append(("speaker_diarization_config", .object(fields)))
         }
         if !additionalVocab.isEmpty {

@@ -78,19 +78,66 @@ public struct Speechmatics: Sendable, Hashable {
         case speaker
     }
 
-    /// `speaker_diarization_config`.
+    /// `speaker_diarization_config` (with ``Diarization/speaker``).
+    ///
+    /// ```swift
+    /// speechmatics.diarization = .speaker
+    /// speechmatics.speakerDiarizationConfig = .init(
+    ///     maxSpeakers: 4, speakers: [.init(label: "Alice", identifiers: [aliceIdentifier])])
+    /// ```
     public struct SpeakerDiarizationConfig: Sendable, Hashable {
         /// `max_speakers`, at least 2.
         public var maxSpeakers: Int?
-        /// `prefer_current_speaker`.
+        /// `prefer_current_speaker`: fewer false switches between similar voices (service default
+        /// `false`).
         public var preferCurrentSpeaker: Bool?
-        /// `speaker_sensitivity`, 0…1.
+        /// `speaker_sensitivity`, 0…1: higher finds more speakers (service default 0.5).
         public var speakerSensitivity: Double?
+        /// `get_speakers`: `true` asks for the speakers' identifiers once, at the end of the
+        /// stream (a ``TranscriptEvent/speakers(_:)`` event before the session ends), like
+        /// `GetSpeakers` with `final: true`.
+        public var getSpeakers: Bool?
+        /// `speakers`: known speakers to recognise (speaker identification); their words carry
+        /// these labels instead of `S1`, `S2`, …. At most 50 identifiers in all.
+        public var speakers: [KnownSpeaker]
+
         /// Creates a diarization configuration.
-        public init(maxSpeakers: Int? = nil, preferCurrentSpeaker: Bool? = nil, speakerSensitivity: Double? = nil) {
+        public init(
+            maxSpeakers: Int? = nil, preferCurrentSpeaker: Bool? = nil, speakerSensitivity: Double? = nil,
+            getSpeakers: Bool? = nil, speakers: [KnownSpeaker] = []
+        ) {
             self.maxSpeakers = maxSpeakers
             self.preferCurrentSpeaker = preferCurrentSpeaker
             self.speakerSensitivity = speakerSensitivity
+            self.getSpeakers = getSpeakers
+            self.speakers = speakers
+        }
+    }
+
+    /// A known speaker (an entry of `speaker_diarization_config.speakers`): a label of your own and
+    /// the identifiers a previous session's ``SpeakersResult`` gave for that voice.
+    public struct KnownSpeaker: Sendable, Hashable {
+        /// `label`: the name words of this speaker carry. Not `UU`, not `S` followed by digits,
+        /// and without leading or trailing white space.
+        public var label: String
+        /// `speaker_identifiers`.
+        public var identifiers: [String]
+
+        /// Creates a known speaker.
+        public init(label: String, identifiers: [String]) {
+            self.label = label
+            self.identifiers = identifiers
+        }
+
+        /// Whether the service refuses `label`: it matches `^(S\d+|UU|\s+.*|\S+.*\s+)$`.
+        static func isReserved(_ label: String) -> Bool {
+            if label == "UU" { return true }
+            if label.first == "S", label.count > 1, label.dropFirst().allSatisfy({ ("0"..."9").contains($0) }) {
+                return true
+            }
+            if let first = label.first, first.isWhitespace { return true }
+            if let last = label.last, last.isWhitespace { return true }
+            return false
         }
     }
 
@@ -252,6 +299,14 @@ public struct Speechmatics: Sendable, Hashable {
             if let value = config.maxSpeakers, value < 2 { throw fail("max_speakers must be at least 2") }
             if let value = config.speakerSensitivity, !(0...1).contains(value) {
                 throw fail("speaker_sensitivity must be 0…1")
+            }
+            if let speaker = config.speakers.first(where: { KnownSpeaker.isReserved($0.label) }) {
+                throw fail(
+                    "speaker label \"\(speaker.label)\" is reserved (UU, S1, S2, …) or has leading or trailing white space"
+                )
+            }
+            if config.speakers.reduce(0, { $0 + $1.identifiers.count }) > 50 {
+                throw fail("speakers hold at most 50 speaker_identifiers in all")
             }
         }
         if additionalVocab.count > 1000 { throw fail("additional_vocab holds at most 1000 entries") }

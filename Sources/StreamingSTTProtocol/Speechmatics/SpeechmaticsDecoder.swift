@@ -57,6 +57,13 @@ package struct SpeechmaticsDecoder: Sendable {
                     Self.error(
                         type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", closeCode: nil
                     )))
+        case "SpeakersResult":
+            let speakers = (json["speakers"]?.arrayValue ?? []).compactMap { entry -> SpeakersResult.Speaker? in
+                guard let label = entry["label"]?.stringValue else { return nil }
+                let identifiers = (entry["speaker_identifiers"]?.arrayValue ?? []).compactMap(\.stringValue)
+                return SpeakersResult.Speaker(label: label, identifiers: identifiers)
+            }
+            outputs.append(.event(.speakers(SpeakersResult(speakers: speakers, raw: raw))))
         case "EndOfTranscript":
             outputs.append(.finished(SessionEnd(raw: raw)))
         default:

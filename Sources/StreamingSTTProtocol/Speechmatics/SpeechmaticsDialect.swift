@@ -3,7 +3,7 @@
 /// A session starts with `StartRecognition` and the service's `RecognitionStarted`; every audio
 /// message is acknowledged with `AudioAdded` (its sequence number); `EndOfStream` (with the last
 /// sequence number) ends the audio and `EndOfTranscript` is the last message. Control messages:
-/// `ForceEndOfUtterance`, `SetRecognitionConfig`; there is no keep-alive message.
+/// `ForceEndOfUtterance`, `SetRecognitionConfig`, `GetSpeakers`; there is no keep-alive message.
 struct SpeechmaticsDialect: SessionDialect {
     private var decoder: SpeechmaticsDecoder
     private let startRecognition: String
@@ -39,6 +39,11 @@ struct SpeechmaticsDialect: SessionDialect {
     func forceEndOfTurnMessage(audioSecondsSent: Double) -> String {
         JSONValue.object([("message", .string("ForceEndOfUtterance")), ("timestamp", .number(audioSecondsSent))])
             .description
+    }
+
+    /// `GetSpeakers`, with `"final":true` for the speakers at the end of the stream.
+    func speakersRequestMessage(final: Bool) -> String {
+        JSONValue.object([("message", .string("GetSpeakers"))] + (final ? [("final", .bool(true))] : [])).description
     }
 
     func keepAliveMessage() -> String? { nil }
