@@ -66,6 +66,7 @@ extension Speechmatics {
             members.append(("transcript_filtering_config", .object(fields)))
         }
         add("enable_entities", enableEntities.map(JSONValue.bool))
+        members += Self.passthroughMembers(additionalTranscriptionConfig)
         return .object(members)
     }
 
@@ -96,6 +97,7 @@ extension Speechmatics {
                     types.isEmpty ? .object([]) : .object([("types", .array(types.map(JSONValue.string)))])
                 ))
         }
+        members += Self.passthroughMembers(additionalStartRecognition)
         return .object(members)
     }
 }
