@@ -49,12 +49,18 @@ struct AssemblyAIOptionsTests {
                 },
                 ["speaker_labels=true", "speaker_labels_revision_interval_ms=2000"]
             ),
-            ({ @Sendable (o: inout AssemblyAI) in o.webhookURL = "https://example.com/hook" }, ["webhook_url=https://example.com/hook"]),
+            (
+                { @Sendable (o: inout AssemblyAI) in o.webhookURL = "https://example.com/hook" },
+                ["webhook_url=https://example.com/hook"]
+            ),
             (
                 { @Sendable (o: inout AssemblyAI) in o.llmGateway = #"{"model":"m","messages":[],"max_tokens":10}"# },
                 [#"llm_gateway={"model":"m","messages":[],"max_tokens":10}"#]
             ),
-            ({ @Sendable (o: inout AssemblyAI) in o.customerSupportAudioCapture = true }, ["customer_support_audio_capture=true"]),
+            (
+                { @Sendable (o: inout AssemblyAI) in o.customerSupportAudioCapture = true },
+                ["customer_support_audio_capture=true"]
+            ),
             ({ @Sendable (o: inout AssemblyAI) in o.languageCode = "es" }, ["language_code=es"]),
         ] as [(@Sendable (inout AssemblyAI) -> Void, [String])])
     func newerOptions(change: @Sendable (inout AssemblyAI) -> Void, expected: [String]) throws {
@@ -110,7 +116,9 @@ struct AssemblyAIOptionsTests {
             { @Sendable (o: inout AssemblyAI) in o.languageCode = "" },
             // A passthrough that names a typed option is refused even when that option is unset.
             { @Sendable (o: inout AssemblyAI) in o.additionalQueryItems = [.init(name: "mode", value: "balanced")] },
-            { @Sendable (o: inout AssemblyAI) in o.additionalQueryItems = [.init(name: "voice_focus", value: "far-field")] },
+            { @Sendable (o: inout AssemblyAI) in
+                o.additionalQueryItems = [.init(name: "voice_focus", value: "far-field")]
+            },
             { @Sendable (o: inout AssemblyAI) in o.additionalQueryItems = [.init(name: "token", value: "t")] },
         ] as [@Sendable (inout AssemblyAI) -> Void])
     func invalid(change: @Sendable (inout AssemblyAI) -> Void) {
@@ -154,8 +162,14 @@ struct AssemblyAIOptionsTests {
             ({ @Sendable (u: inout ConfigurationUpdate) in u.turnLeftPad = 200 }, #""turn_left_pad_ms":200"#),
             ({ @Sendable (u: inout ConfigurationUpdate) in u.filterProfanity = false }, #""filter_profanity":false"#),
             ({ @Sendable (u: inout ConfigurationUpdate) in u.sessionHeartbeat = false }, #""session_heartbeat":false"#),
-            ({ @Sendable (u: inout ConfigurationUpdate) in u.acknowledgeSilence = true }, #""acknowledge_silence":true"#),
-            ({ @Sendable (u: inout ConfigurationUpdate) in u.continuousPartials = false }, #""continuous_partials":false"#),
+            (
+                { @Sendable (u: inout ConfigurationUpdate) in u.acknowledgeSilence = true },
+                #""acknowledge_silence":true"#
+            ),
+            (
+                { @Sendable (u: inout ConfigurationUpdate) in u.continuousPartials = false },
+                #""continuous_partials":false"#
+            ),
         ] as [(@Sendable (inout ConfigurationUpdate) -> Void, String)])
     func singleUpdate(change: @Sendable (inout ConfigurationUpdate) -> Void, member: String) throws {
         var update = ConfigurationUpdate()

@@ -90,7 +90,8 @@ struct AssemblyAIOptionsEmulatorTests {
             ("&llm_gateway=%5B%5D", "Invalid 'llm_gateway': Value error, Invalid JSON object"),
         ]
         for (query, expected) in cases {
-            let text = try await EmulatorAssemblyAIValidationTests.expectError(emulator, query: base + query, code: 3006)
+            let text = try await EmulatorAssemblyAIValidationTests.expectError(
+                emulator, query: base + query, code: 3006)
             #expect(text == "User Input Validation Error: " + expected, "\(query)")
         }
         let update = #"{"type":"UpdateConfiguration","session_heartbeat":"yes"}"#

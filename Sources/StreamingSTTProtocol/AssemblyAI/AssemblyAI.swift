@@ -310,7 +310,8 @@ public struct AssemblyAI: Sendable, Hashable {
         for item in additionalQueryItems where !known.insert(item.name).inserted || item.name.isEmpty {
             // The service refuses a repeated key (3006).
             throw fail(
-                "additional query item \"\(item.name)\" is empty, repeats or names a typed option; set the option itself")
+                "additional query item \"\(item.name)\" is empty, repeats or names a typed option; set the option itself"
+            )
         }
         switch credentials {
         case .apiKey(let key) where key.isEmpty, .temporaryToken(let key) where key.isEmpty:
