@@ -227,4 +227,31 @@ struct AssemblyAIOptionsTests {
         change(&options)
         #expect(throws: TranscriptionError.self) { try options.validate() }
     }
+
+    @Test("webhook auth header: the name in the query, the value a secret added only to the URL put on the wire")
+    func webhookAuthHeader() throws {
+        var options = Self.options()
+        options.webhookURL = "https://example.com/hook"
+        options.webhookAuthHeader = .init(name: "X-Hook-Auth", value: Secret("hook-s3cret"))
+        try options.validate()
+        let request = options.connectRequest()
+        #expect(
+            request.url.hasSuffix("&webhook_url=https%3A%2F%2Fexample.com%2Fhook&webhook_auth_header_name=X-Hook-Auth"))
+        #expect(!request.url.contains("s3cret"))
+        #expect(request.revealedURL == request.url + "&webhook_auth_header_value=hook-s3cret")
+        var dumped = ""
+        dump(options, to: &dumped)
+        #expect(!dumped.contains("s3cret") && !"\(options)".contains("s3cret"))
+        var token = options
+        token.credentials = .temporaryToken("tok")
+        #expect(token.connectRequest().revealedURL.hasSuffix("&token=tok&webhook_auth_header_value=hook-s3cret"))
+        options.webhookURL = nil
+        #expect(throws: TranscriptionError.self) { try options.validate() }
+        options.webhookURL = "https://example.com/hook"
+        options.webhookAuthHeader = .init(name: "", value: Secret("x"))
+        #expect(throws: TranscriptionError.self) { try options.validate() }
+        options.webhookAuthHeader = nil
+        options.additionalQueryItems = [.init(name: "webhook_auth_header_value", value: "x")]
+        #expect(throws: TranscriptionError.self) { try options.validate() }
+    }
 }

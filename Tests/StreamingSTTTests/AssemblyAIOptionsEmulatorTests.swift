@@ -28,6 +28,8 @@ struct AssemblyAIOptionsEmulatorTests {
         options.speakerLabels = true
         options.speakerLabelsRevisionInterval = 500
         options.additionalQueryItems = [.init(name: "future_option", value: "on")]
+        options.webhookURL = "http://127.0.0.1:9/hook"
+        options.webhookAuthHeader = .init(name: "X-Hook", value: Secret("hook-s3cret"))
         let transcriber = StreamingTranscriber(provider: .assemblyAI(options))
         let collector = Task { for await _ in transcriber.events {} }
         try await withTimeout {
@@ -53,7 +55,9 @@ struct AssemblyAIOptionsEmulatorTests {
                 "turn_left_pad_ms=1024", "session_heartbeat=false", "acknowledge_silence=false",
                 "include_partial_turns=true", "voice_focus=far-field", "voice_focus_threshold=0.4",
                 "domain=medical-v1", "redact_pii=true", #"redact_pii_policies=["person_name"]"#,
-                "redact_pii_sub=entity_name", "speaker_labels_revision_interval_ms=500", "future_option=on",
+                "redact_pii_sub=entity_name", "speaker_labels_revision_interval_ms=500",
+                "webhook_url=http://127.0.0.1:9/hook",
+                "webhook_auth_header_name=X-Hook", "future_option=on", "webhook_auth_header_value=***",
             ])
         #expect(record.notes.contains("ignored unknown query parameter 'future_option'"))
         #expect(

@@ -91,6 +91,19 @@ public struct AssemblyAI: Sendable, Hashable {
         case entityName = "entity_name"
     }
 
+    /// A header the service adds to its webhook request.
+    public struct WebhookAuthHeader: Sendable, Hashable {
+        /// The header's name (`webhook_auth_header_name`).
+        public var name: String
+        /// The header's value (`webhook_auth_header_value`), kept out of descriptions and logs.
+        public var value: Secret
+        /// Creates a header.
+        public init(name: String, value: Secret) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     /// The audio encoding sent (`encoding`).
     public enum Encoding: String, Sendable, Hashable {
         /// 16-bit little-endian PCM, mono.
@@ -172,6 +185,9 @@ public struct AssemblyAI: Sendable, Hashable {
     public var speakerLabelsRevisionInterval: Int?
     /// `webhook_url`: an `http(s)` URL the service posts the session's messages to when it ends.
     public var webhookURL: String?
+    /// `webhook_auth_header_name` and `webhook_auth_header_value`: a header the service adds to its
+    /// webhook request (needs ``webhookURL``). The value is a secret: it is never in a log.
+    public var webhookAuthHeader: WebhookAuthHeader?
     /// `llm_gateway`: the LLM Gateway request as JSON object text, such as
     /// `{"model":"…","messages":[{"role":"user","content":"…"}],"max_tokens":100}`.
     public var llmGateway: String?
@@ -256,6 +272,7 @@ public struct AssemblyAI: Sendable, Hashable {
         add("redact_pii_sub", redactPIISubstitution?.rawValue)
         add("speaker_labels_revision_interval_ms", speakerLabelsRevisionInterval)
         add("webhook_url", webhookURL)
+        add("webhook_auth_header_name", webhookAuthHeader?.name)
         add("llm_gateway", llmGateway)
         add("customer_support_audio_capture", customerSupportAudioCapture)
         add("language_code", languageCode)
@@ -337,6 +354,7 @@ extension AssemblyAI {
         "filter_profanity", "turn_left_pad_ms", "session_heartbeat", "acknowledge_silence",
         "include_partial_turns", "voice_focus", "voice_focus_threshold", "domain", "redact_pii",
         "redact_pii_policies", "redact_pii_sub", "speaker_labels_revision_interval_ms", "webhook_url",
+        "webhook_auth_header_name", "webhook_auth_header_value",
         "llm_gateway", "customer_support_audio_capture", "language_code",
     ]
 
@@ -359,6 +377,12 @@ extension AssemblyAI {
         }
         if let url = webhookURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
             throw fail("webhook_url must be an http:// or https:// URL")
+        }
+        if let header = webhookAuthHeader {
+            if webhookURL == nil { throw fail("a webhook auth header needs webhook_url") }
+            if header.name.isEmpty || header.value.isEmpty {
+                throw fail("the webhook auth header's name and value must not be empty")
+            }
         }
         if let text = llmGateway {
             guard let json = try? JSONValue(parsing: text), case .object = json else {
