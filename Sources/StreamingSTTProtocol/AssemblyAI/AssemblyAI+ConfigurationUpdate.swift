@@ -17,6 +17,18 @@ extension ConfigurationUpdate {
         {
             throw fail("keyterms_prompt holds at most 100 terms of 1…50 characters")
         }
+        if let value = minTurnSilence, value < 0 { throw fail("min_turn_silence must not be negative") }
+        if let value = maxTurnSilence, value < 0 { throw fail("max_turn_silence must not be negative") }
+        if let value = interruptionDelay, !(0...1000).contains(value) {
+            throw fail("interruption_delay must be 0…1000 ms")
+        }
+        if let value = turnLeftPad, value < 0 { throw fail("turn_left_pad_ms must not be negative") }
+        if let text = agentContext, text.unicodeScalars.count > 1500 {
+            throw fail("agent_context holds at most about 1500 characters")
+        }
+        if let codes = languageCodes, codes.contains(where: \.isEmpty) {
+            throw fail("language codes must not be empty")
+        }
         var members: [(key: String, value: JSONValue)] = [("type", .string("UpdateConfiguration"))]
         if let value = endOfTurnConfidenceThreshold {
             members.append(("end_of_turn_confidence_threshold", .number(value)))
@@ -29,6 +41,12 @@ extension ConfigurationUpdate {
         if let value = prompt { members.append(("prompt", .string(value))) }
         if let value = agentContext { members.append(("agent_context", .string(value))) }
         if let value = languageCodes { members.append(("language_codes", .array(value.map(JSONValue.string)))) }
+        if let value = interruptionDelay { members.append(("interruption_delay", .number(Double(value)))) }
+        if let value = turnLeftPad { members.append(("turn_left_pad_ms", .number(Double(value)))) }
+        if let value = filterProfanity { members.append(("filter_profanity", .bool(value))) }
+        if let value = sessionHeartbeat { members.append(("session_heartbeat", .bool(value))) }
+        if let value = acknowledgeSilence { members.append(("acknowledge_silence", .bool(value))) }
+        if let value = continuousPartials { members.append(("continuous_partials", .bool(value))) }
         return .object(members)
     }
 }

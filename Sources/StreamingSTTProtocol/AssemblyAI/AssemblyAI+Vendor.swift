@@ -71,13 +71,18 @@ extension AssemblyAI: TranscriptionVendor {
     package func connectRequest() -> ConnectRequest {
         let separator = endpoint.url.contains("?") ? "&" : "?"
         let url = endpoint.url + separator + QueryEncoding.encode(queryItems)
+        let secrets =
+            webhookAuthHeader.map {
+                [ConnectRequest.QueryCredential(name: "webhook_auth_header_value", value: $0.value)]
+            } ?? []
         switch credentials {
         case .temporaryToken(let token):
-            return ConnectRequest(url: url, credentialQueryItem: .init(name: "token", value: token))
+            return ConnectRequest(
+                url: url, credentialQueryItem: .init(name: "token", value: token), secretQueryItems: secrets)
         case .apiKey(let key):
-            return ConnectRequest(url: url, headers: [SecretHeader("Authorization", key)])
+            return ConnectRequest(url: url, headers: [SecretHeader("Authorization", key)], secretQueryItems: secrets)
         case .none:
-            return ConnectRequest(url: url)
+            return ConnectRequest(url: url, secretQueryItems: secrets)
         }
     }
 

@@ -51,9 +51,57 @@ public struct AssemblyAI: Sendable, Hashable {
         public static let universalStreamingMultilingual: SpeechModel = "universal-streaming-multilingual"
         /// `whisper-rt`.
         public static let whisperRealtime: SpeechModel = "whisper-rt"
+        /// `universal-3-6`.
+        public static let universal36: SpeechModel = "universal-3-6"
+        /// `universal-3-6-pro`.
+        public static let universal36Pro: SpeechModel = "universal-3-6-pro"
+        /// `u3-rt-pro-beta-1`.
+        public static let u3RealtimeProBeta1: SpeechModel = "u3-rt-pro-beta-1"
 
         /// Models of the Universal-3 Pro family (turns decided by punctuation; always formatted).
         package var isU3ProFamily: Bool { rawValue.hasPrefix("u3-") || rawValue.hasPrefix("universal-3") }
+    }
+
+    /// A specialised recognition domain (`domain`). New names work as string literals.
+    public struct Domain: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral {
+        /// The name sent on the wire.
+        public var rawValue: String
+        /// Creates a domain name.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// Creates a domain name.
+        public init(stringLiteral value: String) { self.rawValue = value }
+
+        /// `medical-v1`: medical vocabulary.
+        public static let medicalV1: Domain = "medical-v1"
+    }
+
+    /// Which voices the service concentrates on (`voice_focus`).
+    public enum VoiceFocus: String, Sendable, Hashable {
+        /// `near-field`: the speaker close to the microphone (headsets, phones).
+        case nearField = "near-field"
+        /// `far-field`: speakers further away (rooms, speakerphones).
+        case farField = "far-field"
+    }
+
+    /// What redacted personal information is replaced with (`redact_pii_sub`).
+    public enum PIISubstitution: String, Sendable, Hashable {
+        /// `hash`: a run of `#` characters.
+        case hash
+        /// `entity_name`: the entity type, such as `[PERSON_NAME]`.
+        case entityName = "entity_name"
+    }
+
+    /// A header the service adds to its webhook request.
+    public struct WebhookAuthHeader: Sendable, Hashable {
+        /// The header's name (`webhook_auth_header_name`).
+        public var name: String
+        /// The header's value (`webhook_auth_header_value`), kept out of descriptions and logs.
+        public var value: Secret
+        /// Creates a header.
+        public init(name: String, value: Secret) {
+            self.name = name
+            self.value = value
+        }
     }
 
     /// The audio encoding sent (`encoding`).
@@ -111,8 +159,45 @@ public struct AssemblyAI: Sendable, Hashable {
     public var continuousPartials: Bool?
     /// `filter_profanity`.
     public var filterProfanity: Bool?
-    /// Further query parameters, sent as given after the ones above (for options newer than this
-    /// library). A name used above is rejected.
+    /// `turn_left_pad_ms`: audio in milliseconds kept before a turn's start (U3 Pro).
+    public var turnLeftPad: Int?
+    /// `session_heartbeat`: `Heartbeat` messages during the session.
+    public var sessionHeartbeat: Bool?
+    /// `acknowledge_silence`: `Silence` messages for stretches without speech (U3 Pro family).
+    public var acknowledgeSilence: Bool?
+    /// `include_partial_turns`.
+    public var includePartialTurns: Bool?
+    /// `voice_focus`: which voices to concentrate on.
+    public var voiceFocus: VoiceFocus?
+    /// `voice_focus_threshold`, 0…1.
+    public var voiceFocusThreshold: Double?
+    /// `domain`, such as ``Domain/medicalV1``.
+    public var domain: Domain?
+    /// `redact_pii`: redact personal information in transcripts.
+    public var redactPII: Bool?
+    /// `redact_pii_policies`: the kinds of information to redact, such as `person_name` (needs
+    /// ``redactPII``).
+    public var redactPIIPolicies: [String]?
+    /// `redact_pii_sub`: what redacted information is replaced with (needs ``redactPII``).
+    public var redactPIISubstitution: PIISubstitution?
+    /// `speaker_labels_revision_interval_ms`: how often speaker revisions may come, in milliseconds
+    /// (needs ``speakerLabels``).
+    public var speakerLabelsRevisionInterval: Int?
+    /// `webhook_url`: an `http(s)` URL the service posts the session's messages to when it ends.
+    public var webhookURL: String?
+    /// `webhook_auth_header_name` and `webhook_auth_header_value`: a header the service adds to its
+    /// webhook request (needs ``webhookURL``). The value is a secret: it is never in a log.
+    public var webhookAuthHeader: WebhookAuthHeader?
+    /// `llm_gateway`: the LLM Gateway request as JSON object text, such as
+    /// `{"model":"…","messages":[{"role":"user","content":"…"}],"max_tokens":100}`.
+    public var llmGateway: String?
+    /// `customer_support_audio_capture`: lets AssemblyAI record the session's audio for support.
+    public var customerSupportAudioCapture: Bool?
+    /// `language_code`, such as `es` (deprecated by the service in favour of ``languageCodes``).
+    public var languageCode: String?
+    /// Further query parameters, sent as given after the ones above, for options newer than this
+    /// library. A name of an option above (set or not), `token`, an empty name or a repeated name
+    /// is rejected by ``validate()``. Values are not secret: never put a credential here.
     public var additionalQueryItems: [QueryItem]
 
     /// A query parameter.
@@ -175,6 +260,22 @@ public struct AssemblyAI: Sendable, Hashable {
         add("interruption_delay", interruptionDelay)
         add("continuous_partials", continuousPartials)
         add("filter_profanity", filterProfanity)
+        add("turn_left_pad_ms", turnLeftPad)
+        add("session_heartbeat", sessionHeartbeat)
+        add("acknowledge_silence", acknowledgeSilence)
+        add("include_partial_turns", includePartialTurns)
+        add("voice_focus", voiceFocus?.rawValue)
+        add("voice_focus_threshold", voiceFocusThreshold)
+        add("domain", domain?.rawValue)
+        add("redact_pii", redactPII)
+        add("redact_pii_policies", list: redactPIIPolicies)
+        add("redact_pii_sub", redactPIISubstitution?.rawValue)
+        add("speaker_labels_revision_interval_ms", speakerLabelsRevisionInterval)
+        add("webhook_url", webhookURL)
+        add("webhook_auth_header_name", webhookAuthHeader?.name)
+        add("llm_gateway", llmGateway)
+        add("customer_support_audio_capture", customerSupportAudioCapture)
+        add("language_code", languageCode)
         items += additionalQueryItems.map { ($0.name, $0.value) }
         return items
     }
@@ -221,10 +322,13 @@ public struct AssemblyAI: Sendable, Hashable {
         if let codes = languageCodes, codes.contains(where: \.isEmpty) {
             throw fail("language codes must not be empty")
         }
-        var known = Set(["token"] + queryItems.dropLast(additionalQueryItems.count).map(\.name))
+        try validateNewerOptions(fail)
+        var known = Self.typedQueryNames
         for item in additionalQueryItems where !known.insert(item.name).inserted || item.name.isEmpty {
             // The service refuses a repeated key (3006).
-            throw fail("additional query item \"\(item.name)\" repeats or is empty; set the option itself")
+            throw fail(
+                "additional query item \"\(item.name)\" is empty, repeats or names a typed option; set the option itself"
+            )
         }
         switch credentials {
         case .apiKey(let key) where key.isEmpty, .temporaryToken(let key) where key.isEmpty:
@@ -238,4 +342,53 @@ public struct AssemblyAI: Sendable, Hashable {
         }
     }
 
+}
+
+extension AssemblyAI {
+    /// Every query name with a typed option (and `token`): a passthrough may not use them.
+    package static let typedQueryNames: Set<String> = [
+        "token", "speech_model", "sample_rate", "encoding", "format_turns", "end_of_turn_confidence_threshold",
+        "min_turn_silence", "min_end_of_turn_silence_when_confident", "max_turn_silence", "vad_threshold",
+        "keyterms_prompt", "prompt", "agent_context", "language_detection", "language_codes", "speaker_labels",
+        "max_speakers", "inactivity_timeout", "mode", "interruption_delay", "continuous_partials",
+        "filter_profanity", "turn_left_pad_ms", "session_heartbeat", "acknowledge_silence",
+        "include_partial_turns", "voice_focus", "voice_focus_threshold", "domain", "redact_pii",
+        "redact_pii_policies", "redact_pii_sub", "speaker_labels_revision_interval_ms", "webhook_url",
+        "webhook_auth_header_name", "webhook_auth_header_value",
+        "llm_gateway", "customer_support_audio_capture", "language_code",
+    ]
+
+    /// The checks of the options added with the SDK 1.8.2 parameters.
+    private func validateNewerOptions(_ fail: (String) -> TranscriptionError) throws(TranscriptionError) {
+        if let value = turnLeftPad, value < 0 { throw fail("turn_left_pad_ms must not be negative") }
+        if let value = voiceFocusThreshold, !(0...1).contains(value) {
+            throw fail("voice_focus_threshold must be 0…1")
+        }
+        if let value = domain, value.rawValue.isEmpty { throw fail("domain must not be empty") }
+        if redactPII != true, redactPIIPolicies != nil || redactPIISubstitution != nil {
+            throw fail("redact_pii_policies and redact_pii_sub need redact_pii = true")
+        }
+        if let policies = redactPIIPolicies, policies.contains(where: \.isEmpty) {
+            throw fail("redact_pii_policies must not hold an empty name")
+        }
+        if let value = speakerLabelsRevisionInterval {
+            if value < 0 { throw fail("speaker_labels_revision_interval_ms must not be negative") }
+            if speakerLabels != true { throw fail("speaker_labels_revision_interval_ms needs speaker_labels = true") }
+        }
+        if let url = webhookURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            throw fail("webhook_url must be an http:// or https:// URL")
+        }
+        if let header = webhookAuthHeader {
+            if webhookURL == nil { throw fail("a webhook auth header needs webhook_url") }
+            if header.name.isEmpty || header.value.isEmpty {
+                throw fail("the webhook auth header's name and value must not be empty")
+            }
+        }
+        if let text = llmGateway {
+            guard let json = try? JSONValue(parsing: text), case .object = json else {
+                throw fail("llm_gateway must be a JSON object")
+            }
+        }
+        if let code = languageCode, code.isEmpty { throw fail("language_code must not be empty") }
+    }
 }

@@ -1,7 +1,7 @@
 /// A mid-session configuration change (`StreamingTranscriber.updateConfiguration(_:)`).
 ///
-/// Set only what should change. AssemblyAI sends it as `UpdateConfiguration` (the fields its
-/// models accept mid-stream); Speechmatics as `SetRecognitionConfig` (only `max_delay`,
+/// Set only what should change. AssemblyAI sends it as `UpdateConfiguration` (every field the
+/// service accepts mid-stream; which ones a model honours depends on the model); Speechmatics as `SetRecognitionConfig` (only `max_delay`,
 /// `max_delay_mode`, `enable_partials`, `conversation_config` and `audio_filtering_config` may
 /// change). A field the provider cannot change mid-session is rejected before anything is sent.
 public struct ConfigurationUpdate: Sendable, Hashable {
@@ -23,6 +23,18 @@ public struct ConfigurationUpdate: Sendable, Hashable {
     public var agentContext: String?
     /// AssemblyAI `language_codes` (`[]` clears the steering).
     public var languageCodes: [String]?
+    /// AssemblyAI `interruption_delay`, 0…1000 ms (U3 Pro).
+    public var interruptionDelay: Int?
+    /// AssemblyAI `turn_left_pad_ms`, ms (U3 Pro).
+    public var turnLeftPad: Int?
+    /// AssemblyAI `filter_profanity`.
+    public var filterProfanity: Bool?
+    /// AssemblyAI `session_heartbeat`.
+    public var sessionHeartbeat: Bool?
+    /// AssemblyAI `acknowledge_silence` (U3 Pro family).
+    public var acknowledgeSilence: Bool?
+    /// AssemblyAI `continuous_partials` (U3 Pro).
+    public var continuousPartials: Bool?
     /// Speechmatics `max_delay`, 0.7…4 s.
     public var maxDelay: Double?
     /// Speechmatics `max_delay_mode`.
@@ -45,6 +57,7 @@ public struct ConfigurationUpdate: Sendable, Hashable {
     package var hasAssemblyAIFields: Bool {
         endOfTurnConfidenceThreshold != nil || minTurnSilence != nil || maxTurnSilence != nil || vadThreshold != nil
             || formatTurns != nil || keytermsPrompt != nil || prompt != nil || agentContext != nil
-            || languageCodes != nil
+            || languageCodes != nil || interruptionDelay != nil || turnLeftPad != nil || filterProfanity != nil
+            || sessionHeartbeat != nil || acknowledgeSilence != nil || continuousPartials != nil
     }
 }

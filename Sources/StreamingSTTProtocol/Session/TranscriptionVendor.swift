@@ -56,23 +56,31 @@ package struct ConnectRequest: Sendable, Hashable {
     package var credentialQueryItem: QueryCredential?
     /// Extra handshake headers, each holding a credential (`Authorization`).
     package var headers: [SecretHeader]
+    /// Further secret query parameters (AssemblyAI `webhook_auth_header_value`), added after the
+    /// credential.
+    package var secretQueryItems: [QueryCredential]
 
     /// Creates a request.
-    package init(url: String, credentialQueryItem: QueryCredential? = nil, headers: [SecretHeader] = []) {
+    package init(
+        url: String, credentialQueryItem: QueryCredential? = nil, headers: [SecretHeader] = [],
+        secretQueryItems: [QueryCredential] = []
+    ) {
         self.url = url
         self.credentialQueryItem = credentialQueryItem
         self.headers = headers
+        self.secretQueryItems = secretQueryItems
     }
 
     /// Whether the request presents a credential (it must then go encrypted or to loopback; see
     /// ``CredentialTransport``).
-    package var carriesCredentials: Bool { credentialQueryItem != nil || !headers.isEmpty }
+    package var carriesCredentials: Bool { credentialQueryItem != nil || !headers.isEmpty || !secretQueryItems.isEmpty }
 
     /// The URL as sent, the credential included. Never log it.
     package var revealedURL: String {
-        guard let item = credentialQueryItem else { return url }
+        let items = (credentialQueryItem.map { [$0] } ?? []) + secretQueryItems
+        guard !items.isEmpty else { return url }
         let separator = url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?"
-        return url + separator + QueryEncoding.encode([(item.name, item.value.value)])
+        return url + separator + QueryEncoding.encode(items.map { ($0.name, $0.value.value) })
     }
 
     /// A credential sent as a query parameter.

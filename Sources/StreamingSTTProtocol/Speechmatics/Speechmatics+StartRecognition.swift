@@ -76,6 +76,7 @@ extension Speechmatics {
             members.append(("transcript_filtering_config", .object(fields)))
         }
         add("enable_entities", enableEntities.map(JSONValue.bool))
+        members += Self.passthroughMembers(additionalTranscriptionConfig)
         return .object(members)
     }
 
@@ -106,6 +107,7 @@ extension Speechmatics {
                     types.isEmpty ? .object([]) : .object([("types", .array(types.map(JSONValue.string)))])
                 ))
         }
+        members += Self.passthroughMembers(additionalStartRecognition)
         return .object(members)
     }
 }

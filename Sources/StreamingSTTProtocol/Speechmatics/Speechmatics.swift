@@ -263,6 +263,15 @@ public struct Speechmatics: Sendable, Hashable {
     /// many do, the sender waits until half of them are acknowledged (the service reads audio at
     /// its own pace).
     public var maxUnacknowledgedChunks: Int
+    /// Further `transcription_config` members for options newer than this library: name → JSON
+    /// text of the value (`"true"`, `"2"`, `"\"text\""`, `"{\"a\":1}"`), added after the typed
+    /// members in name order. ``validate()`` refuses invalid JSON, an empty name and the name of a
+    /// typed option (set or not).
+    public var additionalTranscriptionConfig: [String: String] = [:]
+    /// Further top-level `StartRecognition` members, as ``additionalTranscriptionConfig``
+    /// (`message`, `audio_format`, `transcription_config`, `translation_config` and
+    /// `audio_events_config` are refused).
+    public var additionalStartRecognition: [String: String] = [:]
 
     /// Creates a configuration with the service's defaults for everything not given.
     public init(
@@ -338,6 +347,7 @@ public struct Speechmatics: Sendable, Hashable {
             throw fail("audio event types are applause, laughter and music")
         }
         if maxUnacknowledgedChunks < 1 { throw fail("maxUnacknowledgedChunks must be at least 1") }
+        try validatePassthrough(fail)
         switch credentials {
         case .apiKey(let key) where key.isEmpty, .temporaryToken(let key) where key.isEmpty:
             throw fail("the API key or token is empty")

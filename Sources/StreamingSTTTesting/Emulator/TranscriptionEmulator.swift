@@ -250,7 +250,7 @@ final class EmulatorCore: Sendable {
     ) {
         let query = handshake.query.map { item in
             var item = item
-            if item.name == "token" || item.name == "jwt" { item.value = "***" }
+            if ["token", "jwt", "webhook_auth_header_value"].contains(item.name) { item.value = "***" }
             return item
         }
         let headers = handshake.headers.map { header in
