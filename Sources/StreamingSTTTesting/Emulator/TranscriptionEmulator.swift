@@ -214,12 +214,15 @@ final class EmulatorCore: Sendable {
         var vendorCounts: [EmulatorVendor: Int] = [:]
         var pending: [TestWebSocketServer.Handshake: [Pending]] = [:]
         var activeSpeechmatics = 0
-        var waiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var waiters: [Int: Waiter] = [:]
         var tokenRequests = 0
-        var tokenWaiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var tokenWaiters: [Int: Waiter] = [:]
         var nextWaiter = 0
         var shutDown = false
     }
+
+    /// A parked caller: the count it waits for, and how to wake it.
+    private typealias Waiter = (count: Int, continuation: CheckedContinuation<Void, Never>)
 
     private let state = LockedState(State())
 
@@ -416,6 +419,15 @@ final class EmulatorCore: Sendable {
     }
 
     func waitForEnded(count: Int) async {
+        await wait(in: \.waiters, count: count) { state in state.recorders.filter(\.ended).count >= count }
+    }
+
+    /// Parks the caller in `waiters` (under `count`, for the code that wakes it) until `reached`
+    /// holds, the emulator shuts down or the task is cancelled.
+    private func wait(
+        in waiters: any WritableKeyPath<State, [Int: Waiter]> & Sendable, count: Int,
+        until reached: @escaping @Sendable (State) -> Bool
+    ) async {
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -423,16 +435,14 @@ final class EmulatorCore: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if Task.isCancelled || state.shutDown || state.recorders.filter(\.ended).count >= count {
-                        return true
-                    }
-                    state.waiters[id] = (count, continuation)
+                    if Task.isCancelled || state.shutDown || reached(state) { return true }
+                    state[keyPath: waiters][id] = (count, continuation)
                     return false
                 }
                 if ready { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            let waiter = state.withLock { $0[keyPath: waiters].removeValue(forKey: id) }
             waiter?.continuation.resume()
         }
     }
@@ -464,23 +474,7 @@ final class EmulatorCore: Sendable {
     }
 
     func waitForTokenRequests(count: Int) async {
-        let id = state.withLock { state in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if Task.isCancelled || state.shutDown || state.tokenRequests >= count { return true }
-                    state.tokenWaiters[id] = (count, continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.tokenWaiters.removeValue(forKey: id) }
-            waiter?.continuation.resume()
-        }
+        await wait(in: \.tokenWaiters, count: count) { state in state.tokenRequests >= count }
     }
 
     /// Never returns before the task is cancelled (the server cancels it when it shuts down).
