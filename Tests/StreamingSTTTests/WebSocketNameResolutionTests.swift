@@ -51,8 +51,7 @@ struct WebSocketNameResolutionTests {
     static let late: Duration = .seconds(10)
 
     /// An address whose TCP connect fails at once: the kernel refuses TCP to a multicast address
-    /// (ENETUNREACH). The test servers listen on every local address, so no loopback address
-    /// refuses their port.
+    /// (ENETUNREACH), whatever the port.
     static let unreachable = "224.0.0.1"
 
     /// Runs `body` while a child task opens `gate` after ``bound``; returns `body`'s result and
