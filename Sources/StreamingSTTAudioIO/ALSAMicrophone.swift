@@ -260,19 +260,7 @@ public final class ALSAMicrophone: AudioSource {
             throw AudioError(.concurrentIteration, detail: "a microphone can be iterated once", path: deviceName)
         }
         try startIfNeeded()
-        if Task.isCancelled {
-            signalStop()
-            throw AudioError(.cancelled, path: deviceName)
-        }
-        switch await handOff.next() {
-        case .element(let buffer): return buffer
-        case .end: return nil
-        case .failure(let error): throw error
-        case .cancelled:
-            signalStop()
-            throw AudioError(.cancelled, path: deviceName)
-        case .busy: throw AudioError(.concurrentIteration)
-        }
+        return try await handOff.nextCapturedBuffer(path: deviceName, stop: signalStop)
     }
 }
 

@@ -155,19 +155,7 @@ public final class RawPCMSource: AudioSource {
     private func nextBuffer(isOwner: Bool) async throws(AudioError) -> AudioBuffer? {
         guard isOwner else { throw AudioError(.concurrentIteration, detail: "a raw source can be iterated once") }
         try startIfNeeded()
-        if Task.isCancelled {
-            signalStop()
-            throw AudioError(.cancelled)
-        }
-        switch await handOff.next() {
-        case .element(let buffer): return buffer
-        case .end: return nil
-        case .failure(let error): throw error
-        case .cancelled:
-            signalStop()
-            throw AudioError(.cancelled)
-        case .busy: throw AudioError(.concurrentIteration)
-        }
+        return try await handOff.nextCapturedBuffer(stop: signalStop)
     }
 }
 
