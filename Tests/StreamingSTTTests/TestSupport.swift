@@ -180,8 +180,9 @@ func threadCount() -> Int {
     return count
 }
 
-/// TCP sockets of this process connected to `port`, and the server's ends of those, not yet
-/// closed. Unlike a count of all file descriptors, other tests running in parallel do not change it.
+/// TCP sockets of this process connected to 127.0.0.1:`port`, and the server's ends of those, not
+/// yet closed. Unlike a count of all file descriptors, other tests running in parallel do not
+/// change it, nor do their sockets on another address with the same port number.
 func openSockets(port: Int) -> Int {
     var inodes = Set<String>()
     if let directory = opendir("/proc/self/fd") {
@@ -197,22 +198,21 @@ func openSockets(port: Int) -> Int {
             if text.hasPrefix("socket:[") { inodes.insert(String(text.dropFirst(8).dropLast())) }
         }
     }
-    let hexPort = String(port, radix: 16, uppercase: true).leftPadded(to: 4)
-    // Connections to the port (their remote port is it), and the server's ends of those (their
-    // local port is it and their remote port is one of those connections' local ports). Another
-    // socket of the process whose ephemeral local port happens to be the same number, connected
-    // elsewhere, is neither.
+    // 127.0.0.1:port as /proc/net/tcp writes it (address bytes in host order, in hexadecimal).
+    let endpoint = "0100007F:" + String(port, radix: 16, uppercase: true).leftPadded(to: 4)
+    // Connections to the endpoint (their remote end is it), and the server's ends of those (their
+    // local end is it and their remote end is one of those connections' local ends). Another
+    // socket of the process with the same port number on another address is neither.
     var connections: [(local: Substring, remote: Substring)] = []
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = readFile(table) else { continue }
+    if let text = readFile("/proc/net/tcp") {
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 9, fields[3] != "0A", inodes.contains(String(fields[9])) else { continue }
-            connections.append((fields[1].split(separator: ":").last ?? "", fields[2].split(separator: ":").last ?? ""))
+            connections.append((fields[1], fields[2]))
         }
     }
-    let clientPorts = Set(connections.filter { $0.remote == hexPort }.map(\.local))
-    return connections.filter { $0.remote == hexPort || ($0.local == hexPort && clientPorts.contains($0.remote)) }.count
+    let clients = Set(connections.filter { $0.remote == endpoint }.map(\.local))
+    return connections.filter { $0.remote == endpoint || ($0.local == endpoint && clients.contains($0.remote)) }.count
 }
 
 extension String {
