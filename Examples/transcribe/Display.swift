@@ -294,14 +294,22 @@ enum JSONLines {
     }
 
     static func transcriptObject(_ type: String, _ transcript: Transcript) -> [(key: String, value: JSONValue)] {
-        let words: [JSONValue] = transcript.words.map(wordObject)
+        let words: [JSONValue] = transcript.words.map { word in
+            var fields: [(key: String, value: JSONValue)] = [
+                ("text", .string(word.text)), ("start", .number(word.start)), ("end", .number(word.end)),
+                ("confidence", .number(word.confidence)),
+            ]
+            if let speaker = word.speaker { fields.append(("speaker", .string(speaker))) }
+            return .object(fields)
+        }
         return [
             ("type", .string(type)), ("text", .string(transcript.text)), ("start", .number(transcript.start)),
             ("end", .number(transcript.end)), ("words", .array(words)), ("endOfTurn", .bool(transcript.isEndOfTurn)),
         ] + (transcript.speaker.map { [("speaker", .string($0))] } ?? [])
     }
 
-    /// A word: `text`, `start`, `end`, `confidence`, and `speaker` when known.
+    /// A revised word: `text`, `start`, `end`, `confidence`, and `speaker` when known (the fields
+    /// of a transcript's words).
     static func wordObject(_ word: Word) -> JSONValue {
         var fields: [(key: String, value: JSONValue)] = [
             ("text", .string(word.text)), ("start", .number(word.start)), ("end", .number(word.end)),
