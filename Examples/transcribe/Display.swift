@@ -56,7 +56,7 @@ final class Display: @unchecked Sendable {
         if case .reconnecting = event { state = "reconnecting" }
         if case .reconnected = event { state = "connected" }
         if format == .jsonl {
-            if let line = JSONLines.line(for: event) { write(line + "\n") }
+            for line in JSONLines.lines(for: event) { write(line + "\n") }
             return
         }
         switch event {
@@ -67,6 +67,23 @@ final class Display: @unchecked Sendable {
             partial = ""
             clearLineLocked()
             write(render(transcript) + "\n")
+            redrawLocked()
+        case .translation(let translation) where !translation.isPartial:
+            // Final translations only: a line of their own, after the finals they translate.
+            clearLineLocked()
+            let time = timestamps ? "[\(Self.clock(translation.start)) → \(Self.clock(translation.end))] " : ""
+            write("\(time)[\(translation.language)] \(translation.text)\n")
+            redrawLocked()
+        case .audioEvent(let sound):
+            clearLineLocked()
+            write((timestamps ? "[\(Self.clock(sound.time))] " : "") + "[\(sound.type) \(sound.kind.rawValue)]\n")
+            redrawLocked()
+        case .speakerRevision(let revision):
+            // Not part of the transcript text: a note on stderr per revised turn.
+            clearLineLocked()
+            for turn in revision.turns {
+                printError("transcribe: speaker revision: turn \(turn.turnOrder) is now \(turn.speaker ?? "unknown")")
+            }
             redrawLocked()
         case .error(let error):
             clearLineLocked()
@@ -186,6 +203,23 @@ final class Display: @unchecked Sendable {
 
 /// The JSON-lines output: one object per event, with the documented names.
 enum JSONLines {
+    /// The lines for `event`: one for most events, one per revised turn for a speaker revision,
+    /// none for the events scripts do not get.
+    static func lines(for event: TranscriptEvent) -> [String] {
+        guard case .speakerRevision(let revision) = event else { return line(for: event).map { [$0] } ?? [] }
+        return revision.turns.map { turn in
+            var object: [(key: String, value: JSONValue)] = [
+                ("type", .string("speakerRevision")), ("turn", .number(Double(turn.turnOrder))),
+            ]
+            if let speaker = turn.speaker { object.append(("speaker", .string(speaker))) }
+            if let first = turn.words.first, let last = turn.words.last {
+                object += [("start", .number(first.start)), ("end", .number(last.end))]
+            }
+            object.append(("words", .array(turn.words.map(wordObject))))
+            return JSONValue.object(object).description
+        }
+    }
+
     static func line(for event: TranscriptEvent) -> String? {
         let object: [(key: String, value: JSONValue)]
         switch event {
@@ -197,7 +231,19 @@ enum JSONLines {
             object = transcriptObject("partial", transcript)
         case .final(let transcript):
             object = transcriptObject("final", transcript)
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers:
+        case .translation(let translation):
+            object = [
+                ("type", .string("translation")), ("language", .string(translation.language)),
+                ("text", .string(translation.text)), ("start", .number(translation.start)),
+                ("end", .number(translation.end)), ("partial", .bool(translation.isPartial)),
+            ]
+        case .audioEvent(let sound):
+            object =
+                [
+                    ("type", .string("audioEvent")), ("event", .string(sound.kind.rawValue)),
+                    ("name", .string(sound.type)), ("time", .number(sound.time)),
+                ] + (sound.confidence.map { [("confidence", .number($0))] } ?? [])
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers, .speakerRevision:
             // Not among the event types scripts expect (begin, partial, final, terminated, error;
             // reconnecting and reconnected with --reconnect only): warnings go to stderr.
             return nil
@@ -260,5 +306,16 @@ enum JSONLines {
             ("type", .string(type)), ("text", .string(transcript.text)), ("start", .number(transcript.start)),
             ("end", .number(transcript.end)), ("words", .array(words)), ("endOfTurn", .bool(transcript.isEndOfTurn)),
         ] + (transcript.speaker.map { [("speaker", .string($0))] } ?? [])
+    }
+
+    /// A revised word: `text`, `start`, `end`, `confidence`, and `speaker` when known (the fields
+    /// of a transcript's words).
+    static func wordObject(_ word: Word) -> JSONValue {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("text", .string(word.text)), ("start", .number(word.start)), ("end", .number(word.end)),
+            ("confidence", .number(word.confidence)),
+        ]
+        if let speaker = word.speaker { fields.append(("speaker", .string(speaker))) }
+        return .object(fields)
     }
 }

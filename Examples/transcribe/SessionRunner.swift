@@ -217,6 +217,11 @@ struct SessionRunner {
             configuration.maxDelay = options.maxDelay
             configuration.additionalVocab = options.keyterm.map { .init($0) }
             if options.diarization { configuration.diarization = .speaker }
+            if !options.translate.isEmpty {
+                configuration.translationConfig = .init(
+                    targetLanguages: options.translate, enablePartials: options.partials ? true : nil)
+            }
+            if options.audioEvents { configuration.audioEventTypes = [] }  // {}: every type
             if let seconds = options.endOfUtterance {
                 configuration.conversationConfig = .init(endOfUtteranceSilenceTrigger: seconds)
             }

@@ -28,6 +28,12 @@ struct Transcribe: AsyncParsableCommand {
             corrupt part-way, a device that stopped), 130 interrupted twice, or once while the \
             temporary token is minted.
 
+            With AssemblyAI, --diarization also prints the service's speaker revisions: JSON lines \
+            {"type":"speakerRevision","turn","speaker","start","end","words"}, one per revised turn \
+            ("turn" is the revised final's turn, counted from 0; "speaker" is absent when unknown; \
+            "start" and "end", the final's span, are absent when the revision has no words); \
+            text output writes them on stderr.
+
             Ctrl-C stops gracefully (the remaining finals are printed); a second Ctrl-C aborts.
             """,
         subcommands: [Demo.self]
@@ -133,6 +139,18 @@ struct Transcribe: AsyncParsableCommand {
     var diarization = false
 
     @Option(
+        help: ArgumentHelp(
+            "Speechmatics: also translate into LANG (repeatable, at most 5): JSON lines {\"type\":\"translation\",\"language\",\"text\",\"start\",\"end\",\"partial\"}; text output prints each final translation as a line \"[LANG] text\".",
+            valueName: "LANG"))
+    var translate: [String] = []
+
+    @Flag(
+        help:
+            "Speechmatics: report sounds (music, applause, laughter, …): JSON lines {\"type\":\"audioEvent\",\"event\":\"started\"|\"ended\",\"name\",\"time\",\"confidence\" (started only)}; text output prints \"[music started]\" lines."
+    )
+    var audioEvents = false
+
+    @Option(
         help:
             "Seconds of silence that end an utterance (Speechmatics end_of_utterance_silence_trigger; AssemblyAI max_turn_silence)."
     )
@@ -170,6 +188,12 @@ struct Transcribe: AsyncParsableCommand {
         }
         guard provider != nil else {
             throw ValidationError("Choose a service with --provider assemblyai or --provider speechmatics.")
+        }
+        if provider == .assemblyai,
+            let option = !translate.isEmpty ? "--translate" : audioEvents ? "--audio-events" : nil
+        {
+            printError("transcribe: \(option) is for Speechmatics only (AssemblyAI streaming has no such feature).")
+            throw ExitCode(2)
         }
         let session = try SessionRunner(options: self)
         throw ExitCode(await session.run())

@@ -103,7 +103,7 @@ struct ProviderConfigurationTests {
             { (o: inout Speechmatics) in o.conversationConfig = .init(endOfUtteranceSilenceTrigger: 3) },
             { (o: inout Speechmatics) in o.translationConfig = .init(targetLanguages: ["a", "b", "c", "d", "e", "f"]) },
             { (o: inout Speechmatics) in o.punctuationOverrides = .init(permittedMarks: [".."]) },
-            { (o: inout Speechmatics) in o.audioEventTypes = ["cough"] },
+            { (o: inout Speechmatics) in o.audioEventTypes = [""] },
             { (o: inout Speechmatics) in o.outputLocale = "" },
             { (o: inout Speechmatics) in o.domain = "" },
             { (o: inout Speechmatics) in

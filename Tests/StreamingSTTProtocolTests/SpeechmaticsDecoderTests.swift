@@ -215,12 +215,13 @@ struct SpeechmaticsDecoderTests {
                             provider: .speechmatics, type: "EndOfTranscript", text: #"{"message":"EndOfTranscript"}"#)))
             ])
         guard
-            case .raw(let raw) = events(decoder.decode(#"{"message":"AddTranslation","language":"es","results":[]}"#))
-                .first
+            case .raw(let raw) = events(
+                decoder.decode(#"{"message":"LanguageInfo","language":"ar","word_delimiter":" ","partial":true}"#)
+            ).first
         else {
             Issue.record("not raw")
             return
         }
-        #expect(raw.type == "AddTranslation")
+        #expect(raw.type == "LanguageInfo")
     }
 }

@@ -54,6 +54,14 @@ package struct AssemblyAIDecoder: Sendable {
             outputs.append(
                 .event(
                     .speechStarted(SpeechStarted(time: time, confidence: json["confidence"]?.doubleValue, raw: raw))))
+        case "SpeakerRevision":
+            let turns = (json["revisions"]?.arrayValue ?? []).map { revision in
+                SpeakerRevision.Turn(
+                    turnOrder: revision["turn_order"]?.intValue ?? 0,
+                    speaker: Self.speaker(revision["speaker_label"]?.stringValue),
+                    words: (revision["words"]?.arrayValue ?? []).map(Self.word))
+            }
+            outputs.append(.event(.speakerRevision(SpeakerRevision(turns: turns, raw: raw))))
         case "Termination":
             outputs += flush()
             outputs.append(
@@ -98,6 +106,14 @@ package struct AssemblyAIDecoder: Sendable {
     /// service gives when it cannot tell (a turn under about 1 s; never a speaker's name).
     static func speaker(_ label: String?) -> String? { label == "UNKNOWN" ? nil : label }
 
+    /// A `Turn`'s or `SpeakerRevision`'s word (times in milliseconds).
+    static func word(_ word: JSONValue) -> Word {
+        Word(
+            text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
+            end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
+            speaker: Self.speaker(word["speaker"]?.stringValue), isFinal: word["word_is_final"]?.boolValue)
+    }
+
     private mutating func turn(_ json: JSONValue, raw: RawMessage) -> [DecodedMessage] {
         let order = json["turn_order"]?.intValue ?? 0
         guard !finalTurns.contains(order) else { return [] }  // a late or repeated message of a finished turn
@@ -107,12 +123,7 @@ package struct AssemblyAIDecoder: Sendable {
         }
         let endOfTurn = json["end_of_turn"]?.boolValue ?? false
         let formatted = json["turn_is_formatted"]?.boolValue ?? false
-        let words = (json["words"]?.arrayValue ?? []).map { word in
-            Word(
-                text: word["text"]?.stringValue ?? "", start: (word["start"]?.looseDouble ?? 0) / 1000,
-                end: (word["end"]?.looseDouble ?? 0) / 1000, confidence: word["confidence"]?.doubleValue ?? 0,
-                speaker: Self.speaker(word["speaker"]?.stringValue), isFinal: word["word_is_final"]?.boolValue)
-        }
+        let words = (json["words"]?.arrayValue ?? []).map(Self.word)
         let transcriptText = json["transcript"]?.stringValue ?? ""
         let joined = words.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
         var transcript = Transcript(

@@ -27,7 +27,16 @@ public enum TranscriptEvent: Sendable, Hashable {
     /// in a later session (Speechmatics `SpeakersResult`, the answer to
     /// `StreamingTranscriber.requestSpeakers(final:)` or to `get_speakers`).
     case speakers(SpeakersResult)
-    /// A message the neutral model does not cover (unknown types, translations, heartbeats, …),
+    /// A partial or final translation of the transcripts in its time span (Speechmatics
+    /// `AddPartialTranslation` / `AddTranslation`, with `translation_config`).
+    case translation(Translation)
+    /// A non-speech sound started or ended (Speechmatics `AudioEventStarted` /
+    /// `AudioEventEnded`, with `audio_events_config`).
+    case audioEvent(AudioEvent)
+    /// Finals already delivered now carry other speakers (AssemblyAI `SpeakerRevision`, with
+    /// `speaker_labels`); the caller applies it, by turn order.
+    case speakerRevision(SpeakerRevision)
+    /// A message the neutral model does not cover (unknown types, heartbeats, …),
     /// or every message when `StreamingTranscriber.Configuration.deliversRawMessages` is on.
     case raw(RawMessage)
     /// The session was lost or is about to be replaced, and a new one is being opened (only with

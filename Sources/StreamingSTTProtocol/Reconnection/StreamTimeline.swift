@@ -23,6 +23,30 @@ package struct StreamTimeline: Sendable {
         case .speechStarted(var mark):
             mark.time += offset
             return .speechStarted(mark)
+        case .translation(var translation):
+            guard offset != 0 else { return event }
+            for index in translation.segments.indices {
+                translation.segments[index].start += offset
+                translation.segments[index].end += offset
+            }
+            translation.start += offset
+            translation.end += offset
+            return .translation(translation)
+        case .audioEvent(var mark):
+            mark.time += offset
+            return .audioEvent(mark)
+        case .speakerRevision(var revision):
+            // Revised turns are turns already delivered: the stream's turn orders for them.
+            for index in revision.turns.indices {
+                if session > 0, let turn = turnMaps[session]?[revision.turns[index].turnOrder] {
+                    revision.turns[index].turnOrder = turn
+                }
+                for word in revision.turns[index].words.indices {
+                    revision.turns[index].words[word].start += offset
+                    revision.turns[index].words[word].end += offset
+                }
+            }
+            return .speakerRevision(revision)
         default:
             return event
         }

@@ -206,7 +206,7 @@ public struct Speechmatics: Sendable, Hashable {
     public struct TranslationConfig: Sendable, Hashable {
         /// `target_languages`, at most 5.
         public var targetLanguages: [String]
-        /// `enable_partials`.
+        /// `enable_partials`: partial translations too (service default `false`).
         public var enablePartials: Bool?
         /// Creates a translation configuration.
         public init(targetLanguages: [String], enablePartials: Bool? = nil) {
@@ -255,9 +255,10 @@ public struct Speechmatics: Sendable, Hashable {
     public var transcriptFilteringConfig: TranscriptFilteringConfig?
     /// `enable_entities`.
     public var enableEntities: Bool?
-    /// `translation_config`.
+    /// `translation_config`: ``TranscriptEvent/translation(_:)`` events for each target language.
     public var translationConfig: TranslationConfig?
-    /// `audio_events_config.types` (`applause`, `laughter`, `music`); `[]` asks for all.
+    /// `audio_events_config.types`: any type names the service knows (realtime today: `applause`,
+    /// `laughter`, `music`); `[]` sends `{}`, which asks for every type. `nil`: no audio events.
     public var audioEventTypes: [String]?
     /// At most this many audio chunks may wait for their `AudioAdded` acknowledgement; when that
     /// many do, the sender waits until half of them are acknowledged (the service reads audio at
@@ -338,13 +339,17 @@ public struct Speechmatics: Sendable, Hashable {
         if let value = audioFilteringVolumeThreshold, !(0...100).contains(value) {
             throw fail("volume_threshold must be 0…100")
         }
-        if let translation = translationConfig,
-            translation.targetLanguages.isEmpty || translation.targetLanguages.count > 5
-        {
-            throw fail("translation target_languages must hold 1…5 languages")
+        if let translation = translationConfig {
+            if translation.targetLanguages.isEmpty || translation.targetLanguages.count > 5 {
+                throw fail("translation target_languages must hold 1…5 languages")
+            }
+            if translation.targetLanguages.contains(where: \.isEmpty) {
+                throw fail("translation target languages must not be empty")
+            }
         }
-        if let types = audioEventTypes, types.contains(where: { !["applause", "laughter", "music"].contains($0) }) {
-            throw fail("audio event types are applause, laughter and music")
+        // An open list: the service names new types without a new protocol version.
+        if let types = audioEventTypes, types.contains(where: \.isEmpty) {
+            throw fail("audio event types must not be empty")
         }
         if maxUnacknowledgedChunks < 1 { throw fail("maxUnacknowledgedChunks must be at least 1") }
         try validatePassthrough(fail)

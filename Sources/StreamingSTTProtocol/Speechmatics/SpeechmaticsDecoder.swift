@@ -64,6 +64,31 @@ package struct SpeechmaticsDecoder: Sendable {
                 return SpeakersResult.Speaker(label: label, identifiers: identifiers)
             }
             outputs.append(.event(.speakers(SpeakersResult(speakers: speakers, raw: raw))))
+        case "AddTranslation", "AddPartialTranslation":
+            let segments = (json["results"]?.arrayValue ?? []).map { result in
+                Translation.Segment(
+                    text: result["content"]?.stringValue ?? "", start: result["start_time"]?.looseDouble ?? 0,
+                    end: result["end_time"]?.looseDouble ?? result["start_time"]?.looseDouble ?? 0,
+                    speaker: Self.speaker(result["speaker"]?.stringValue))
+            }
+            let isPartial = type == "AddPartialTranslation"
+            // Like transcripts: an empty partial clears the previous one, an empty final is nothing.
+            if isPartial || !segments.isEmpty {
+                let translation = Translation(
+                    language: json["language"]?.stringValue ?? "", segments: segments, isPartial: isPartial, raw: raw)
+                outputs.append(.event(.translation(translation)))
+            }
+        case "AudioEventStarted", "AudioEventEnded":
+            let event = json["event"]
+            let started = type == "AudioEventStarted"
+            outputs.append(
+                .event(
+                    .audioEvent(
+                        AudioEvent(
+                            kind: started ? .started : .ended, type: event?["type"]?.stringValue ?? "",
+                            time: event?[started ? "start_time" : "end_time"]?.looseDouble ?? 0,
+                            confidence: started ? event?["confidence"]?.looseDouble : nil,
+                            channel: json["channel"]?.stringValue, raw: raw))))
         case "EndOfTranscript":
             outputs.append(.finished(SessionEnd(raw: raw)))
         default:

@@ -34,6 +34,10 @@ public struct EmulatorScript: Sendable, Hashable {
         /// Punctuation written right after the word (`"."`, `","`, `"?"`), or `nil`.
         /// `.`, `?` and `!` end a sentence.
         public var punctuation: String?
+        /// The speaker the service decides on later, or `nil` to keep ``speaker``: with AssemblyAI
+        /// `speaker_labels`, the turns holding such words are relabelled in a `SpeakerRevision`
+        /// sent after the last turn, before `Termination` (Speechmatics ignores it).
+        public var revisedSpeaker: String?
 
         /// Creates a word.
         public init(
@@ -59,10 +63,39 @@ public struct EmulatorScript: Sendable, Hashable {
         }
     }
 
+    /// A non-speech sound in the audio (Speechmatics audio events).
+    public struct AudioEvent: Sendable, Hashable {
+        /// The type the service names it with (`music`, `applause`, `laughter`, or any other).
+        public var type: String
+        /// When the sound starts, in seconds from the start of the audio.
+        public var start: Double
+        /// When the sound ends, in seconds from the start of the audio.
+        public var end: Double
+        /// The confidence `AudioEventStarted` reports (0...1).
+        public var confidence: Double
+
+        /// Creates an audio event.
+        public init(type: String, start: Double, end: Double, confidence: Double = 0.87) {
+            self.type = type
+            self.start = start
+            self.end = end
+            self.confidence = confidence
+        }
+    }
+
     /// The words, in time order.
     public var words: [Word]
     /// The language code of the speech (`"en"`); reported where the vendor reports a language.
     public var language: String
+    /// Translations of the script's ``sentences``: target language → sentence as written → its
+    /// translation. A Speechmatics session with `translation_config` translates each finished
+    /// sentence with it; a sentence missing here (and a partial translation's unfinished
+    /// sentence) is "translated" as itself.
+    public var translations: [String: [String: String]] = [:]
+    /// The sounds Speechmatics reports with `audio_events_config` (when their type is asked
+    /// for): `AudioEventStarted` once the received audio reaches ``AudioEvent/start``,
+    /// `AudioEventEnded` once it reaches ``AudioEvent/end``.
+    public var audioEvents: [AudioEvent] = []
 
     /// Creates a script from explicit words.
     public init(words: [Word], language: String = "en") {

@@ -11,7 +11,8 @@ import StreamingSTTCore
 ///   `"httpStatus"` (a number) when the error has them
 ///
 /// Times are seconds from the start of the audio. Other events (end of utterance, speech
-/// started, vendor notices, raw messages, reconnection notices) are not forwarded. The text is
+/// started, vendor notices, raw messages, reconnection notices, speakers, translations, audio
+/// events, speaker revisions) are not forwarded. The text is
 /// compact, its members in alphabetical order (JSON objects are unordered); a number JSON cannot
 /// represent (NaN, infinity) is written as `null`.
 public enum EventJSON {
@@ -33,7 +34,8 @@ public enum EventJSON {
                 ErrorMessage(
                     code: error.code.description, message: error.reason.isEmpty ? error.description : error.reason,
                     retryable: error.isRetryable, vendorCode: error.vendorCode, httpStatus: error.httpStatus))
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers,
+            .translation, .audioEvent, .speakerRevision:
             return nil
         }
     }

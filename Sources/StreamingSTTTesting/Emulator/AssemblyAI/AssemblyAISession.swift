@@ -212,6 +212,9 @@ struct AssemblyAISession: Sendable {
                     for message in turns.flush(audioMilliseconds: audioMilliseconds) {
                         await io.send(message.json, final: message.final)
                     }
+                    // Speaker revisions come at the end of the stream (about 400 ms later, per the
+                    // vendor's announcement), before Termination.
+                    if let revision = turns.speakerRevision() { await io.send(revision.json) }
                     if neverFinal {
                         io.note("fault: Termination withheld")
                         continue

@@ -16,6 +16,8 @@ struct AssemblyAITurns: Sendable {
         var start: Int
         var end: Int
         var speaker: String
+        /// The label after the script's ``EmulatorScript/Word/revisedSpeaker`` (or ``speaker``).
+        var revisedSpeaker: String
     }
 
     var parameters: AssemblyAIParameters
@@ -32,22 +34,29 @@ struct AssemblyAITurns: Sendable {
         self.parameters = parameters
         language = script.language
         var labels: [String: String] = [:]
-        words = script.words.sorted { $0.start < $1.start }.map { word in
-            let key = word.speaker ?? ""
-            if word.speakerIsUnknown {
-                return TimedWord(
-                    word: word, start: Int((word.start * 1000).rounded()), end: Int((word.end * 1000).rounded()),
-                    speaker: Self.unknownSpeaker)
-            }
-            if labels[key] == nil {
-                let index = labels.count
-                labels[key] = index < 26 ? String(UnicodeScalar(UInt8(65 + index))) : "S\(index)"
-            }
-            return TimedWord(
+        func label(_ key: String) -> String {
+            if let label = labels[key] { return label }
+            let index = labels.count
+            let label = index < 26 ? String(UnicodeScalar(UInt8(65 + index))) : "S\(index)"
+            labels[key] = label
+            return label
+        }
+        let sorted = script.words.sorted { $0.start < $1.start }
+        let speakers = sorted.map { $0.speakerIsUnknown ? Self.unknownSpeaker : label($0.speaker ?? "") }
+        // Revised speakers take their labels after every original speaker's.
+        let revised = sorted.enumerated().map { index, word in
+            word.speakerIsUnknown && word.revisedSpeaker == nil
+                ? Self.unknownSpeaker : word.revisedSpeaker.map(label) ?? speakers[index]
+        }
+        words = sorted.enumerated().map { index, word in
+            TimedWord(
                 word: word, start: Int((word.start * 1000).rounded()), end: Int((word.end * 1000).rounded()),
-                speaker: labels[key]!)
+                speaker: speakers[index], revisedSpeaker: revised[index])
         }
     }
+
+    /// The turns finalized so far: their order, words and the `speaker_label` sent.
+    private var finished: [(order: Int, words: [Int], label: String?)] = []
 
     /// Number of turns finalized so far.
     var finishedTurns: Int { turnOrder }
@@ -148,10 +157,43 @@ struct AssemblyAITurns: Sendable {
     static let unknownSpeaker = "UNKNOWN"
 
     /// The turn's `speaker_label`: `UNKNOWN` for a turn under 1 s, else its first known speaker.
-    private func speakerLabel() -> String? {
-        guard parameters.speakerLabels, let first = turn.first, let last = turn.last else { return nil }
+    private func speakerLabel(_ indices: [Int]? = nil, revised: Bool = false) -> String? {
+        let indices = indices ?? turn
+        guard parameters.speakerLabels, let first = indices.first, let last = indices.last else { return nil }
         guard Double(words[last].end - words[first].start) >= 1000 else { return Self.unknownSpeaker }
-        return turn.lazy.map { words[$0].speaker }.first { $0 != Self.unknownSpeaker } ?? Self.unknownSpeaker
+        return indices.lazy.map { revised ? self.words[$0].revisedSpeaker : self.words[$0].speaker }
+            .first { $0 != Self.unknownSpeaker } ?? Self.unknownSpeaker
+    }
+
+    /// With `speaker_labels`: a `SpeakerRevision` for the finished turns whose speakers the
+    /// script revises (``EmulatorScript/Word/revisedSpeaker``), each with its new `speaker_label`
+    /// and its final words with their new `speaker`; `nil` when no turn changes. Sent once.
+    mutating func speakerRevision() -> Message? {
+        guard parameters.speakerLabels else { return nil }
+        var revisions: [EmulatorJSON] = []
+        for turn in finished {
+            guard let label = speakerLabel(turn.words, revised: true) else { continue }
+            let speakerFor: (Int) -> String = { [words] index in
+                label == Self.unknownSpeaker ? Self.unknownSpeaker : words[index].revisedSpeaker
+            }
+            let old: (Int) -> String = { [words] index in
+                turn.label == Self.unknownSpeaker ? Self.unknownSpeaker : words[index].speaker
+            }
+            guard label != turn.label || turn.words.contains(where: { speakerFor($0) != old($0) }) else { continue }
+            let formatted = parameters.family == .u3Pro || parameters.formatTurns
+            revisions.append(
+                .obj([
+                    ("turn_order", .int(turn.order)), ("speaker_label", .string(label)),
+                    (
+                        "words",
+                        .array(
+                            turn.words.map { wordJSON($0, formatted: formatted, final: true, speaker: speakerFor($0)) })
+                    ),
+                ]))
+        }
+        finished.removeAll()
+        guard !revisions.isEmpty else { return nil }
+        return Message(json: .obj([("type", .string("SpeakerRevision")), ("revisions", .array(revisions))]))
     }
 
     private func turnJSON(
@@ -232,6 +274,7 @@ struct AssemblyAITurns: Sendable {
                         final: formatted))
             }
         }
+        if parameters.speakerLabels { finished.append((turnOrder, turn, label)) }
         turn.removeAll()
         turnOrder += 1
         speechStarted = false

@@ -38,6 +38,14 @@ struct SpeechmaticsConfig: Sendable, Equatable {
     var endOfUtteranceSilenceTrigger = 0.0
     var permittedMarks: Set<String>?
     var getSpeakersAtEnd = false
+    /// `translation_config.target_languages` (empty: no translations).
+    var translationTargets: [String] = []
+    /// `translation_config.enable_partials`.
+    var translationPartials = false
+    /// `translation_config` came with an empty target list (answered with a Warning).
+    var emptyTranslationTargets = false
+    /// `audio_events_config.types`: `nil` without audio events, `[]` for every type.
+    var audioEventTypes: [String]?
     /// The transcription_config as received, to compare `SetRecognitionConfig` with.
     var transcriptionConfig: [EmulatorJSON.Member] = []
 
@@ -140,25 +148,38 @@ struct SpeechmaticsConfig: Sendable, Equatable {
         if let translation = message["translation_config"] {
             guard translation.isObject else { return .failure(.config("translation_config must be an object")) }
             guard let targets = translation["target_languages"]?.arrayValue,
-                targets.allSatisfy({ $0.stringValue != nil })
+                targets.allSatisfy({ !($0.stringValue ?? "").isEmpty })
             else {
-                return .failure(.config("translation_config.target_languages must be an array of strings"))
+                return .failure(
+                    .config("translation_config.target_languages must be an array of language codes"))
             }
             if targets.count > 5 { return .failure(.config("translation_config allows at most 5 target languages")) }
             if let partials = translation["enable_partials"], partials.boolValue == nil {
                 return .failure(.config("translation_config.enable_partials must be a boolean"))
             }
-            notes.append("translation_config accepted; the emulator sends no translations")
+            config.translationTargets = targets.compactMap(\.stringValue)
+            config.translationPartials = translation["enable_partials"]?.boolValue ?? false
+            config.emptyTranslationTargets = targets.isEmpty
+            for key in translation.keys where !["target_languages", "enable_partials"].contains(key) {
+                notes.append("translation_config: ignored unknown field '\(key)'")
+            }
         }
-        // audio_events_config
+        // audio_events_config: an open list of type names; without `types`, every type.
         if let events = message["audio_events_config"] {
             guard events.isObject else { return .failure(.config("audio_events_config must be an object")) }
             if let types = events["types"] {
-                guard let list = types.arrayValue,
-                    list.allSatisfy({ ["applause", "laughter", "music"].contains($0.stringValue ?? "") })
-                else {
-                    return .failure(.config("audio_events_config.types must list applause, laughter or music"))
+                guard let list = types.arrayValue, list.allSatisfy({ !($0.stringValue ?? "").isEmpty }) else {
+                    return .failure(.config("audio_events_config.types must be an array of type names"))
                 }
+                config.audioEventTypes = list.compactMap(\.stringValue)
+                for type in config.audioEventTypes ?? [] where !["applause", "laughter", "music"].contains(type) {
+                    notes.append("audio_events_config: type '\(type)' is not one of applause, laughter, music")
+                }
+            } else {
+                config.audioEventTypes = []
+            }
+            for key in events.keys where key != "types" {
+                notes.append("audio_events_config: ignored unknown field '\(key)'")
             }
         }
         return .success((config, notes))

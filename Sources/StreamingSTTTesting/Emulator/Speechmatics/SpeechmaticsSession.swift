@@ -92,6 +92,7 @@ struct SpeechmaticsSession: Sendable {
         var startedAt: ContinuousClock.Instant?
         var config = SpeechmaticsConfig()
         var transcripts: SpeechmaticsTranscripts?
+        var audioEvents = SpeechmaticsAudioEvents(script: configuration.script, types: nil)
         var seqNo = 0
         var audioBytes = 0
         let neverStart = faults.contains(.neverStart)
@@ -205,6 +206,7 @@ struct SpeechmaticsSession: Sendable {
                     await send(engine.advance(to: audioMilliseconds))
                     transcripts = engine
                 }
+                for message in audioEvents.advance(to: audioMilliseconds) { await io.send(message) }
                 if await applyFaults(afterChunks: seqNo) { return await drain(queue) }
             case .text(let text, _):
                 io.recorder.received(text: text)
@@ -250,6 +252,7 @@ struct SpeechmaticsSession: Sendable {
                     phase = .started
                     transcripts = SpeechmaticsTranscripts(
                         script: configuration.script, config: config, behaviour: behaviour)
+                    audioEvents = SpeechmaticsAudioEvents(script: configuration.script, types: config.audioEventTypes)
                     if neverStart {
                         io.note("fault: neverStart")
                         continue
@@ -268,6 +271,13 @@ struct SpeechmaticsSession: Sendable {
                                 "writing_direction": .string(language?.rtl == true ? "right-to-left" : "left-to-right"),
                             ]),
                         ]))
+                    if config.emptyTranslationTargets {
+                        await io.send(
+                            .obj([
+                                "message": .string("Warning"), "type": .string("empty_translation_target_list"),
+                                "reason": .string("No translation target languages were given"),
+                            ]))
+                    }
                     if await applyFaults(afterChunks: 0) { return await drain(queue) }
                 case "EndOfStream":
                     guard let last = json["last_seq_no"]?.intValue, last >= 0 else {

@@ -35,12 +35,18 @@ struct SpeechmaticsTranscripts: Sendable {
     private var utteranceHasSpeech = false
     private var lastFinalEnd = 0
     private(set) var speakersSeen: [String] = []
+    private let translationTable: [String: [String: String]]
+    /// Index of the first final word not yet in a final translation.
+    private var translated = 0
+    /// The words of the last partial translation sent (to send a changed one only).
+    private var lastPartialTranslation: Range<Int> = 0..<0
 
     init(script: EmulatorScript, config: SpeechmaticsConfig, behaviour: SpeechmaticsBehaviour) {
         self.config = config
         cadence = max(10, Int((behaviour.finalCadence * 1000).rounded()))
         finalLatency = max(0, Int((behaviour.finalLatency * 1000).rounded()))
         delimiter = SpeechmaticsConfig.languages[config.language]?.delimiter ?? " "
+        translationTable = script.translations
         var labels: [String: String] = [:]
         words = script.words.sorted { $0.start < $1.start }.map { word in
             let key = word.speaker ?? ""
@@ -92,7 +98,7 @@ struct SpeechmaticsTranscripts: Sendable {
             messages.append(final(upTo: audio, forced: false))
             messages += partialAfterFinal()
         }
-        return messages
+        return messages + translations(flushing: true)
     }
 
     private mutating func hear(upTo audio: Int) {
@@ -177,7 +183,9 @@ struct SpeechmaticsTranscripts: Sendable {
 
     /// "On each Final transcript you will immediately receive a Partial transcript with any
     /// remaining words which have not been finalized" (empty when there are none).
-    private mutating func partialAfterFinal() -> [Message] { partial(evenIfUnchanged: true) }
+    private mutating func partialAfterFinal() -> [Message] {
+        partial(evenIfUnchanged: true) + translations(flushing: false)
+    }
 
     private mutating func partialIfChanged() -> [Message] { partial(evenIfUnchanged: false) }
 
@@ -190,6 +198,57 @@ struct SpeechmaticsTranscripts: Sendable {
         let end = range.isEmpty ? lastFinalEnd : words[range.upperBound - 1].end
         let (json, _) = transcriptMessage("AddPartialTranscript", range: range, start: start, end: end, forced: false)
         return [Message(json: json)]
+    }
+
+    // MARK: - Translations
+
+    /// After a final: an `AddTranslation` per target language for the sentences the finals have
+    /// completed (all final words when `flushing`), one result per sentence; then, with
+    /// translation partials, an `AddPartialTranslation` per language for the final words of the
+    /// unfinished sentence. Translations have no `channel`.
+    private mutating func translations(flushing: Bool) -> [Message] {
+        guard !config.translationTargets.isEmpty else { return [] }
+        var messages: [Message] = []
+        var complete = translated
+        for index in translated..<finalized where flushing || words[index].word.endsSentence { complete = index + 1 }
+        if complete > translated {
+            var sentences: [Range<Int>] = []
+            var first = translated
+            for index in translated..<complete where words[index].word.endsSentence || index == complete - 1 {
+                sentences.append(first..<(index + 1))
+                first = index + 1
+            }
+            for language in config.translationTargets {
+                messages.append(translationMessage("AddTranslation", language: language, sentences: sentences))
+            }
+            translated = complete
+        }
+        let pending = translated..<finalized
+        if config.translationPartials, !pending.isEmpty, pending != lastPartialTranslation {
+            for language in config.translationTargets {
+                messages.append(translationMessage("AddPartialTranslation", language: language, sentences: [pending]))
+            }
+        }
+        lastPartialTranslation = pending
+        return messages
+    }
+
+    private func translationMessage(_ name: String, language: String, sentences: [Range<Int>]) -> Message {
+        let results = sentences.map { range -> EmulatorJSON in
+            let source = range.map { words[$0].word.written }.joined(separator: " ")
+            var pairs: [(String, EmulatorJSON)] = [
+                ("start_time", seconds(words[range.lowerBound].start)),
+                ("end_time", seconds(words[range.upperBound - 1].end)),
+                ("content", .string(translationTable[language]?[source] ?? source)),
+            ]
+            if config.speakers { pairs.append(("speaker", .string(words[range.lowerBound].speaker))) }
+            return .obj(pairs)
+        }
+        return Message(
+            json: .obj([
+                ("message", .string(name)), ("format", .string("2.9")), ("language", .string(language)),
+                ("results", .array(results)),
+            ]))
     }
 
     private func endOfUtterance(at time: Int, forced: Bool) -> Message {
