@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
-import TranscriptionServer
+import TranscriptionRelay
 
 /// `stt-server`: relays browser microphone audio to AssemblyAI or Speechmatics, keeping the
 /// vendor key on the server.

@@ -7,7 +7,7 @@ import StreamingSTTTesting
 import StreamingSTTWebSocket
 import Synchronization
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The vendor key the emulator accepts; it must never reach a client or a log line.
 let vendorKey = "vendor-key-7f3a91c2-never-leaves-the-server"
@@ -135,13 +135,13 @@ struct RelayClient {
     let connection: WebSocketConnection
 
     static func connect(
-        port: Int, token: String?, headers: [(name: String, value: String)] = []
+        port: Int, token: String?, headers: [(name: String, value: String)] = [], path: String = "/v1/listen"
     ) async throws -> RelayClient {
         var configuration = WebSocketConfiguration()
         configuration.additionalHeaders = headers
         if let token { configuration.additionalHeaders.append(("Authorization", "Bearer \(token)")) }
         let connection = try await WebSocketConnection.connect(
-            to: "ws://127.0.0.1:\(port)/v1/listen", configuration: configuration)
+            to: "ws://127.0.0.1:\(port)\(path)", configuration: configuration)
         return RelayClient(connection: connection)
     }
 

@@ -8,7 +8,7 @@ import StreamingSTTCore
 /// var configuration = RelayConfiguration()
 /// configuration.clientTokens = [Secret(clientToken)]
 /// configuration.assemblyAI = .init(apiKey: Secret(assemblyAIKey))
-/// let app = try TranscriptionRelay(configuration: configuration, logger: logger).application()
+/// let app = TranscriptionRelay(configuration: configuration, logger: logger).application()
 /// try await app.runService()
 /// ```
 public struct RelayConfiguration: Sendable {
@@ -81,6 +81,11 @@ public struct RelayConfiguration: Sendable {
     /// How long a new connection may stay without sending its first request: it is closed then.
     /// (After that request, the HTTP idle timeout and the WebSocket pings watch the connection.)
     public var firstRequestTimeout: Duration = .seconds(30)
+    /// Where the relay's routes live: `""` (the default) serves the page at `/` and the WebSocket
+    /// at `/v1/listen`; `/stt` serves them at `/stt/` and `/stt/v1/listen`, next to an
+    /// application's own routes (``TranscriptionRelay/addRoutes(to:)``). Empty, or `/` followed by
+    /// letters, digits and `-._~/`, without a trailing `/`.
+    public var pathPrefix = ""
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -146,6 +151,19 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the audio rate limit must be a finite multiple of real time of at least 1")
         }
         if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
+        if !Self.isPathPrefix(pathPrefix) {
+            throw RelayConfigurationError(
+                "the path prefix \(pathPrefix) must be empty or /NAME (letters, digits, -._~/), without a trailing /")
+        }
+    }
+
+    /// Whether `prefix` is empty or an absolute path of plain characters without a trailing `/`
+    /// (it is written into the page unescaped).
+    static func isPathPrefix(_ prefix: String) -> Bool {
+        if prefix.isEmpty { return true }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+        return prefix.hasPrefix("/") && !prefix.hasSuffix("/") && !prefix.contains("//")
+            && prefix.allSatisfy { allowed.contains($0) }
     }
 
     /// The access for `provider`, if the server offers it.

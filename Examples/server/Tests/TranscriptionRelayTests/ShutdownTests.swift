@@ -7,7 +7,7 @@ import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The server shutting down (SIGTERM in production: a graceful shutdown of its service group)
 /// while a client is mid-session: the vendor session is stopped, not cancelled, so every final

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The body of a minted token; each member `nil` when absent.
 private struct TemporaryToken: Decodable {

@@ -4,7 +4,7 @@ import HummingbirdWSClient
 import Logging
 import Synchronization
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// What a browser does differently: it cannot set `Authorization` on a WebSocket, so it offers
 /// the subprotocols `stt.v1` and `bearer.<token>`, and it always sends `Origin`. These use
