@@ -215,7 +215,10 @@ struct ListenGate<Context: RequestContext>: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if case .failure(let refusal) = relay.admit(request, context: context) { return refusal.response }
+        if case .failure(let refusal) = relay.admit(request, context: context) {
+            relay.metrics.sessionRefused(refusal.code)
+            return refusal.response
+        }
         guard request.headers[.upgrade]?.lowercased() == "websocket" else {
             return TranscriptionRelay.json(
                 .upgradeRequired,

@@ -86,6 +86,16 @@ public struct RelayConfiguration: Sendable {
     /// application's own routes (``TranscriptionRelay/addRoutes(to:)``). Empty, or `/` followed by
     /// letters, digits and `-._~/`, without a trailing `/`.
     public var pathPrefix = ""
+    /// Where the relay serves its Prometheus metrics, under ``pathPrefix`` (`/metrics`); `nil`
+    /// (the default) serves none. Needs the registry given to
+    /// ``TranscriptionRelay/init(configuration:logger:metricsFactory:prometheusRegistry:)``.
+    /// Like every route of the relay it answers only requests naming one of its hosts
+    /// (``allowedHosts``: add the name a scraper uses); the metrics carry no key or token.
+    public var metricsPath: String?
+    /// Where the relay answers health checks, under ``pathPrefix``: `GET` gives 200 and
+    /// `{"openSessions":n,"status":"ok"}`, or 503 and `"status":"draining"` once a graceful
+    /// shutdown began. `nil` serves none. Default `/healthz`.
+    public var healthPath: String? = "/healthz"
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -151,6 +161,13 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the audio rate limit must be a finite multiple of real time of at least 1")
         }
         if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
+        for (name, path) in [("metrics", metricsPath), ("health", healthPath)] {
+            guard let path else { continue }
+            if path.isEmpty || !Self.isPathPrefix(path) {
+                throw RelayConfigurationError(
+                    "the \(name) path \(path) must be /NAME (letters, digits, -._~/), without a trailing /")
+            }
+        }
         if !Self.isPathPrefix(pathPrefix) {
             throw RelayConfigurationError(
                 "the path prefix \(pathPrefix) must be empty or /NAME (letters, digits, -._~/), without a trailing /")

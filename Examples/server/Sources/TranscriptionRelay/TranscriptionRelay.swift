@@ -4,8 +4,10 @@ import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
+import Metrics
 import NIOCore
 import NIOWebSocket
+import Prometheus
 import ServiceLifecycle
 import StreamingSTTCore
 import Synchronization
@@ -37,6 +39,10 @@ public struct TranscriptionRelay: Sendable {
     let registry = SessionRegistry()
     /// The page, its paths under the prefix; `nil` when the bundle lacks it.
     let page: String?
+    /// The relay's own metrics.
+    let metrics: RelayMetrics
+    /// What ``RelayConfiguration/metricsPath`` serves.
+    let prometheusRegistry: PrometheusCollectorRegistry?
     /// Measures the rate limits and the minted tokens' slots.
     let clock: any RelayClock
 
@@ -59,18 +65,40 @@ public struct TranscriptionRelay: Sendable {
     }
 
     /// Creates the relay.
+    ///
+    /// The relay never bootstraps the process's `MetricsSystem`: that is the application's choice.
+    /// It records its own metrics (``RelayMetrics``) with `metricsFactory`, else into
+    /// `prometheusRegistry`, else with the `MetricsSystem`'s factory (a no-op until the
+    /// application bootstraps one). Serving ``RelayConfiguration/metricsPath`` needs
+    /// `prometheusRegistry`: it answers what is recorded there, the relay's metrics and whatever
+    /// else the application records into it (the library's, when the application bootstrapped
+    /// `MetricsSystem` with a `PrometheusMetricsFactory` on that registry).
     /// - Parameters:
     ///   - configuration: where to listen, who may connect, the limits and the vendors.
     ///   - logger: receives the server's and the sessions' logs; never a key or a token.
-    public init(configuration: RelayConfiguration, logger: Logger) {
-        self.init(configuration: configuration, logger: logger, clock: SystemRelayClock())
+    ///   - metricsFactory: where the relay records its metrics, if not into `prometheusRegistry`.
+    ///   - prometheusRegistry: the registry the metrics path serves.
+    public init(
+        configuration: RelayConfiguration, logger: Logger, metricsFactory: (any MetricsFactory)? = nil,
+        prometheusRegistry: PrometheusCollectorRegistry? = nil
+    ) {
+        self.init(
+            configuration: configuration, logger: logger, clock: SystemRelayClock(), metricsFactory: metricsFactory,
+            prometheusRegistry: prometheusRegistry)
     }
 
     /// Creates the relay measuring its limits with `clock` (a test's manual clock).
-    package init(configuration: RelayConfiguration, logger: Logger, clock: any RelayClock) {
+    package init(
+        configuration: RelayConfiguration, logger: Logger, clock: any RelayClock,
+        metricsFactory: (any MetricsFactory)? = nil, prometheusRegistry: PrometheusCollectorRegistry? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.prometheusRegistry = prometheusRegistry
+        self.metrics = RelayMetrics(
+            factory: metricsFactory ?? prometheusRegistry.map { PrometheusMetricsFactory(registry: $0) }
+                ?? MetricsSystem.factory)
         self.limiter = SessionLimiter(
             maxSessions: configuration.maxSessions, maxSessionsPerClient: configuration.maxSessionsPerClient,
             maxNewSessionsPerMinute: configuration.maxNewSessionsPerClientPerMinute,
@@ -158,6 +186,17 @@ public struct TranscriptionRelay: Sendable {
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: page)))
         }
+        if let path = configuration.healthPath {
+            routes.get(RouterPath(path)) { _, _ in self.health() }
+        }
+        if let path = configuration.metricsPath, let registry = prometheusRegistry {
+            routes.get(RouterPath(path)) { _, _ -> Response in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+        }
         routes.post("v1/token") { request, context in
             await self.mintToken(request, context: context)
         }
@@ -205,6 +244,19 @@ public struct TranscriptionRelay: Sendable {
         }
     }
 
+    /// The health answer: 200 `{"openSessions":n,"status":"ok"}`, or 503 with `"status":"draining"`
+    /// once a graceful shutdown began.
+    func health() -> Response {
+        struct Health: Encodable {
+            var status: String
+            var openSessions: Int
+        }
+        let draining = registry.isDraining
+        return Self.json(
+            draining ? .serviceUnavailable : .ok,
+            EventJSON.json(Health(status: draining ? "draining" : "ok", openSessions: activeSessions)))
+    }
+
     /// The path of the WebSocket: ``RelayConfiguration/pathPrefix`` + `/v1/listen`.
     var listenPath: String { configuration.pathPrefix + "/v1/listen" }
 
@@ -234,11 +286,13 @@ public struct TranscriptionRelay: Sendable {
         switch admit(request, context: context.requestContext) {
         case .success(let identity): client = identity
         case .failure(let refusal):
+            metrics.sessionRefused(refusal.code)
             return await reject(refusal.code, refusal.message, close: refusal.closeCode)
         }
         do {
             try limiter.acquire(client)
         } catch {
+            metrics.sessionRefused(RelayMetrics.reason(error.reason))
             let (code, message) = refusal(error)
             return await reject(code, message, close: CloseCode.tooManySessions, retryable: true)
         }
@@ -246,12 +300,15 @@ public struct TranscriptionRelay: Sendable {
         var sessionLogger = logger
         sessionLogger[metadataKey: "stt.client"] = "\(client.name)"
         let session = RelaySession(
-            configuration: configuration, outbound: outbound, logger: sessionLogger, clock: clock)
+            configuration: configuration, outbound: outbound, logger: sessionLogger, clock: clock, metrics: metrics)
         guard registry.register(session) else {
+            metrics.sessionRefused("shutting_down")
             return await reject(
                 "server_shutting_down", "the server is shutting down", close: CloseCode.goingAway, retryable: true)
         }
         defer { registry.unregister(session) }
+        metrics.openSessions.increment()
+        defer { metrics.openSessions.decrement() }
         await session.run(inbound: inbound)
     }
 
