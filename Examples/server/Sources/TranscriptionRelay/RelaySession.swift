@@ -202,6 +202,7 @@ final class RelaySession: Sendable {
         }
         if limited { return nil }
         metrics.sessionStarted(provider)
+        await write(EventJSON.state(.connecting))
         group.addTask { await self.forward(transcriber, logger: logger) }
         // A failure arrives as the `error` event too; the forwarder sends it and closes.
         _ = try? await transcriber.start()
@@ -266,7 +267,9 @@ final class RelaySession: Sendable {
                 logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
             }
             if let json = EventJSON.encode(event) { await write(json) }
+            if let state = RelayConnectionState(after: event) { await write(EventJSON.state(state)) }
         }
+        await write(EventJSON.state(.ended))
         let (timeLimitReached, shuttingDown) = state.withLock { ($0.timeLimitReached, $0.shuttingDown) }
         if timeLimitReached {
             await close(code: TranscriptionRelay.CloseCode.sessionTimeLimit, reason: "session_time_limit")

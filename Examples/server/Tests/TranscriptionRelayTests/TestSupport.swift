@@ -155,13 +155,15 @@ struct RelayClient {
         }
     }
 
-    /// Reads until the relay closes the connection; returns the JSON events and the close frame.
-    func readAll() async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
+    /// Reads until the relay closes the connection; returns the JSON events (without the `state`
+    /// messages unless asked) and the close frame.
+    func readAll(includingState: Bool = false) async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
         var events: [RelayEvent] = []
         do {
             for try await message in connection.messages {
                 guard case .text(let text) = message else { continue }
-                events.append(try RelayEvent(parsing: text))
+                let event = try RelayEvent(parsing: text)
+                if includingState || event.type != "state" { events.append(event) }
             }
         } catch {
             // The relay may drop TCP right after its close frame; the closure says what happened.
@@ -169,10 +171,12 @@ struct RelayClient {
         return (events, await connection.closed())
     }
 
-    /// Reads the next JSON event.
+    /// Reads the next JSON event that is not a `state` message.
     func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> RelayEvent? {
         while let message = try await iterator.next() {
-            if case .text(let text) = message { return try RelayEvent(parsing: text) }
+            guard case .text(let text) = message else { continue }
+            let event = try RelayEvent(parsing: text)
+            if event.type != "state" { return event }
         }
         return nil
     }
@@ -223,6 +227,8 @@ struct RelayEvent {
         var retryable: Bool?
         var vendorCode: String?
         var httpStatus: Int?
+        // state
+        var state: String?
     }
 
     /// A transcript's word.
