@@ -1,7 +1,9 @@
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
 import StreamingSTTWebSocket
@@ -67,5 +69,44 @@ struct MountTests {
         }
         #expect(relay.activeSessions == 0)
         #expect(emulator.sessions.count == 1)
+    }
+
+    @Test("The guide's lines (Docs/ServerSide.md, \"Mounting the relay in your app\") are the ones compiled below")
+    func guideMatchesCode() throws {
+        let tests = URL(fileURLWithPath: #filePath)
+        let root = tests.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let guide = try String(contentsOf: root.appendingPathComponent("Docs/ServerSide.md"), encoding: .utf8)
+        let source = try String(contentsOf: tests, encoding: .utf8)
+        let section = try #require(
+            guide.components(separatedBy: "### Mounting the relay in your app").dropFirst().first)
+        let code = try #require(section.components(separatedBy: "```swift\n").dropFirst().first)
+        let block = try #require(code.components(separatedBy: "```").first)
+        let lines = block.split(separator: "\n").filter { !$0.hasPrefix("import ") }
+        #expect(lines.count >= 10)
+        #expect(block.split(separator: "\n").count < 20, "under 20 lines")
+        for line in lines {
+            let compiled = source.contains("        " + line)
+            #expect(compiled, "not in GuideCode: \(line)")
+        }
+    }
+}
+
+/// The guide's code, verbatim (`guideMatchesCode` checks it): compiled with the tests, so the
+/// guide cannot drift from the API. Not run (it binds port 8080 and runs until SIGTERM).
+enum GuideCode {
+    static func mount(assemblyAIKey: String, logger: Logger) async throws {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.get("/hello") { _, _ in "Hello" }  // the app's own routes
+        var settings = RelayConfiguration(assemblyAI: VendorAccess(apiKey: Secret(assemblyAIKey)))
+        settings.pathPrefix = "/stt"  // page at /stt/, WebSocket at /stt/v1/listen
+        try settings.validate()
+        let relay = TranscriptionRelay(configuration: settings, logger: logger)
+        relay.addRoutes(to: router)
+        let app = Application(
+            router: router, server: relay.http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname("127.0.0.1", port: 8080)), logger: logger)
+        let services: [any Service] = [app, relay.sessionDrainer()]  // SIGTERM: last finals, then stop
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm], logger: logger).run()
     }
 }
