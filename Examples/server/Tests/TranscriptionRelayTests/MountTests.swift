@@ -71,6 +71,41 @@ struct MountTests {
         #expect(emulator.sessions.count == 1)
     }
 
+    @Test("With Hummingbird's own WebSocket upgrade the relay still refuses (an empty 400) and serves sessions")
+    func hummingbirdUpgrade() async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.pathPrefix = "/stt"
+        configuration.maxSessionsPerClient = 1
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        relay.addRoutes(to: router)
+        let app = Application(
+            router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let error = await #expect(throws: WebSocketError.self) {
+                try await RelayClient.connect(port: port, token: nil, path: "/stt/v1/listen").connection.cancel()
+            }
+            #expect(error?.httpStatus == 400)
+            try await withTimeout {
+                let first = try await RelayClient.connect(port: port, token: clientToken, path: "/stt/v1/listen")
+                var messages = first.connection.messages.makeAsyncIterator()
+                try await first.send(audio: audio(seconds: 0.2))
+                #expect(try await first.next(&messages)?.type == "begin")
+                // The per-client limit holds: a second session of the same client is refused.
+                let second = try await RelayClient.connect(port: port, token: clientToken, path: "/stt/v1/listen")
+                let (events, closure) = try await second.readAll()
+                #expect(events.first?.code == "too_many_sessions")
+                #expect(closure?.peerCode == TranscriptionRelay.CloseCode.tooManySessions)
+                first.connection.cancel()
+            }
+        }
+        #expect(emulator.sessions.count == 1)
+    }
+
     @Test("The guide's lines (Docs/ServerSide.md, \"Mounting the relay in your app\") are the ones compiled below")
     func guideMatchesCode() throws {
         let tests = URL(fileURLWithPath: #filePath)
