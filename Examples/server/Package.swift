@@ -13,6 +13,8 @@ let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -27,7 +29,9 @@ let package = Package(
     name: "stt-server-example",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "stt-server", targets: ["stt-server"])
+        // The relay as a library: an existing Hummingbird 2 application mounts it on its router.
+        .library(name: "TranscriptionRelay", targets: ["TranscriptionRelay"]),
+        .executable(name: "stt-server", targets: ["stt-server"]),
     ],
     dependencies: [
         // in a real project this would be
@@ -41,14 +45,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - Targets
         .target(
-            name: "TranscriptionServer",
+            name: "TranscriptionRelay",
             dependencies: [
                 streamingSTT, hummingbird, hummingbirdCore, hummingbirdTLS, hummingbirdWebSocket, logging,
-                serviceLifecycle, nioSSL,
+                serviceLifecycle, nioSSL, metrics, prometheus,
             ]
                 + nio,
             resources: [.copy("Public")],
@@ -57,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "stt-server",
             dependencies: [
-                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle,
+                "TranscriptionRelay", streamingSTT, hummingbird, logging, serviceLifecycle, metrics, prometheus,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -66,9 +72,10 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(
-            name: "TranscriptionServerTests",
+            name: "TranscriptionRelayTests",
             dependencies: [
-                "TranscriptionServer", streamingSTT, hummingbird, logging, serviceLifecycle, nioSSL,
+                "TranscriptionRelay", streamingSTT, hummingbird, logging, serviceLifecycle, nioSSL, metrics, prometheus,
+                hummingbirdWebSocket,
                 .product(name: "StreamingSTTTesting", package: "swift-streaming-stt"),
                 .product(name: "StreamingSTTWebSocket", package: "swift-streaming-stt"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -2,10 +2,12 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
-import TranscriptionServer
+import TranscriptionRelay
 
 /// `stt-server`: relays browser microphone audio to AssemblyAI or Speechmatics, keeping the
 /// vendor key on the server.
@@ -129,6 +131,21 @@ struct STTServer: AsyncParsableCommand {
             """)
     var emulator = false
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            Serve Prometheus metrics at this path (/metrics): the relay's sessions and refusals and \
+            the library's stt_* metrics. Off by default. Answers only requests naming one of the \
+            server's hosts (see --allowed-host).
+            """, valueName: "path"))
+    var metricsPath: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The health check path: 200 with the open sessions, 503 while shutting down (\"\" for none).",
+            valueName: "path"))
+    var healthPath = "/healthz"
+
     @Option(help: "The log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -150,6 +167,8 @@ struct STTServer: AsyncParsableCommand {
         configuration.allowsAnonymousRemoteClients = allowAnonymous
         configuration.allowsInsecureBind = allowInsecureBind
         configuration.allowedHosts = allowedHosts
+        configuration.metricsPath = metricsPath
+        configuration.healthPath = healthPath.isEmpty ? nil : healthPath
         for block in trustedProxies {
             guard let network = IPNetwork(block) else {
                 throw ValidationError("--trusted-proxy takes an address or a CIDR block, such as 10.0.0.0/8.")
@@ -223,7 +242,15 @@ struct STTServer: AsyncParsableCommand {
         ]
         .compactMap { $0 }.joined(separator: ", ")
         let settings = configuration
-        let relay = TranscriptionRelay(configuration: settings, logger: logger)
+        // The process's metrics go to one Prometheus registry, which the metrics path serves: the
+        // relay's and, through the bootstrapped MetricsSystem, the library's.
+        var registry: PrometheusCollectorRegistry?
+        if settings.metricsPath != nil {
+            let prometheus = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+            registry = prometheus
+        }
+        let relay = TranscriptionRelay(configuration: settings, logger: logger, prometheusRegistry: registry)
         let services = relay.services { port in
             let shown = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
             let scheme = settings.serverTLS == nil ? "http" : "https"

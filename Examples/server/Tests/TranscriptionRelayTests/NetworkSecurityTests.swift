@@ -8,7 +8,7 @@ import StreamingSTTTesting
 import StreamingSTTWebSocket
 import Testing
 
-@testable import TranscriptionServer
+@testable import TranscriptionRelay
 
 /// A raw HTTP exchange with the relay on 127.0.0.1, naming `authority` as `Host` (what a page of
 /// another domain that resolves to 127.0.0.1 sends), over TLS when `tls` is given.

@@ -1,6 +1,6 @@
 import StreamingSTTCore
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The settings that would make the relay an open relay are refused before it starts.
 @Suite("Relay configuration")
@@ -39,6 +39,18 @@ struct ConfigurationTests {
         #expect(throws: RelayConfigurationError.self) {
             try RelayConfiguration(maxSessionsPerClient: 0, assemblyAI: Self.access).validate()
         }
+    }
+
+    @Test(
+        "A path prefix is empty or /NAME of plain path characters (it is written into the page)",
+        arguments: [
+            ("", true), ("/stt", true), ("/api/v2/stt-relay_1.0~x", true), ("stt", false), ("/stt/", false),
+            ("/", false), ("//stt", false), ("/s t", false), (#"/"><script>"#, false), ("/stt?x=1", false),
+        ])
+    func pathPrefix(prefix: String, valid: Bool) {
+        var configuration = RelayConfiguration(assemblyAI: Self.access)
+        configuration.pathPrefix = prefix
+        #expect(((try? configuration.validate()) != nil) == valid, "\(prefix)")
     }
 
     @Test("Descriptions never show the key")

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The relay never forwards its vendor key unencrypted to another machine: an upstream `ws://`
 /// endpoint or `http://` token endpoint that is not loopback is refused by the library before

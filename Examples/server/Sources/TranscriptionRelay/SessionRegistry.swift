@@ -12,6 +12,9 @@ final class SessionRegistry: Sendable {
 
     private let state = Mutex(State())
 
+    /// Whether a graceful shutdown began: no session starts any more.
+    var isDraining: Bool { state.withLock { $0.draining } }
+
     /// Adds a session; `false` (and nothing added) once draining.
     func register(_ session: RelaySession) -> Bool {
         state.withLock { state in

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The body of a minted token; each member `nil` when absent.
 private struct TemporaryToken: Decodable {
@@ -118,6 +118,9 @@ struct TokenEndpointTests {
             let page = String(buffer: response.body)
             #expect(page.contains("getUserMedia"))
             #expect(page.contains("/v1/listen"))
+            // It shows the connection state (the relay's state messages) and the transcript lag.
+            #expect(page.contains(#"case "state":"#) && page.contains(#"id="state""#))
+            #expect(page.contains("function transcriptLag") && page.contains(#"id="lag""#))
             #expect(!page.contains(vendorKey))
         }
     }

@@ -5,7 +5,7 @@ import StreamingSTTCore
 import StreamingSTTTesting
 import StreamingSTTWebSocket
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The relay end to end: a WebSocket client → the relay (Hummingbird, port 0) → the emulator of
 /// both vendors over TLS with a generated CA.

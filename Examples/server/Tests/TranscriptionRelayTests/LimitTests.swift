@@ -5,7 +5,7 @@ import StreamingSTTCore
 import StreamingSTTTesting
 import StreamingSTTWebSocket
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The body of a minted token or of an error; each member `nil` when absent.
 struct TokenReply: Decodable {

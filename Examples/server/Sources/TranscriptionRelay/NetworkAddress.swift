@@ -218,10 +218,12 @@ struct HostAllowList: Sendable {
         configured = configuration.allowedHosts.compactMap { NetworkPolicy.splitAuthority($0) }
     }
 
-    /// Whether a request naming `authority` (its `Host`) may be served on a connection accepted on `boundPort`.
+    /// Whether a request naming `authority` (its `Host`) may be served on a connection accepted on
+    /// `boundPort`; `nil` when the request context does not tell it (the relay mounted in an
+    /// application with its own context): the local names are then accepted with any port.
     func allows(_ authority: String?, boundPort: Int?) -> Bool {
         guard let authority, let (name, port) = NetworkPolicy.splitAuthority(authority) else { return false }
-        if localNames.contains(name), port == nil || port == boundPort { return true }
+        if localNames.contains(name), port == nil || boundPort == nil || port == boundPort { return true }
         return configured.contains { $0.name == name && ($0.port == nil || $0.port == port) }
     }
 }

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import StreamingSTTCore
 import StreamingSTTTesting
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The server shutting down (SIGTERM in production: a graceful shutdown of its service group)
 /// while a client is mid-session: the vendor session is stopped, not cancelled, so every final
@@ -51,7 +51,8 @@ struct ShutdownTests {
         let finals = events.filter { $0.type == "final" }.compactMap(\.text)
         #expect(!finals.isEmpty)
         #expect(finals.joined(separator: " ") == record.transcript, "every final the vendor sent reached the client")
-        #expect(events.last?.type == "terminated")
+        #expect(events.last?.state == "ended")
+        #expect(events.last { $0.type != "state" }?.type == "terminated")
         #expect(!events.contains { $0.type == "error" })
         #expect(
             record.textMessagesReceived.contains { $0.contains("Terminate") || $0.contains("EndOfStream") },
@@ -101,7 +102,9 @@ struct ShutdownTests {
             var last: String?
             do {
                 while let message = try await activeMessages.next() {
-                    if case .text(let text) = message { last = try RelayEvent(parsing: text).type }
+                    guard case .text(let text) = message else { continue }
+                    let event = try RelayEvent(parsing: text)
+                    if event.type != "state" { last = event.type }
                 }
             } catch {}
             #expect(last == "terminated")

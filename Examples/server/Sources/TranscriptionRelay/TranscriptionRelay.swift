@@ -4,8 +4,10 @@ import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
+import Metrics
 import NIOCore
 import NIOWebSocket
+import Prometheus
 import ServiceLifecycle
 import StreamingSTTCore
 import Synchronization
@@ -35,6 +37,12 @@ public struct TranscriptionRelay: Sendable {
     let authenticator: ClientAuthenticator
     let hosts: HostAllowList
     let registry = SessionRegistry()
+    /// The page, its paths under the prefix; `nil` when the bundle lacks it.
+    let page: String?
+    /// The relay's own metrics.
+    let metrics: RelayMetrics
+    /// What ``RelayConfiguration/metricsPath`` serves.
+    let prometheusRegistry: PrometheusCollectorRegistry?
     /// Measures the rate limits and the minted tokens' slots.
     let clock: any RelayClock
 
@@ -57,18 +65,40 @@ public struct TranscriptionRelay: Sendable {
     }
 
     /// Creates the relay.
+    ///
+    /// The relay never bootstraps the process's `MetricsSystem`: that is the application's choice.
+    /// It records its own metrics (``RelayMetrics``) with `metricsFactory`, else into
+    /// `prometheusRegistry`, else with the `MetricsSystem`'s factory (a no-op until the
+    /// application bootstraps one). Serving ``RelayConfiguration/metricsPath`` needs
+    /// `prometheusRegistry`: it answers what is recorded there, the relay's metrics and whatever
+    /// else the application records into it (the library's, when the application bootstrapped
+    /// `MetricsSystem` with a `PrometheusMetricsFactory` on that registry).
     /// - Parameters:
     ///   - configuration: where to listen, who may connect, the limits and the vendors.
     ///   - logger: receives the server's and the sessions' logs; never a key or a token.
-    public init(configuration: RelayConfiguration, logger: Logger) {
-        self.init(configuration: configuration, logger: logger, clock: SystemRelayClock())
+    ///   - metricsFactory: where the relay records its metrics, if not into `prometheusRegistry`.
+    ///   - prometheusRegistry: the registry the metrics path serves.
+    public init(
+        configuration: RelayConfiguration, logger: Logger, metricsFactory: (any MetricsFactory)? = nil,
+        prometheusRegistry: PrometheusCollectorRegistry? = nil
+    ) {
+        self.init(
+            configuration: configuration, logger: logger, clock: SystemRelayClock(), metricsFactory: metricsFactory,
+            prometheusRegistry: prometheusRegistry)
     }
 
     /// Creates the relay measuring its limits with `clock` (a test's manual clock).
-    package init(configuration: RelayConfiguration, logger: Logger, clock: any RelayClock) {
+    package init(
+        configuration: RelayConfiguration, logger: Logger, clock: any RelayClock,
+        metricsFactory: (any MetricsFactory)? = nil, prometheusRegistry: PrometheusCollectorRegistry? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.prometheusRegistry = prometheusRegistry
+        self.metrics = RelayMetrics(
+            factory: metricsFactory ?? prometheusRegistry.map { PrometheusMetricsFactory(registry: $0) }
+                ?? MetricsSystem.factory)
         self.limiter = SessionLimiter(
             maxSessions: configuration.maxSessions, maxSessionsPerClient: configuration.maxSessionsPerClient,
             maxNewSessionsPerMinute: configuration.maxNewSessionsPerClientPerMinute,
@@ -76,6 +106,7 @@ public struct TranscriptionRelay: Sendable {
         self.authenticator = ClientAuthenticator(
             tokens: configuration.clientTokens, allowedOrigins: configuration.allowedOrigins)
         self.hosts = HostAllowList(configuration: configuration)
+        self.page = Self.indexPage(pathPrefix: configuration.pathPrefix)
     }
 
     /// Sessions relaying now.
@@ -92,64 +123,24 @@ public struct TranscriptionRelay: Sendable {
         [application(onServerRunning: onServerRunning), RelaySessionDrainer(registry: registry, timeout: drainTimeout)]
     }
 
+    /// The service that, on graceful shutdown, stops the running sessions gracefully (their last
+    /// finals reach the clients, then close 1001) before the HTTP server stops. An application that
+    /// mounts the relay lists it after its `Application` in its `ServiceGroup`.
+    /// - Parameter timeout: how long a graceful shutdown waits for the sessions to end.
+    public func sessionDrainer(timeout: Duration = .seconds(30)) -> RelaySessionDrainer {
+        RelaySessionDrainer(registry: registry, timeout: timeout)
+    }
+
     /// The Hummingbird application alone (a graceful shutdown of it alone closes the WebSockets at
     /// once; run ``services(drainTimeout:onServerRunning:)`` in a `ServiceGroup` to drain them).
     /// - Parameter onServerRunning: called with the bound port once the server listens.
     public func application(
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        // One router for the HTTP requests and the WebSocket handshakes, as a mounting app has.
         let router = Router(context: RelayRequestContext.self)
-        router.add(middleware: HostCheck(relay: self))
-        let page = Self.indexPage()
-        router.get("/") { _, _ -> Response in
-            guard let page else { return Response(status: .notFound) }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: page)))
-        }
-        router.post("/v1/token") { request, context in
-            await self.mintToken(request, context: context)
-        }
-        router.on("/v1/token", method: .options) { request, context in
-            self.tokenPreflight(request, context: context)
-        }
-        // A handshake refused before the upgrade (wrong host, origin or token) arrives here as a
-        // plain GET (`UpgradeAdmissionHandler`): the client gets the HTTP status; a real plain GET, 426.
-        router.get("/v1/listen") { request, context -> Response in
-            if case .failure(let refusal) = self.admit(request, context: context) { return refusal.response }
-            return Self.json(
-                .upgradeRequired,
-                EventJSON.error(
-                    code: "websocket_required", message: "this endpoint is a WebSocket", retryable: false))
-        }
-
-        let webSocketRouter = Router(context: RelayRequestContext.self)
-        webSocketRouter.ws("/v1/listen") { request, context in
-            // Refused before this already (`UpgradeAdmissionHandler`); a second look costs nothing.
-            guard case .success = self.admit(request, context: context) else { return .dontUpgrade }
-            // A browser carries its token as a subprotocol; the handshake must select one it offered.
-            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            return offered.contains(ClientAuthenticator.subprotocol)
-                ? .upgrade([.secWebSocketProtocol: ClientAuthenticator.subprotocol]) : .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            await self.relay(inbound: inbound, outbound: outbound, context: context)
-        }
-
-        let webSocketResponder = webSocketRouter.buildResponder()
-        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(idleTimeout: .seconds(60)),
-            ws: .init(
-                maxFrameSize: configuration.maxClientMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
-                closeTimeout: .seconds(5)))
-        // HTTP/1 with the WebSocket upgrade, where a refused handshake gets its 401/403.
-        var server = HTTPServerBuilder { responder in
-            AdmittingUpgradeChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
-                relay: self)
-        }
+        addRoutes(to: router)
+        var server = http1WebSocketUpgrade(webSocketRouter: router)
         // The exposure rules hold here too, for a caller that skipped `validate()`: the server then
         // fails to start. The address checked is the address bound.
         var bindHost = configuration.host
@@ -170,19 +161,119 @@ public struct TranscriptionRelay: Sendable {
         )
     }
 
-    /// The bundled page, `Public/index.html`.
-    static func indexPage() -> String? {
-        guard let url = Bundle.module.url(forResource: "index", withExtension: "html", subdirectory: "Public") else {
-            return nil
+    // MARK: - Mounting
+
+    /// Adds the relay's routes to an application's router, under
+    /// ``RelayConfiguration/pathPrefix``: the page (`GET <prefix>/`), the WebSocket
+    /// (`GET <prefix>/v1/listen`) and the temporary tokens (`POST <prefix>/v1/token`).
+    ///
+    /// The WebSocket needs the upgrade on the application's server: pass the same router to
+    /// ``http1WebSocketUpgrade(webSocketRouter:)`` as the application's `server`. Every route
+    /// checks the `Host` (``RelayConfiguration/allowedHosts``); the WebSocket also the origin,
+    /// the client token and the limits. The application's own routes are not affected.
+    ///
+    /// Any WebSocket request context works. One that also conforms to Hummingbird's
+    /// `RemoteAddressRequestContext` (as ``RelayRequestContext`` does) gives a relay without
+    /// client tokens each client's address for the per-client limits; with another context every
+    /// anonymous client counts as one.
+    public func addRoutes<Context: RequestContext & WebSocketRequestContext>(to router: Router<Context>) {
+        let routes = router.group(RouterPath(configuration.pathPrefix)).add(middleware: HostCheck<Context>(relay: self))
+        let page = self.page
+        routes.get("/") { _, _ -> Response in
+            guard let page else { return Response(status: .notFound) }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
         }
-        return try? String(contentsOf: url, encoding: .utf8)
+        if let path = configuration.healthPath {
+            routes.get(RouterPath(path)) { _, _ in self.health() }
+        }
+        if let path = configuration.metricsPath, let registry = prometheusRegistry {
+            routes.get(RouterPath(path)) { _, _ -> Response in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+        }
+        routes.post("v1/token") { request, context in
+            await self.mintToken(request, context: context)
+        }
+        routes.on("v1/token", method: .options) { request, context in
+            self.tokenPreflight(request, context: context)
+        }
+        // The gate answers what is not an admitted handshake: a refused one (its 401/403, also
+        // when the handshake reached the router as a plain GET after `UpgradeAdmissionHandler`)
+        // and a plain GET (426); the route behind it upgrades.
+        routes.group("v1/listen").add(middleware: ListenGate<Context>(relay: self))
+            .ws { request, _ in
+                // A browser carries its token as a subprotocol; the handshake must select one it offered.
+                let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+                return offered.contains(ClientAuthenticator.subprotocol)
+                    ? .upgrade([.secWebSocketProtocol: ClientAuthenticator.subprotocol]) : .upgrade([:])
+            } onUpgrade: { inbound, outbound, context in
+                await self.relay(inbound: inbound, outbound: outbound, context: context)
+            }
+    }
+
+    /// The HTTP/1 server with the WebSocket upgrade for an application that mounts the relay
+    /// (its `Application(router:server:…)`): Hummingbird's
+    /// `.http1WebSocketUpgrade(webSocketRouter:configuration:)`, with the relay's WebSocket
+    /// settings (``RelayConfiguration/maxClientMessageSize``, pings every 30 s) and its handshake
+    /// admission: a handshake to the relay's WebSocket that the relay refuses reaches the router
+    /// as a plain request, which answers 401 or 403 with the reason (Hummingbird would answer an
+    /// empty 400). It also closes a connection that sends no request within
+    /// ``RelayConfiguration/firstRequestTimeout``, or none before a graceful shutdown.
+    /// - Parameter webSocketRouter: the router the relay's routes were added to.
+    public func http1WebSocketUpgrade<Context: RequestContext & WebSocketRequestContext>(
+        webSocketRouter: Router<Context>
+    ) -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .seconds(60)),
+            ws: .init(
+                maxFrameSize: configuration.maxClientMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
+                closeTimeout: .seconds(5)))
+        return HTTPServerBuilder { responder in
+            AdmittingUpgradeChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                relay: self)
+        }
+    }
+
+    /// The health answer: 200 `{"openSessions":n,"status":"ok"}`, or 503 with `"status":"draining"`
+    /// once a graceful shutdown began.
+    func health() -> Response {
+        struct Health: Encodable {
+            var status: String
+            var openSessions: Int
+        }
+        let draining = registry.isDraining
+        return Self.json(
+            draining ? .serviceUnavailable : .ok,
+            EventJSON.json(Health(status: draining ? "draining" : "ok", openSessions: activeSessions)))
+    }
+
+    /// The path of the WebSocket: ``RelayConfiguration/pathPrefix`` + `/v1/listen`.
+    var listenPath: String { configuration.pathPrefix + "/v1/listen" }
+
+    /// The bundled page, `Public/index.html`, its relay paths under `pathPrefix`.
+    static func indexPage(pathPrefix: String) -> String? {
+        guard let url = Bundle.module.url(forResource: "index", withExtension: "html", subdirectory: "Public"),
+            let page = try? String(contentsOf: url, encoding: .utf8)
+        else { return nil }
+        // `validate()` allows only path characters in the prefix; the page reads it from a meta tag.
+        return page.replacingOccurrences(of: "__RELAY_PATH_PREFIX__", with: pathPrefix)
     }
 
     // MARK: - WebSocket relay
 
-    func relay(
+    func relay<Context: RequestContext & WebSocketRequestContext>(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-        context: WebSocketRouterContext<RelayRequestContext>
+        context: WebSocketRouterContext<Context>
     ) async {
         let request = context.request
         func reject(_ code: String, _ message: String, close: UInt16, retryable: Bool = false) async {
@@ -195,11 +286,13 @@ public struct TranscriptionRelay: Sendable {
         switch admit(request, context: context.requestContext) {
         case .success(let identity): client = identity
         case .failure(let refusal):
+            metrics.sessionRefused(refusal.code)
             return await reject(refusal.code, refusal.message, close: refusal.closeCode)
         }
         do {
             try limiter.acquire(client)
         } catch {
+            metrics.sessionRefused(RelayMetrics.reason(error.reason))
             let (code, message) = refusal(error)
             return await reject(code, message, close: CloseCode.tooManySessions, retryable: true)
         }
@@ -207,12 +300,15 @@ public struct TranscriptionRelay: Sendable {
         var sessionLogger = logger
         sessionLogger[metadataKey: "stt.client"] = "\(client.name)"
         let session = RelaySession(
-            configuration: configuration, outbound: outbound, logger: sessionLogger, clock: clock)
+            configuration: configuration, outbound: outbound, logger: sessionLogger, clock: clock, metrics: metrics)
         guard registry.register(session) else {
+            metrics.sessionRefused("shutting_down")
             return await reject(
                 "server_shutting_down", "the server is shutting down", close: CloseCode.goingAway, retryable: true)
         }
         defer { registry.unregister(session) }
+        metrics.openSessions.increment()
+        defer { metrics.openSessions.decrement() }
         await session.run(inbound: inbound)
     }
 
@@ -233,7 +329,7 @@ public struct TranscriptionRelay: Sendable {
 
     // MARK: - Temporary tokens
 
-    func mintToken(_ request: Request, context: RelayRequestContext) async -> Response {
+    func mintToken(_ request: Request, context: some RequestContext) async -> Response {
         var response = await mintTokenResponse(request, context: context)
         // CORS: a page from an allowed origin may read the answer (never `*`).
         if let origin = corsOrigin(request) {
@@ -245,7 +341,7 @@ public struct TranscriptionRelay: Sendable {
 
     /// `OPTIONS /v1/token`: the CORS preflight of a page from another origin. Allowed origins get
     /// their permission (POST with `Authorization`); others get 403 and no CORS header.
-    func tokenPreflight(_ request: Request, context: RelayRequestContext) -> Response {
+    func tokenPreflight(_ request: Request, context: some RequestContext) -> Response {
         guard request.headers[.origin] != nil else {
             return Response(status: .noContent, headers: [.allow: "POST, OPTIONS"])
         }
@@ -272,7 +368,7 @@ public struct TranscriptionRelay: Sendable {
         return origin
     }
 
-    private func mintTokenResponse(_ request: Request, context: RelayRequestContext) async -> Response {
+    private func mintTokenResponse(_ request: Request, context: some RequestContext) async -> Response {
         guard authenticator.originAllowed(request.headers, authority: request.head.authority) else {
             return Self.json(
                 .forbidden, EventJSON.error(code: "forbidden_origin", message: "origin not allowed", retryable: false))

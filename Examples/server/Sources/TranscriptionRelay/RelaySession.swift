@@ -29,12 +29,17 @@ final class RelaySession: Sendable {
     private let state = Mutex(State())
     /// Measures the audio rate.
     private let clock: any RelayClock
+    private let metrics: RelayMetrics
 
-    init(configuration: RelayConfiguration, outbound: WebSocketOutboundWriter, logger: Logger, clock: any RelayClock) {
+    init(
+        configuration: RelayConfiguration, outbound: WebSocketOutboundWriter, logger: Logger, clock: any RelayClock,
+        metrics: RelayMetrics
+    ) {
         self.configuration = configuration
         self.outbound = outbound
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
     }
 
     /// What a client text message asks for.
@@ -196,6 +201,8 @@ final class RelaySession: Sendable {
             return state.timeLimitReached || state.shuttingDown
         }
         if limited { return nil }
+        metrics.sessionStarted(provider)
+        await write(EventJSON.state(.connecting))
         group.addTask { await self.forward(transcriber, logger: logger) }
         // A failure arrives as the `error` event too; the forwarder sends it and closes.
         _ = try? await transcriber.start()
@@ -260,7 +267,9 @@ final class RelaySession: Sendable {
                 logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
             }
             if let json = EventJSON.encode(event) { await write(json) }
+            if let state = RelayConnectionState(after: event) { await write(EventJSON.state(state)) }
         }
+        await write(EventJSON.state(.ended))
         let (timeLimitReached, shuttingDown) = state.withLock { ($0.timeLimitReached, $0.shuttingDown) }
         if timeLimitReached {
             await close(code: TranscriptionRelay.CloseCode.sessionTimeLimit, reason: "session_time_limit")

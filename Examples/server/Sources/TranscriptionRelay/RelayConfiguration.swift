@@ -8,7 +8,7 @@ import StreamingSTTCore
 /// var configuration = RelayConfiguration()
 /// configuration.clientTokens = [Secret(clientToken)]
 /// configuration.assemblyAI = .init(apiKey: Secret(assemblyAIKey))
-/// let app = try TranscriptionRelay(configuration: configuration, logger: logger).application()
+/// let app = TranscriptionRelay(configuration: configuration, logger: logger).application()
 /// try await app.runService()
 /// ```
 public struct RelayConfiguration: Sendable {
@@ -81,6 +81,21 @@ public struct RelayConfiguration: Sendable {
     /// How long a new connection may stay without sending its first request: it is closed then.
     /// (After that request, the HTTP idle timeout and the WebSocket pings watch the connection.)
     public var firstRequestTimeout: Duration = .seconds(30)
+    /// Where the relay's routes live: `""` (the default) serves the page at `/` and the WebSocket
+    /// at `/v1/listen`; `/stt` serves them at `/stt/` and `/stt/v1/listen`, next to an
+    /// application's own routes (``TranscriptionRelay/addRoutes(to:)``). Empty, or `/` followed by
+    /// letters, digits and `-._~/`, without a trailing `/`.
+    public var pathPrefix = ""
+    /// Where the relay serves its Prometheus metrics, under ``pathPrefix`` (`/metrics`); `nil`
+    /// (the default) serves none. Needs the registry given to
+    /// ``TranscriptionRelay/init(configuration:logger:metricsFactory:prometheusRegistry:)``.
+    /// Like every route of the relay it answers only requests naming one of its hosts
+    /// (``allowedHosts``: add the name a scraper uses); the metrics carry no key or token.
+    public var metricsPath: String?
+    /// Where the relay answers health checks, under ``pathPrefix``: `GET` gives 200 and
+    /// `{"openSessions":n,"status":"ok"}`, or 503 and `"status":"draining"` once a graceful
+    /// shutdown began. `nil` serves none. Default `/healthz`.
+    public var healthPath: String? = "/healthz"
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -146,6 +161,26 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the audio rate limit must be a finite multiple of real time of at least 1")
         }
         if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
+        for (name, path) in [("metrics", metricsPath), ("health", healthPath)] {
+            guard let path else { continue }
+            if path.isEmpty || !Self.isPathPrefix(path) {
+                throw RelayConfigurationError(
+                    "the \(name) path \(path) must be /NAME (letters, digits, -._~/), without a trailing /")
+            }
+        }
+        if !Self.isPathPrefix(pathPrefix) {
+            throw RelayConfigurationError(
+                "the path prefix \(pathPrefix) must be empty or /NAME (letters, digits, -._~/), without a trailing /")
+        }
+    }
+
+    /// Whether `prefix` is empty or an absolute path of plain characters without a trailing `/`
+    /// (it is written into the page unescaped).
+    static func isPathPrefix(_ prefix: String) -> Bool {
+        if prefix.isEmpty { return true }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+        return prefix.hasPrefix("/") && !prefix.hasSuffix("/") && !prefix.contains("//")
+            && prefix.allSatisfy { allowed.contains($0) }
     }
 
     /// The access for `provider`, if the server offers it.

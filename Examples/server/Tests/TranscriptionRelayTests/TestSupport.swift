@@ -7,7 +7,7 @@ import StreamingSTTTesting
 import StreamingSTTWebSocket
 import Synchronization
 import Testing
-import TranscriptionServer
+import TranscriptionRelay
 
 /// The vendor key the emulator accepts; it must never reach a client or a log line.
 let vendorKey = "vendor-key-7f3a91c2-never-leaves-the-server"
@@ -135,13 +135,13 @@ struct RelayClient {
     let connection: WebSocketConnection
 
     static func connect(
-        port: Int, token: String?, headers: [(name: String, value: String)] = []
+        port: Int, token: String?, headers: [(name: String, value: String)] = [], path: String = "/v1/listen"
     ) async throws -> RelayClient {
         var configuration = WebSocketConfiguration()
         configuration.additionalHeaders = headers
         if let token { configuration.additionalHeaders.append(("Authorization", "Bearer \(token)")) }
         let connection = try await WebSocketConnection.connect(
-            to: "ws://127.0.0.1:\(port)/v1/listen", configuration: configuration)
+            to: "ws://127.0.0.1:\(port)\(path)", configuration: configuration)
         return RelayClient(connection: connection)
     }
 
@@ -155,13 +155,15 @@ struct RelayClient {
         }
     }
 
-    /// Reads until the relay closes the connection; returns the JSON events and the close frame.
-    func readAll() async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
+    /// Reads until the relay closes the connection; returns the JSON events (without the `state`
+    /// messages unless asked) and the close frame.
+    func readAll(includingState: Bool = false) async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
         var events: [RelayEvent] = []
         do {
             for try await message in connection.messages {
                 guard case .text(let text) = message else { continue }
-                events.append(try RelayEvent(parsing: text))
+                let event = try RelayEvent(parsing: text)
+                if includingState || event.type != "state" { events.append(event) }
             }
         } catch {
             // The relay may drop TCP right after its close frame; the closure says what happened.
@@ -169,10 +171,12 @@ struct RelayClient {
         return (events, await connection.closed())
     }
 
-    /// Reads the next JSON event.
+    /// Reads the next JSON event that is not a `state` message.
     func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> RelayEvent? {
         while let message = try await iterator.next() {
-            if case .text(let text) = message { return try RelayEvent(parsing: text) }
+            guard case .text(let text) = message else { continue }
+            let event = try RelayEvent(parsing: text)
+            if event.type != "state" { return event }
         }
         return nil
     }
@@ -223,6 +227,8 @@ struct RelayEvent {
         var retryable: Bool?
         var vendorCode: String?
         var httpStatus: Int?
+        // state
+        var state: String?
     }
 
     /// A transcript's word.

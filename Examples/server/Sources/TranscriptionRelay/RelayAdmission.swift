@@ -38,15 +38,23 @@ extension TranscriptionRelay {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     /// Whether the request names one of the server's hosts (`Host`, against DNS rebinding).
-    func hostAllowed(_ request: Request, context: RelayRequestContext) -> Bool {
-        hosts.allows(request.head.authority, boundPort: context.localAddress?.port)
+    func hostAllowed(_ request: Request, context: some RequestContext) -> Bool {
+        hosts.allows(request.head.authority, boundPort: Self.addresses(of: context).local?.port)
     }
 
     /// The checks a WebSocket passes before its upgrade: its host, its origin, its client token.
-    func admit(_ request: Request, context: RelayRequestContext) -> Result<ClientIdentity, RelayRefusal> {
-        admit(
-            headers: request.headers, authority: request.head.authority, peer: context.remoteAddress,
-            local: context.localAddress)
+    func admit(_ request: Request, context: some RequestContext) -> Result<ClientIdentity, RelayRefusal> {
+        let (peer, local) = Self.addresses(of: context)
+        return admit(headers: request.headers, authority: request.head.authority, peer: peer, local: local)
+    }
+
+    /// The connection's addresses a request context knows: both from ``RelayRequestContext``, the
+    /// peer's from another `RemoteAddressRequestContext`, none from other contexts (an
+    /// application's own, when the relay is mounted).
+    static func addresses(of context: some RequestContext) -> (peer: SocketAddress?, local: SocketAddress?) {
+        if let context = context as? RelayRequestContext { return (context.remoteAddress, context.localAddress) }
+        if let context = context as? any RemoteAddressRequestContext { return (context.remoteAddress, nil) }
+        return (nil, nil)
     }
 
     /// The checks of ``admit(_:context:)`` on the parts of a request.
@@ -107,11 +115,15 @@ final class UpgradeAdmissionHandler: ChannelInboundHandler, RemovableChannelHand
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     let relay: TranscriptionRelay
+    /// The relay's WebSocket path: handshakes to other paths (an application's own WebSockets)
+    /// pass untouched.
+    private let listenPath: String
     private let firstRequestTimeout: Duration
     private var firstRequestDeadline: Scheduled<Void>?
 
     init(relay: TranscriptionRelay, firstRequestTimeout: Duration) {
         self.relay = relay
+        self.listenPath = relay.listenPath
         self.firstRequestTimeout = firstRequestTimeout
     }
 
@@ -155,7 +167,8 @@ final class UpgradeAdmissionHandler: ChannelInboundHandler, RemovableChannelHand
         firstRequestDeadline = nil
         // Passed on first, then out of the pipeline: the body parts and what follows go straight on.
         defer { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
-        guard head.headers.contains(name: "upgrade") else {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard head.headers.contains(name: "upgrade"), Self.samePath(path, listenPath) else {
             context.fireChannelRead(data)
             return
         }
@@ -172,18 +185,46 @@ final class UpgradeAdmissionHandler: ChannelInboundHandler, RemovableChannelHand
         }
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
+
+    /// Whether a request path is `route`, as the router matches it (trailing slashes aside).
+    static func samePath(_ path: Substring, _ route: String) -> Bool {
+        path.split(separator: "/") == route.split(separator: "/")
+    }
 }
 
-/// Refuses, with 403, every request whose `Host` is not one of the server's
-/// (``RelayConfiguration/allowedHosts``), whatever its route.
-struct HostCheck: RouterMiddleware {
-    typealias Context = RelayRequestContext
+/// Refuses, with 403, every request to the relay's routes whose `Host` is not one of the
+/// server's (``RelayConfiguration/allowedHosts``).
+struct HostCheck<Context: RequestContext>: RouterMiddleware {
     let relay: TranscriptionRelay
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard relay.hostAllowed(request, context: context) else { return RelayRefusal.forbiddenHost.response }
+        return try await next(request, context)
+    }
+}
+
+/// In front of the WebSocket route: a request the relay refuses (host, origin, client token) gets
+/// its 401 or 403 with the reason, whether it is a handshake (the router's look at it before the
+/// upgrade) or reached the router as a plain GET (`UpgradeAdmissionHandler` took its `Upgrade`
+/// away); an admitted plain GET gets 426; an admitted handshake goes on to the upgrade.
+struct ListenGate<Context: RequestContext>: RouterMiddleware {
+    let relay: TranscriptionRelay
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if case .failure(let refusal) = relay.admit(request, context: context) {
+            relay.metrics.sessionRefused(refusal.code)
+            return refusal.response
+        }
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            return TranscriptionRelay.json(
+                .upgradeRequired,
+                EventJSON.error(
+                    code: "websocket_required", message: "this endpoint is a WebSocket", retryable: false))
+        }
         return try await next(request, context)
     }
 }

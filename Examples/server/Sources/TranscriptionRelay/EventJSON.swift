@@ -9,6 +9,10 @@ import StreamingSTTCore
 /// - `{"type":"terminated","audioDuration":s,"sessionDuration":s}`
 /// - `{"type":"error","code":…,"message":…,"retryable":bool}`, with `"vendorCode"` and
 ///   `"httpStatus"` (a number) when the error has them
+/// - `{"type":"state","state":"connecting"|"open"|"reconnecting"|"ended"}`: the session's
+///   connection to the vendor as the relay sees it (``RelayConnectionState``): `connecting` when
+///   the vendor session starts, `open` with `begin` and after a reconnection, `reconnecting` while
+///   the library reconnects, `ended` as the last message before the close
 ///
 /// Times are seconds from the start of the audio. Other events (end of utterance, speech
 /// started, vendor notices, raw messages, reconnection notices, speakers, translations, audio
@@ -38,6 +42,11 @@ public enum EventJSON {
             .translation, .audioEvent, .speakerRevision:
             return nil
         }
+    }
+
+    /// The connection state message, `{"state":…,"type":"state"}`.
+    public static func state(_ state: RelayConnectionState) -> String {
+        json(StateMessage(state: state.rawValue))
     }
 
     /// An error the relay itself reports (`unauthorized`, `too_many_sessions`, …).
@@ -104,6 +113,11 @@ extension EventJSON {
         }
     }
 
+    private struct StateMessage: Encodable {
+        let type = "state"
+        var state: String
+    }
+
     private struct Terminated: Encodable {
         let type = "terminated"
         var audioDuration: Number
@@ -135,6 +149,28 @@ extension EventJSON {
             } else {
                 try container.encodeNil()
             }
+        }
+    }
+}
+
+/// A relayed session's connection to the vendor, as the relay sees it from the events it relays
+/// (the `state` message of ``EventJSON``). A page shows it; it changes only with the events below.
+public enum RelayConnectionState: String, Sendable, Hashable, CaseIterable {
+    /// The vendor session is starting (connecting, then waiting for its begin message).
+    case connecting
+    /// The vendor session began (`begin`), or a reconnection succeeded (`reconnected`).
+    case open
+    /// The connection was lost or is rolling over, and the library is reconnecting (`reconnecting`).
+    case reconnecting
+    /// The vendor session ended (after `terminated`, or an `error`); the close follows.
+    case ended
+
+    /// The state `event` moves the session to; `nil` when it does not change it.
+    public init?(after event: TranscriptEvent) {
+        switch event {
+        case .begin, .reconnected: self = .open
+        case .reconnecting: self = .reconnecting
+        default: return nil
         }
     }
 }
