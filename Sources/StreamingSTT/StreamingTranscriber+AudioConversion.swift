@@ -8,6 +8,10 @@ extension StreamingTranscriber {
     /// band-limited filter, re-encoded), then sent as
     /// ``/StreamingSTTCore/StreamingTranscriber/send(audio:)`` does. Every buffer of a session must
     /// have the same format.
+    ///
+    /// In a multichannel session (Speechmatics channel diarization) the buffer must have exactly as
+    /// many channels as there are channel labels: each channel is resampled and re-encoded on its
+    /// own and sent as its own stream, never mixed down.
     /// - Throws: `TranscriptionError` as ``/StreamingSTTCore/StreamingTranscriber/send(audio:)``, or
     ///   `audioFailed` when the buffer cannot be converted.
     public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
@@ -49,6 +53,13 @@ extension TranscriptionDriver {
             return
         }
         do {
+            if wire.channelCount > 1, buffer.format.channelCount != wire.channelCount {
+                throw AudioError(
+                    .invalidFormat,
+                    detail:
+                        "a multichannel session takes \(wire.channelCount)-channel audio (one channel per label), got \(buffer.format.channelCount)"
+                )
+            }
             if inputConversion == nil {
                 inputConversion = BufferConversion(try AudioConverter(from: buffer.format, to: wire))
             }

@@ -144,7 +144,10 @@ public final class StreamingTranscriber: Sendable {
     }
 
     /// Sends audio in the provider's wire format (the configured encoding and sample rate, mono,
-    /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``.
+    /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``. For a multichannel
+    /// session (Speechmatics channel diarization) the bytes hold every channel, interleaved frame
+    /// by frame in label order (``wireFormat`` has that many channels); each channel goes to the
+    /// service as its own stream.
     ///
     /// Suspends while the send queue is full and, for Speechmatics, while too many chunks wait for
     /// their acknowledgement. Calls are served in order. While a reconnection is under way the
@@ -155,7 +158,8 @@ public final class StreamingTranscriber: Sendable {
         try await driver.send(audio: bytes)
     }
 
-    /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
+    /// The audio format sent on the wire: the provider's configured encoding and rate; mono, or one
+    /// channel per label of a multichannel session (Speechmatics `channel_diarization_labels`).
     public var wireFormat: AudioFormat { driver.wireFormat }
 
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics

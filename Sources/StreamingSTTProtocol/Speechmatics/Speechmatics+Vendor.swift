@@ -22,7 +22,7 @@ extension Speechmatics: TranscriptionVendor {
             case .pcmS16LE: .int16
             case .mulaw: .mulaw
             }
-        return WireAudio(encoding: wire, sampleRate: sampleRate)
+        return WireAudio(encoding: wire, sampleRate: sampleRate, channelCount: max(1, audioChannelLabels.count))
     }
 
     package var chunking: AudioChunking { AudioChunking(holdsBackLastChunk: false) }

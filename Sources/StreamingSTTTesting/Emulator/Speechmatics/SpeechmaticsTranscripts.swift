@@ -20,6 +20,9 @@ struct SpeechmaticsTranscripts: Sendable {
     }
 
     var config: SpeechmaticsConfig
+    /// The channel label of a multichannel session's engine (one engine per channel), carried on
+    /// the root of every transcript and `EndOfUtterance`; `nil` for a single channel.
+    private let channel: String?
     private let cadence: Int
     private let finalLatency: Int
     private let words: [TimedWord]
@@ -36,8 +39,11 @@ struct SpeechmaticsTranscripts: Sendable {
     private var lastFinalEnd = 0
     private(set) var speakersSeen: [String] = []
 
-    init(script: EmulatorScript, config: SpeechmaticsConfig, behaviour: SpeechmaticsBehaviour) {
+    init(
+        script: EmulatorScript, config: SpeechmaticsConfig, behaviour: SpeechmaticsBehaviour, channel: String? = nil
+    ) {
         self.config = config
+        self.channel = channel
         cadence = max(10, Int((behaviour.finalCadence * 1000).rounded()))
         finalLatency = max(0, Int((behaviour.finalLatency * 1000).rounded()))
         delimiter = SpeechmaticsConfig.languages[config.language]?.delimiter ?? " "
@@ -149,6 +155,7 @@ struct SpeechmaticsTranscripts: Sendable {
             ),
         ]
         if forced { pairs.append(("forced", .bool(true))) }
+        if let channel { pairs.append(("channel", .string(channel))) }
         return (.obj(pairs), transcript)
     }
 
@@ -198,6 +205,7 @@ struct SpeechmaticsTranscripts: Sendable {
             ("metadata", .obj([("end_time", seconds(time)), ("start_time", seconds(time))])),
         ]
         if forced { pairs.append(("forced", .bool(true))) }
+        if let channel { pairs.append(("channel", .string(channel))) }
         return Message(json: .obj(pairs))
     }
 
