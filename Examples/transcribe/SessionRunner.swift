@@ -26,6 +26,12 @@ struct SessionRunner {
             printError("transcribe: no API key. Set \(variable), or pass --api-key-file PATH (or --api-key KEY).")
             return 2
         }
+        if options.multichannel && options.provider != .speechmatics {
+            printError(
+                "transcribe: --multichannel needs --provider speechmatics: AssemblyAI has no multichannel protocol "
+                    + "(one session per channel is not available in this version).")
+            return 2
+        }
         if key != nil, let refusal = cleartextRefusal() {
             printError("transcribe: \(refusal)")
             return 2
@@ -52,13 +58,6 @@ struct SessionRunner {
                 return 130
             }
         }
-        let provider: StreamingTranscriber.Provider
-        do {
-            provider = try makeProvider(credentials: credentials)
-        } catch {
-            return report(error)
-        }
-
         // The audio.
         let source: any AudioSource
         let isMicrophone = options.input == "mic"
@@ -70,6 +69,25 @@ struct SessionRunner {
         } catch {
             printError("transcribe: \(error)")
             return 2
+        }
+
+        // With --multichannel, each channel of the input is its own channel of the session.
+        var channels: [String] = []
+        if options.multichannel {
+            let count = source.format.channelCount
+            if options.channelLabel.count > count {
+                printError(
+                    "transcribe: \(options.channelLabel.count) --channel-label names for a \(count)-channel input.")
+                return 2
+            }
+            channels = options.channelLabels(channelCount: count)
+        }
+
+        let provider: StreamingTranscriber.Provider
+        do {
+            provider = try makeProvider(credentials: credentials, channels: channels)
+        } catch {
+            return report(error)
         }
 
         // Output file.
@@ -205,7 +223,9 @@ struct SessionRunner {
         }
     }
 
-    private func makeProvider(credentials: Credentials) throws(TranscriptionError) -> StreamingTranscriber.Provider {
+    private func makeProvider(
+        credentials: Credentials, channels: [String]
+    ) throws(TranscriptionError) -> StreamingTranscriber.Provider {
         switch options.provider {
         case .speechmatics:
             var configuration = Speechmatics(
@@ -217,6 +237,11 @@ struct SessionRunner {
             configuration.maxDelay = options.maxDelay
             configuration.additionalVocab = options.keyterm.map { .init($0) }
             if options.diarization { configuration.diarization = .speaker }
+            if !channels.isEmpty {
+                // Each channel transcribed on its own, labelled; speakers within each with --diarization.
+                configuration.diarization = options.diarization ? .channelAndSpeaker : .channel
+                configuration.channelDiarizationLabels = channels
+            }
             if let seconds = options.endOfUtterance {
                 configuration.conversationConfig = .init(endOfUtteranceSilenceTrigger: seconds)
             }
