@@ -26,12 +26,6 @@ struct SessionRunner {
             printError("transcribe: no API key. Set \(variable), or pass --api-key-file PATH (or --api-key KEY).")
             return 2
         }
-        if options.multichannel && options.provider != .speechmatics {
-            printError(
-                "transcribe: --multichannel needs --provider speechmatics: AssemblyAI has no multichannel protocol "
-                    + "(one session per channel is not available in this version).")
-            return 2
-        }
         if key != nil, let refusal = cleartextRefusal() {
             printError("transcribe: \(refusal)")
             return 2
@@ -85,7 +79,7 @@ struct SessionRunner {
 
         let provider: StreamingTranscriber.Provider
         do {
-            provider = try makeProvider(credentials: credentials, channels: channels)
+            provider = try makeProvider(credentials: credentials)
         } catch {
             return report(error)
         }
@@ -103,16 +97,21 @@ struct SessionRunner {
 
         var configuration = StreamingTranscriber.Configuration(
             tls: tls, allowsCredentialsOverCleartext: options.allowCleartextCredentials)
-        if options.reconnect {
-            configuration.reconnection = ReconnectionPolicy()
-            if options.temporaryToken, let key, case .temporaryToken(let first) = credentials {
-                // A token opens one session: every later session gets a fresh one.
-                let runner = self
-                let trust = tls
-                configuration.credentials = SessionCredentials { index in
-                    if index == 0 { return .temporaryToken(first) }
-                    return .temporaryToken(try await runner.mintToken(key: Secret(key), tls: trust))
-                }
+        // Each channel transcribed on its own, labelled: Speechmatics channel diarization (with
+        // speakers within each channel with --diarization), AssemblyAI one session per channel.
+        configuration.channelLabels = channels
+        if options.reconnect { configuration.reconnection = ReconnectionPolicy() }
+        if options.reconnect || channels.count > 1, options.temporaryToken, let key,
+            case .temporaryToken(let first) = credentials
+        {
+            // A token opens one session: every later session (after a reconnection, or another
+            // channel's with AssemblyAI) gets a fresh one.
+            let runner = self
+            let trust = tls
+            let firstToken = FirstToken(first)
+            configuration.credentials = SessionCredentials { _ in
+                if let token = firstToken.take() { return .temporaryToken(token) }
+                return .temporaryToken(try await runner.mintToken(key: Secret(key), tls: trust))
             }
         }
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
@@ -223,9 +222,7 @@ struct SessionRunner {
         }
     }
 
-    private func makeProvider(
-        credentials: Credentials, channels: [String]
-    ) throws(TranscriptionError) -> StreamingTranscriber.Provider {
+    private func makeProvider(credentials: Credentials) throws(TranscriptionError) -> StreamingTranscriber.Provider {
         switch options.provider {
         case .speechmatics:
             var configuration = Speechmatics(
@@ -237,11 +234,6 @@ struct SessionRunner {
             configuration.maxDelay = options.maxDelay
             configuration.additionalVocab = options.keyterm.map { .init($0) }
             if options.diarization { configuration.diarization = .speaker }
-            if !channels.isEmpty {
-                // Each channel transcribed on its own, labelled; speakers within each with --diarization.
-                configuration.diarization = options.diarization ? .channelAndSpeaker : .channel
-                configuration.channelDiarizationLabels = channels
-            }
             if let seconds = options.endOfUtterance {
                 configuration.conversationConfig = .init(endOfUtteranceSilenceTrigger: seconds)
             }
@@ -320,4 +312,22 @@ struct SessionRunner {
 private func stopSource(_ source: any AudioSource) async {
     if let microphone = source as? ALSAMicrophone { await microphone.stop() }
     if let raw = source as? RawPCMSource { await raw.stop() }
+}
+
+/// The token minted before the session, handed out once: to whichever session opens first.
+private final class FirstToken: @unchecked Sendable {
+    // @unchecked: `token` is read and cleared under `lock`.
+    private let lock = NSLock()
+    private var token: Secret?
+
+    init(_ token: Secret) {
+        self.token = token
+    }
+
+    func take() -> Secret? {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { token = nil }
+        return token
+    }
 }

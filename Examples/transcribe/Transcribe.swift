@@ -134,7 +134,7 @@ struct Transcribe: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Transcribe each input channel as its own channel, never mixed down (Speechmatics diarization=channel; not available with AssemblyAI)."
+            "Transcribe each input channel as its own channel, never mixed down (Speechmatics diarization=channel; AssemblyAI one session per channel)."
     )
     var multichannel = false
 

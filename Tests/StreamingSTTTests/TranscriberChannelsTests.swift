@@ -112,4 +112,185 @@ struct TranscriberChannelsTests {
             await transcriber.cancel()
         }
     }
+
+    /// Runs `transcriber` over `buffer` in 0.1 s pieces; returns its events and summary.
+    static func run(
+        _ transcriber: StreamingTranscriber, _ buffer: AudioBuffer
+    ) async throws -> (events: [TranscriptEvent], summary: SessionSummary) {
+        let collector = Task {
+            var all: [TranscriptEvent] = []
+            for await event in transcriber.events { all.append(event) }
+            return all
+        }
+        let summary = try await withTimeout(.seconds(60)) {
+            try await transcriber.start()
+            let piece = 3200 * buffer.format.channelCount
+            var offset = 0
+            while offset < buffer.bytes.count {
+                let end = min(buffer.bytes.count, offset + piece)
+                try await transcriber.send(AudioBuffer(format: buffer.format, bytes: Array(buffer.bytes[offset..<end])))
+                offset = end
+            }
+            return try await transcriber.stop()
+        }
+        return (await collector.value, summary)
+    }
+
+    @Test(
+        "AssemblyAI: one session per channel, events merged and labelled, each channel's times forward, stop drains all",
+        arguments: [false, true])
+    func assemblyAISessionPerChannel(secure: Bool) async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: secure) {
+            // The n-th session hears the n-th channel (the transcriber opens them in channel order).
+            $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        #expect(transcriber.wireFormat == .pcm16(sampleRate: 16000, channelCount: 2))
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
+        let (events, summary) = try await Self.run(transcriber, buffer)
+
+        // One begin first, one terminated last, nothing in between but labelled transcripts.
+        #expect(events.filter { if case .begin = $0 { true } else { false } }.count == 1)
+        if case .begin = events.first {} else { Issue.record("first: \(String(describing: events.first))") }
+        if case .terminated = events.last {} else { Issue.record("last: \(String(describing: events.last))") }
+        let finals = TranscriberEmulatorTests.finals(events)
+        let byChannel = Dictionary(grouping: finals, by: { $0.channel ?? "none" })
+        #expect(Set(byChannel.keys) == ["agent", "caller"])
+        #expect(byChannel["agent"]?.map(\.text).joined(separator: " ") == "Hello there.")
+        #expect(byChannel["caller"]?.map(\.text).joined(separator: " ") == "Good morning to you.")
+        for (_, transcripts) in byChannel {
+            #expect(zip(transcripts, transcripts.dropFirst()).allSatisfy { $0.end <= $1.start + 1e-9 })
+        }
+        #expect(summary.finalCount == finals.count)
+        #expect(summary.sessionCount == 2)
+
+        // Two sessions, each given one channel of the buffer, mono, whole.
+        let records = await emulator.waitForSessions(count: 2)
+        #expect(records.count == 2)
+        for (record, value) in zip(records, [Int16(1000), -1000]) {
+            #expect(record.violations.isEmpty, "\(record.violations)")
+            let samples = stride(from: 0, to: record.audio.count - 1, by: 2).map {
+                Int16(bitPattern: UInt16(record.audio[$0]) | UInt16(record.audio[$0 + 1]) << 8)
+            }
+            #expect(samples.count == buffer.bytes.count / 4)
+            #expect(samples.allSatisfy { $0 == value })
+        }
+    }
+
+    @Test("AssemblyAI per channel: interleaved wire bytes through send(audio:) are split the same way")
+    func assemblyAIWireBytes() async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
+            $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["left", "right"]
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 7, right: -7)
+        let (events, _) = try await TranscriberEmulatorTests.run(transcriber, audio: buffer.bytes, piece: 6400)
+        let finals = TranscriberEmulatorTests.finals(events)
+        #expect(finals.filter { $0.channel == "left" }.map(\.text).joined(separator: " ") == "Hello there.")
+        #expect(finals.filter { $0.channel == "right" }.map(\.text).joined(separator: " ") == "Good morning to you.")
+    }
+
+    @Test("Speechmatics: Configuration.channelLabels is channel diarization with those labels")
+    func speechmaticsConfigurationLabels() async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) { $0.script = Self.script }
+        defer { emulator.shutdown() }
+        var options = Speechmatics(credentials: .apiKey("emulator-key"), endpoint: .custom(emulator.speechmaticsURL))
+        options.maxDelay = 1.0
+        options.diarization = .speaker
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        let transcriber = StreamingTranscriber(provider: .speechmatics(options), configuration: configuration)
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
+        let (events, _) = try await Self.run(transcriber, buffer)
+        let finals = TranscriberEmulatorTests.finals(events)
+        #expect(finals.filter { $0.channel == "caller" }.map(\.text).joined(separator: " ") == "Good morning to you.")
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(
+            record.textMessagesReceived.first?.contains(
+                #""diarization":"channel_and_speaker","channel_diarization_labels":["agent","caller"]"#) == true)
+    }
+
+    @Test("AssemblyAI per channel: a channel's lost session reconnects on its own; the other goes on; stop drains all")
+    func assemblyAIReconnectionPerChannel() async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
+            // Session 0 is the left channel; every later one the right (its first one drops).
+            $0.sessionScript = { info in Self.script.channel(info.vendorIndex == 0 ? 0 : 1) }
+            $0.faults = { info in info.vendorIndex == 1 ? [.dropConnection(afterAudioChunks: 8)] : [] }
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        configuration.reconnection = ReconnectionPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(100))
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
+        let (events, summary) = try await Self.run(transcriber, buffer)
+        let reconnected = events.compactMap { if case .reconnected(let notice) = $0 { notice } else { nil } }
+        #expect(reconnected.count == 1)
+        let finals = TranscriberEmulatorTests.finals(events)
+        #expect(finals.filter { $0.channel == "agent" }.map(\.text).joined(separator: " ") == "Hello there.")
+        let caller = finals.filter { $0.channel == "caller" }
+        #expect(!caller.isEmpty && finals.allSatisfy { $0.channel != nil })
+        for channel in [finals.filter { $0.channel == "agent" }, caller] {
+            #expect(zip(channel, channel.dropFirst()).allSatisfy { $0.start <= $1.start })
+        }
+        #expect(summary.sessionCount == 3)
+        if case .terminated = events.last {} else { Issue.record("last: \(String(describing: events.last))") }
+    }
+
+    @Test("AssemblyAI per channel: one channel's failure is delivered once, as the last event; the others are ended")
+    func assemblyAIFailureOfOneChannel() async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
+            $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
+            $0.faults = { info in info.vendorIndex == 1 ? [.vendorError(afterAudioChunks: 5)] : [] }
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let collector = Task {
+            var all: [TranscriptEvent] = []
+            for await event in transcriber.events { all.append(event) }
+            return all
+        }
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
+        await #expect(throws: TranscriptionError.self) {
+            try await withTimeout(.seconds(60)) {
+                try await transcriber.start()
+                var offset = 0
+                while offset < buffer.bytes.count {
+                    let end = min(buffer.bytes.count, offset + 6400)
+                    try await transcriber.send(
+                        AudioBuffer(format: buffer.format, bytes: Array(buffer.bytes[offset..<end])))
+                    offset = end
+                }
+                try await transcriber.stop()
+            }
+        }
+        let events = try await withTimeout(.seconds(30)) { await collector.value }
+        let errors = events.compactMap { if case .error(let error) = $0 { error } else { nil } }
+        #expect(errors.count == 1)
+        #expect(errors.first?.code == .vendorError, "\(errors)")
+        if case .error = events.last {} else { Issue.record("last: \(String(describing: events.last))") }
+        #expect(!events.contains { if case .terminated = $0 { true } else { false } })
+        let records = await emulator.waitForSessions(count: 2)
+        #expect(records.count == 2)
+    }
 }

@@ -52,6 +52,15 @@ extension Speechmatics: TranscriptionVendor {
         _ = try update.speechmaticsMessage(language: language)
     }
 
+    /// Channel diarization with `labels` (`channel_and_speaker` when the options ask for speakers).
+    package func carryingChannels(_ labels: [String]) -> Speechmatics? {
+        var options = self
+        let speakers = diarization == .speaker || diarization == .channelAndSpeaker
+        options.diarization = speakers ? .channelAndSpeaker : .channel
+        options.channelDiarizationLabels = labels
+        return options
+    }
+
     package func replacingCredentials(_ credentials: Credentials) -> Speechmatics {
         var options = self
         options.credentials = credentials
