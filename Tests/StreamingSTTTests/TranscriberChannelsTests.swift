@@ -293,4 +293,69 @@ struct TranscriberChannelsTests {
         let records = await emulator.waitForSessions(count: 2)
         #expect(records.count == 2)
     }
+
+    @Test("AssemblyAI per channel: each channel's session rolls over on its own before its limit; nothing lost")
+    func assemblyAIRolloverPerChannel() async throws {
+        // Every session expires after 12 s (`expires_at`); each channel's first session starts its
+        // successor 6 s before and switches at an end of turn (a sentence ends every 0.6 s); the
+        // successors would roll over only after the 9 s of audio. The
+        // same words on both channels: the successors' order of opening is not fixed.
+        let script = EmulatorScript(
+            text: String(repeating: "One. Two. ", count: 20), startingAt: 0.05, wordDuration: 0.2, gap: 0.05,
+            sentenceGap: 0.4)
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
+            $0.script = script
+            $0.assemblyAI.maxSessionDuration = .seconds(12)
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        configuration.reconnection = ReconnectionPolicy(rolloverLeadTime: .seconds(6))
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let collector = Task {
+            var all: [TranscriptEvent] = []
+            for await event in transcriber.events { all.append(event) }
+            return all
+        }
+        // 9 s of stereo audio in 0.1 s buffers, paced in real time (rollover follows the clock).
+        let piece = Self.stereo(seconds: 0.1, left: 1000, right: -1000)
+        let buffers = [AudioBuffer](repeating: piece, count: 90).enumerated().map { index, buffer in
+            AudioBuffer(format: buffer.format, bytes: buffer.bytes, startFrame: Int64(index * 1600))
+        }
+        let summary = try await withTimeout(.seconds(90)) {
+            try await transcriber.start()
+            try await transcriber.stream(
+                from: AudioSequenceSource(
+                    buffers: AsyncStream { continuation in
+                        for buffer in buffers { continuation.yield(buffer) }
+                        continuation.finish()
+                    }, format: piece.format), pacing: .realTime)
+            return try await transcriber.stop()
+        }
+        let events = await collector.value
+        let rollovers = events.compactMap { if case .reconnected(let notice) = $0 { notice } else { nil } }
+        #expect(rollovers.count == 2 && rollovers.allSatisfy { $0.reason == .rollover && $0.lostAudio == 0 })
+        #expect(summary.sessionCount == 4)
+        let finals = TranscriberEmulatorTests.finals(events)
+        var delivered: [String] = []
+        for label in ["agent", "caller"] {
+            let channel = finals.filter { $0.channel == label }
+            #expect(zip(channel, channel.dropFirst()).allSatisfy { $0.end <= $1.start + 1e-9 }, "\(label)")
+            #expect(Set(channel.map(\.sessionIndex)) == [0, 1], "\(label): both of its sessions")
+            for index in 0...1 {
+                delivered.append(channel.filter { $0.sessionIndex == index }.map(\.text).joined(separator: " "))
+            }
+        }
+        let records = await emulator.waitForSessions(count: 4)
+        // Every session's finals delivered, once, to its channel (each emulated session says the
+        // script from its own start, so a channel's two sessions are compared one by one).
+        #expect(delivered.sorted() == records.map(\.transcript).sorted())
+        #expect(records.count == 4 && records.allSatisfy { $0.violations.isEmpty })
+        let received: Int = records.map(\.audioByteCount).reduce(0, +)
+        let sent: Int = 90 * 3200 * 2
+        #expect(received == sent, "every byte went to exactly one session of its channel")
+    }
 }
