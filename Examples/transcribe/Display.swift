@@ -61,7 +61,7 @@ final class Display: @unchecked Sendable {
         }
         switch event {
         case .partial(let transcript):
-            partial = transcript.text
+            partial = Self.channelPrefix(transcript) + transcript.text
             redrawLocked()
         case .final(let transcript):
             partial = ""
@@ -121,9 +121,15 @@ final class Display: @unchecked Sendable {
     }
 
     private func render(_ transcript: Transcript) -> String {
-        guard timestamps else { return transcript.text }
+        let channel = Self.channelPrefix(transcript)
+        guard timestamps else { return channel + transcript.text }
         let label = Self.speakerPrefix(transcript)
-        return "[\(Self.clock(transcript.start)) → \(Self.clock(transcript.end))] \(label)\(transcript.text)"
+        return "[\(Self.clock(transcript.start)) → \(Self.clock(transcript.end))] \(channel)\(label)\(transcript.text)"
+    }
+
+    /// `"left: "` before a transcript of a multichannel session (`--multichannel`); `""` otherwise.
+    static func channelPrefix(_ transcript: Transcript) -> String {
+        transcript.channel.map { "\($0): " } ?? ""
     }
 
     /// `"S1: "` before a transcript of a known speaker (its own, or its first attributed word's);
@@ -306,6 +312,7 @@ enum JSONLines {
             ("type", .string(type)), ("text", .string(transcript.text)), ("start", .number(transcript.start)),
             ("end", .number(transcript.end)), ("words", .array(words)), ("endOfTurn", .bool(transcript.isEndOfTurn)),
         ] + (transcript.speaker.map { [("speaker", .string($0))] } ?? [])
+            + (transcript.channel.map { [("channel", .string($0))] } ?? [])
     }
 
     /// A revised word: `text`, `start`, `end`, `confidence`, and `speaker` when known (the fields

@@ -52,13 +52,6 @@ struct SessionRunner {
                 return 130
             }
         }
-        let provider: StreamingTranscriber.Provider
-        do {
-            provider = try makeProvider(credentials: credentials)
-        } catch {
-            return report(error)
-        }
-
         // The audio.
         let source: any AudioSource
         let isMicrophone = options.input == "mic"
@@ -70,6 +63,25 @@ struct SessionRunner {
         } catch {
             printError("transcribe: \(error)")
             return 2
+        }
+
+        // With --multichannel, each channel of the input is its own channel of the session.
+        var channels: [String] = []
+        if options.multichannel {
+            let count = source.format.channelCount
+            if options.channelLabel.count > count {
+                printError(
+                    "transcribe: \(options.channelLabel.count) --channel-label names for a \(count)-channel input.")
+                return 2
+            }
+            channels = options.channelLabels(channelCount: count)
+        }
+
+        let provider: StreamingTranscriber.Provider
+        do {
+            provider = try makeProvider(credentials: credentials)
+        } catch {
+            return report(error)
         }
 
         // Output file.
@@ -85,16 +97,21 @@ struct SessionRunner {
 
         var configuration = StreamingTranscriber.Configuration(
             tls: tls, allowsCredentialsOverCleartext: options.allowCleartextCredentials)
-        if options.reconnect {
-            configuration.reconnection = ReconnectionPolicy()
-            if options.temporaryToken, let key, case .temporaryToken(let first) = credentials {
-                // A token opens one session: every later session gets a fresh one.
-                let runner = self
-                let trust = tls
-                configuration.credentials = SessionCredentials { index in
-                    if index == 0 { return .temporaryToken(first) }
-                    return .temporaryToken(try await runner.mintToken(key: Secret(key), tls: trust))
-                }
+        // Each channel transcribed on its own, labelled: Speechmatics channel diarization (with
+        // speakers within each channel with --diarization), AssemblyAI one session per channel.
+        configuration.channelLabels = channels
+        if options.reconnect { configuration.reconnection = ReconnectionPolicy() }
+        if options.reconnect || channels.count > 1, options.temporaryToken, let key,
+            case .temporaryToken(let first) = credentials
+        {
+            // A token opens one session: every later session (after a reconnection, or another
+            // channel's with AssemblyAI) gets a fresh one.
+            let runner = self
+            let trust = tls
+            let firstToken = FirstToken(first)
+            configuration.credentials = SessionCredentials { _ in
+                if let token = firstToken.take() { return .temporaryToken(token) }
+                return .temporaryToken(try await runner.mintToken(key: Secret(key), tls: trust))
             }
         }
         let transcriber = StreamingTranscriber(provider: provider, configuration: configuration)
@@ -300,4 +317,22 @@ struct SessionRunner {
 private func stopSource(_ source: any AudioSource) async {
     if let microphone = source as? ALSAMicrophone { await microphone.stop() }
     if let raw = source as? RawPCMSource { await raw.stop() }
+}
+
+/// The token minted before the session, handed out once: to whichever session opens first.
+private final class FirstToken: @unchecked Sendable {
+    // @unchecked: `token` is read and cleared under `lock`.
+    private let lock = NSLock()
+    private var token: Secret?
+
+    init(_ token: Secret) {
+        self.token = token
+    }
+
+    func take() -> Secret? {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { token = nil }
+        return token
+    }
 }

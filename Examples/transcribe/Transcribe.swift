@@ -138,6 +138,18 @@ struct Transcribe: AsyncParsableCommand {
     @Flag(help: "Label speakers (AssemblyAI speaker_labels, Speechmatics diarization=speaker).")
     var diarization = false
 
+    @Flag(
+        help:
+            "Transcribe each input channel as its own channel, never mixed down (Speechmatics diarization=channel; AssemblyAI one session per channel)."
+    )
+    var multichannel = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --multichannel: the label of the next input channel (repeatable, in channel order; default ch1, ch2, …).",
+            valueName: "NAME"))
+    var channelLabel: [String] = []
+
     @Option(
         help: ArgumentHelp(
             "Speechmatics: also translate into LANG (repeatable, at most 5): JSON lines {\"type\":\"translation\",\"language\",\"text\",\"start\",\"end\",\"partial\"}; text output prints each final translation as a line \"[LANG] text\".",
@@ -179,6 +191,11 @@ struct Transcribe: AsyncParsableCommand {
         }
         if inputRate < 4000 || inputRate > 192_000 { throw ValidationError("--input-rate must be 4000…192000.") }
         if inputChannels < 1 || inputChannels > 8 { throw ValidationError("--input-channels must be 1…8.") }
+        if !channelLabel.isEmpty && !multichannel { throw ValidationError("--channel-label needs --multichannel.") }
+        if channelLabel.contains(where: { $0.isEmpty }) { throw ValidationError("--channel-label must not be empty.") }
+        if Set(channelLabel).count != channelLabel.count {
+            throw ValidationError("--channel-label names must be different.")
+        }
     }
 
     func run() async throws {
@@ -215,6 +232,12 @@ struct Transcribe: AsyncParsableCommand {
     /// holds the key or the file's content.
     struct KeyProblem: Error {
         var message: String
+    }
+
+    /// The channel labels of a `channelCount`-channel input with `--multichannel`: the
+    /// `--channel-label` names in order, then `ch<N>` for the channels without one.
+    func channelLabels(channelCount: Int) -> [String] {
+        (0..<channelCount).map { $0 < channelLabel.count ? channelLabel[$0] : "ch\($0 + 1)" }
     }
 
     /// The API key: `--api-key` or `--api-key-file` (not both), else the provider's environment

@@ -39,7 +39,8 @@ final class TranscriptFile: @unchecked Sendable {
     func append(_ transcript: Transcript) {
         switch kind {
         case .srt, .vtt:
-            write(captions.add(transcript))
+            // A channel label (only with --multichannel) starts a new cue and is shown on it.
+            write(captions.add(transcript, channel: transcript.channel))
         case .txt:
             write(line(transcript) + "\n")
         case .jsonl:
@@ -61,7 +62,7 @@ final class TranscriptFile: @unchecked Sendable {
     }
 
     private func line(_ transcript: Transcript) -> String {
-        Display.speakerPrefix(transcript) + transcript.text
+        Display.channelPrefix(transcript) + Display.speakerPrefix(transcript) + transcript.text
     }
 
     private func write(_ text: String) {

@@ -8,10 +8,24 @@ extension StreamingTranscriber {
     /// band-limited filter, re-encoded), then sent as
     /// ``/StreamingSTTCore/StreamingTranscriber/send(audio:)`` does. Every buffer of a session must
     /// have the same format.
+    ///
+    /// In a multichannel session (Speechmatics channel diarization) the buffer must have exactly as
+    /// many channels as there are channel labels: each channel is resampled and re-encoded on its
+    /// own and sent as its own stream, never mixed down.
     /// - Throws: `TranscriptionError` as ``/StreamingSTTCore/StreamingTranscriber/send(audio:)``, or
     ///   `audioFailed` when the buffer cannot be converted.
     public func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
-        try await driver.send(buffer)
+        guard let fanOut else { return try await driver.send(buffer) }
+        // One session per channel: each takes its own channel of the buffer.
+        let channels = fanOut.labels.count
+        if buffer.format.channelCount != channels {
+            throw TranscriptionError(
+                .audioFailed, provider: provider.kind,
+                reason:
+                    "a multichannel session takes \(channels)-channel audio (one channel per label), got \(buffer.format.channelCount)"
+            )
+        }
+        for (index, driver) in fanOut.drivers.enumerated() { try await driver.send(buffer, channel: index) }
     }
 
     /// Sends every buffer of `source` until it ends, paced in real time (the hosted AssemblyAI
@@ -40,8 +54,9 @@ extension StreamingTranscriber {
 }
 
 extension TranscriptionDriver {
-    /// Converts `buffer` to the wire format (the first buffer fixes the input format) and sends it.
-    func send(_ buffer: AudioBuffer) async throws(TranscriptionError) {
+    /// Converts `buffer` to the wire format (the first buffer fixes the input format) and sends it;
+    /// with `channel`, only that channel of it (one session of a multichannel transcription).
+    func send(_ buffer: AudioBuffer, channel: Int? = nil) async throws(TranscriptionError) {
         try checkRunning()
         let wire = wireFormat
         if buffer.format == wire && inputConversion == nil {
@@ -49,8 +64,17 @@ extension TranscriptionDriver {
             return
         }
         do {
+            if wire.channelCount > 1, buffer.format.channelCount != wire.channelCount {
+                throw AudioError(
+                    .invalidFormat,
+                    detail:
+                        "a multichannel session takes \(wire.channelCount)-channel audio (one channel per label), got \(buffer.format.channelCount)"
+                )
+            }
             if inputConversion == nil {
-                inputConversion = BufferConversion(try AudioConverter(from: buffer.format, to: wire))
+                inputConversion = BufferConversion(
+                    try AudioConverter(
+                        from: buffer.format, to: wire, channels: channel.map { .channel($0) } ?? .downmix))
             }
             guard let conversion = inputConversion as? BufferConversion,
                 conversion.converter.inputFormat == buffer.format

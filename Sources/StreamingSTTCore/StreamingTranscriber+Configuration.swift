@@ -53,6 +53,15 @@ extension StreamingTranscriber {
         /// turn this on only for a network you trust end to end (an on-premises container on a
         /// private link).
         public var allowsCredentialsOverCleartext: Bool
+        /// Multichannel audio: one label per channel, in the order the channels are interleaved
+        /// (a stereo call: `["agent", "caller"]`). Each channel is transcribed on its own and its
+        /// transcripts carry its label (`Transcript.channel`); ``StreamingTranscriber/wireFormat``
+        /// then has this many channels, and audio is never mixed down. Speechmatics: channel
+        /// diarization with these labels (`channel_and_speaker` when the options ask for speakers;
+        /// they replace the options' own labels). AssemblyAI, which has no multichannel protocol:
+        /// one session per channel, their events merged. Empty (the default): one channel. See
+        /// `Docs/Channels.md`.
+        public var channelLabels: [String] = []
 
         /// Creates a configuration; every argument has a default.
         public init(

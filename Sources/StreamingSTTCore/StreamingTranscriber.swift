@@ -48,8 +48,11 @@ public final class StreamingTranscriber: Sendable {
     public let configuration: Configuration
     /// The session's events.
     public let events: TranscriptEvents
-    /// Runs the transcription.
+    /// Runs the transcription (the first channel's, with ``fanOut``).
     package let driver: TranscriptionDriver
+    /// One session per channel, for multichannel audio on a vendor without a multichannel
+    /// protocol (``Configuration/channelLabels`` with AssemblyAI); `nil` otherwise.
+    package let fanOut: ChannelFanOut?
     /// The task that runs the driver's background work, with the start/stop API.
     private let runTask = LockedState<Task<Void, Never>?>(nil)
     /// Whether a caller's scope (``withSession(provider:configuration:logger:isolation:_:)``) runs
@@ -72,8 +75,20 @@ public final class StreamingTranscriber: Sendable {
     private init(provider: Provider, configuration: Configuration, logger: Logger, runsInScope: Bool) {
         self.provider = provider
         self.configuration = configuration
-        self.driver = TranscriptionDriver(provider: provider, configuration: configuration, logger: logger)
-        self.events = TranscriptEvents(handOff: driver.handOff)
+        let labels = configuration.channelLabels
+        if labels.isEmpty {
+            fanOut = nil
+            driver = TranscriptionDriver(provider: provider, configuration: configuration, logger: logger)
+        } else if let carrying = provider.vendor.carryingChannels(labels) {
+            fanOut = nil
+            driver = TranscriptionDriver(
+                provider: TranscriptionProvider(carrying), configuration: configuration, logger: logger)
+        } else {
+            let fanOut = ChannelFanOut(provider: provider, configuration: configuration, labels: labels, logger: logger)
+            self.fanOut = fanOut
+            driver = fanOut.drivers[0]
+        }
+        self.events = TranscriptEvents(handOff: fanOut?.handOff ?? driver.handOff)
         self.runsInScope = runsInScope
     }
 
@@ -105,13 +120,14 @@ public final class StreamingTranscriber: Sendable {
     ) async throws -> Result {
         let transcriber = StreamingTranscriber(
             provider: provider, configuration: configuration, logger: logger, runsInScope: true)
-        let driver = transcriber.driver
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
-            group.addTask { await driver.run() }
+            group.addTask { [driver = transcriber.driver, fanOut = transcriber.fanOut] in
+                await runBackgroundWork(driver: driver, fanOut: fanOut)
+            }
             do {
                 try await transcriber.start()
                 let result = try await body(transcriber)
-                if await !driver.hasEnded { try await transcriber.stop() }
+                if await !transcriber.hasEnded { try await transcriber.stop() }
                 return result
             } catch {
                 await transcriber.cancel()
@@ -137,14 +153,32 @@ public final class StreamingTranscriber: Sendable {
                 // work, so this one task owns it, as child tasks; it ends with the session, or
                 // when this transcriber is released. `withSession` runs the same work as a child
                 // of the caller's task instead.
-                task = Task { [driver] in await driver.run() }
+                // It holds the driver, not the transcriber: releasing the transcriber cancels it.
+                task = Task { [driver, fanOut] in await Self.runBackgroundWork(driver: driver, fanOut: fanOut) }
             }
         }
+        if let fanOut { return try await fanOut.start() }
         return try await driver.start()
     }
 
+    /// The session's background work: the driver's, or every channel's and their merging.
+    private static func runBackgroundWork(driver: TranscriptionDriver, fanOut: ChannelFanOut?) async {
+        if let fanOut { await fanOut.run() } else { await driver.run() }
+    }
+
+    /// Whether the transcription has ended.
+    private var hasEnded: Bool {
+        get async {
+            if let fanOut { return await fanOut.hasEnded }
+            return await driver.hasEnded
+        }
+    }
+
     /// Sends audio in the provider's wire format (the configured encoding and sample rate, mono,
-    /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``.
+    /// little-endian), cut into chunks of ``Configuration/audioChunkDuration``. For a multichannel
+    /// session (Speechmatics channel diarization) the bytes hold every channel, interleaved frame
+    /// by frame in label order (``wireFormat`` has that many channels); each channel goes to the
+    /// service as its own stream.
     ///
     /// Suspends while the send queue is full and, for Speechmatics, while too many chunks wait for
     /// their acknowledgement. Calls are served in order. While a reconnection is under way the
@@ -152,15 +186,24 @@ public final class StreamingTranscriber: Sendable {
     /// - Throws: ``/StreamingSTTProtocol/TranscriptionError``: `notStarted`, `sessionEnded` (with
     ///   the session's error, if any), `connectionLost`, `timeout`, `cancelled`.
     public func send(audio bytes: [UInt8]) async throws(TranscriptionError) {
+        if let fanOut { return try await fanOut.send(audio: bytes) }
         try await driver.send(audio: bytes)
     }
 
-    /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
-    public var wireFormat: AudioFormat { driver.wireFormat }
+    /// The audio format sent on the wire: the provider's configured encoding and rate; mono, or one
+    /// channel per label of a multichannel session (Speechmatics `channel_diarization_labels`).
+    public var wireFormat: AudioFormat {
+        var format = driver.wireFormat
+        if let fanOut { format.channelCount = fanOut.labels.count }
+        return format
+    }
 
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics
     /// `ForceEndOfUtterance` with the audio time sent so far. Does nothing while reconnecting.
     public func forceEndOfTurn() async throws(TranscriptionError) {
+        if let fanOut {
+            return try await fanOut.forEach { driver throws(TranscriptionError) in try await driver.forceEndOfTurn() }
+        }
         try await driver.forceEndOfTurn()
     }
 
@@ -178,6 +221,9 @@ public final class StreamingTranscriber: Sendable {
     /// AssemblyAI `KeepAlive`: resets the inactivity timer (only useful with `inactivity_timeout`).
     /// Speechmatics has no such message; this does nothing there.
     public func keepAlive() async throws(TranscriptionError) {
+        if let fanOut {
+            return try await fanOut.forEach { driver throws(TranscriptionError) in try await driver.keepAlive() }
+        }
         try await driver.keepAlive()
     }
 
@@ -185,6 +231,11 @@ public final class StreamingTranscriber: Sendable {
     /// Speechmatics `SetRecognitionConfig`. Only the fields the vendor allows to change are sent.
     /// With reconnection, every later session is sent the same changes before its audio.
     public func updateConfiguration(_ update: ConfigurationUpdate) async throws(TranscriptionError) {
+        if let fanOut {
+            return try await fanOut.forEach { driver throws(TranscriptionError) in
+                try await driver.updateConfiguration(update)
+            }
+        }
         try await driver.updateConfiguration(update)
     }
 
@@ -200,13 +251,15 @@ public final class StreamingTranscriber: Sendable {
     ///   finish in time, or whatever ended the session.
     @discardableResult
     public func stop() async throws(TranscriptionError) -> SessionSummary {
-        try await driver.stop()
+        if let fanOut { return try await fanOut.stop() }
+        return try await driver.stop()
     }
 
     /// Ends the session at once: drops the connection without the vendor's end message. Finals not
     /// yet received are lost. ``/StreamingSTTProtocol/TranscriptEvent/error(_:)`` with
     /// ``/StreamingSTTProtocol/TranscriptionError/Code/cancelled`` is the last event.
     public func cancel() async {
+        if let fanOut { return await fanOut.cancel() }
         await driver.cancel()
     }
 

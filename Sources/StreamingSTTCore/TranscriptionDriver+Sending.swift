@@ -99,7 +99,8 @@ extension TranscriptionDriver {
         try? await perform(leg.machine.endOfAudio(), on: leg)
     }
 
-    /// Sends one binary message to `leg`, within the vendor's acknowledgement window.
+    /// Sends one chunk to `leg` (a binary message, or one text message per channel of a multichannel
+    /// session), within the vendor's acknowledgement window.
     func send(_ chunk: [UInt8], on leg: SessionLeg) async throws(TranscriptionError) {
         if let counter = leg.acknowledgements { leg.machine.acknowledged(through: counter.value) }
         switch leg.machine.prepareAudio() {
@@ -113,7 +114,12 @@ extension TranscriptionDriver {
         }
         if isEnded || leg.role == .ended { throw lostError(of: leg) }
         do {
-            try await leg.connection.send(binary: chunk)
+            if let messages = leg.machine.channelAudioMessages(chunk) {
+                // Multichannel: one text message per channel (Speechmatics `AddChannelAudio`).
+                for message in messages { try await leg.connection.send(text: message) }
+            } else {
+                try await leg.connection.send(binary: chunk)
+            }
         } catch {
             throw await sendFailed(error, on: leg)
         }

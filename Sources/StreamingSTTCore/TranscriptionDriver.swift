@@ -192,7 +192,8 @@ package actor TranscriptionDriver {
         for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
     }
 
-    /// The audio format sent on the wire: mono, the provider's configured encoding and rate.
+    /// The audio format sent on the wire: the provider's configured encoding and rate; mono, or
+    /// one channel per label of a multichannel session (interleaved).
     package nonisolated var wireFormat: AudioFormat {
         let wire = vendor.wireAudio
         let encoding: AudioFormat.Encoding =
@@ -201,7 +202,7 @@ package actor TranscriptionDriver {
             case .float32: .float32
             case .mulaw: .mulaw
             }
-        return AudioFormat(encoding: encoding, sampleRate: wire.sampleRate)
+        return AudioFormat(encoding: encoding, sampleRate: wire.sampleRate, channelCount: wire.channelCount)
     }
 
     /// Ends the current turn at once: AssemblyAI `ForceEndpoint`; Speechmatics

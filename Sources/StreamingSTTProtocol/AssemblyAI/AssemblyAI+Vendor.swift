@@ -60,6 +60,10 @@ extension AssemblyAI: TranscriptionVendor {
         _ = try update.assemblyAIMessage()
     }
 
+    /// `nil`: AssemblyAI has no multichannel protocol; its documented approach is one session per
+    /// channel.
+    package func carryingChannels(_ labels: [String]) -> AssemblyAI? { nil }
+
     package func replacingCredentials(_ credentials: Credentials) -> AssemblyAI {
         var options = self
         options.credentials = credentials

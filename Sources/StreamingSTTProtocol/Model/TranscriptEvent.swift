@@ -111,6 +111,10 @@ public struct Transcript: Sendable, Hashable {
     /// Which session of the transcriber produced it: 0, or more after a reconnection or rollover
     /// (see ``TranscriptEvent/reconnected(_:)``).
     public var sessionIndex: Int
+    /// The label of the audio channel it was heard on, in a multichannel session (Speechmatics
+    /// `channel`, one of `channel_diarization_labels`); `nil` for single-channel audio. See
+    /// `Docs/Channels.md`.
+    public var channel: String?
 
     /// Creates a transcript.
     public init(
@@ -127,8 +131,10 @@ public struct Transcript: Sendable, Hashable {
         isForced: Bool = false,
         raw: RawMessage? = nil,
         sessionIndex: Int = 0,
-        languageConfidence: Double? = nil
+        languageConfidence: Double? = nil,
+        channel: String? = nil
     ) {
+        self.channel = channel
         self.sessionIndex = sessionIndex
         self.languageConfidence = languageConfidence
         self.text = text
@@ -187,9 +193,12 @@ public struct EndOfUtterance: Sendable, Hashable {
     public var isForced: Bool
     /// The vendor's message.
     public var raw: RawMessage?
+    /// The label of the channel whose utterance ended, in a multichannel session; `nil` otherwise.
+    public var channel: String?
 
     /// Creates an end-of-utterance mark.
-    public init(time: Double, isForced: Bool = false, raw: RawMessage? = nil) {
+    public init(time: Double, isForced: Bool = false, raw: RawMessage? = nil, channel: String? = nil) {
+        self.channel = channel
         self.time = time
         self.isForced = isForced
         self.raw = raw

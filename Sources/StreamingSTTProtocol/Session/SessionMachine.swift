@@ -50,6 +50,9 @@ package enum DecodedMessage: Sendable, Equatable {
     case started(SessionInfo)
     /// The service acknowledged audio chunk `seq_no` (Speechmatics `AudioAdded`).
     case acknowledged(Int)
+    /// The service acknowledged audio message `sequence` of one channel of a multichannel session
+    /// (Speechmatics `ChannelAudioAdded`, counted per channel from 1).
+    case channelAcknowledged(channel: String, sequence: Int)
     /// The service's last message (`Termination`, `EndOfTranscript`).
     case finished(SessionEnd)
     /// The service reported an error; the session is over.
@@ -75,6 +78,15 @@ package protocol SessionDialect: Sendable {
     func closeError(code: UInt16, reason: String) -> TranscriptionError?
     /// The message that ends the audio, given how many audio messages were sent.
     func endMessage(audioMessagesSent: Int) -> String
+    /// The messages that end the audio: ``endMessage(audioMessagesSent:)`` unless the session is
+    /// multichannel (Speechmatics: one `EndOfChannel` per channel).
+    func endMessages(audioMessagesSent: Int) -> [String]
+    /// The labels of the channels of a multichannel session, in the order their samples are
+    /// interleaved on the wire; empty for a single-channel session.
+    var channelLabels: [String] { get }
+    /// The text messages that carry one interleaved wire chunk of a multichannel session, one per
+    /// channel (Speechmatics `AddChannelAudio`), or `nil` when the chunk goes as one binary message.
+    func channelAudioMessages(_ chunk: [UInt8]) -> [String]?
     /// The message that ends the current turn at once, given the seconds of audio sent.
     func forceEndOfTurnMessage(audioSecondsSent: Double) -> String
     /// The message that asks for the speakers identified so far (`final: false`) or at the end of
@@ -89,4 +101,13 @@ package protocol SessionDialect: Sendable {
     mutating func update(_ update: ConfigurationUpdate) throws(TranscriptionError) -> String
     /// The error when acknowledgements stop coming for `timeout` while the window is full.
     func acknowledgementTimeout(after timeout: Duration) -> TranscriptionError
+}
+
+extension SessionDialect {
+    /// One end message.
+    func endMessages(audioMessagesSent: Int) -> [String] { [endMessage(audioMessagesSent: audioMessagesSent)] }
+    /// A single channel.
+    var channelLabels: [String] { [] }
+    /// Binary audio.
+    func channelAudioMessages(_ chunk: [UInt8]) -> [String]? { nil }
 }

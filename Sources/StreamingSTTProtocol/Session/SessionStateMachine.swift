@@ -38,8 +38,13 @@ package struct SessionStateMachine: Sendable {
     package private(set) var info: SessionInfo?
     /// Audio messages sent.
     package private(set) var chunksSent = 0
-    /// The highest acknowledged audio message (0 before the first).
+    /// The highest acknowledged audio message (0 before the first); in a multichannel session,
+    /// the lowest of the channels' (each channel has its own window: the slowest holds the sender).
     package private(set) var chunksAcknowledged = 0
+    /// The labels of a multichannel session's channels (empty for a single channel).
+    package let channelLabels: [String]
+    /// The highest acknowledged audio message of each channel of a multichannel session.
+    private var channelAcknowledgements: [String: Int] = [:]
     /// Bytes of audio sent.
     package private(set) var bytesSent = 0
     /// Whether the end message went out.
@@ -57,6 +62,7 @@ package struct SessionStateMachine: Sendable {
         self.dialect = dialect
         self.wire = wire
         self.acknowledgementWindow = dialect.acknowledgementWindow
+        self.channelLabels = dialect.channelLabels
     }
 
     /// The provider.
@@ -163,7 +169,17 @@ package struct SessionStateMachine: Sendable {
         return .send
     }
 
-    /// An audio chunk of `byteCount` bytes went out.
+    /// The text messages that carry `chunk` (interleaved wire audio) in a multichannel session,
+    /// one per channel, or `nil` when it goes as one binary message.
+    package func channelAudioMessages(_ chunk: [UInt8]) -> [String]? {
+        channelLabels.isEmpty ? nil : dialect.channelAudioMessages(chunk)
+    }
+
+    /// The highest acknowledged audio message of the channel labelled `channel` (0 before the first).
+    package func acknowledgedChunks(onChannel channel: String) -> Int { channelAcknowledgements[channel] ?? 0 }
+
+    /// An audio chunk of `byteCount` bytes went out (in a multichannel session: one message per
+    /// channel, each channel's count going up by one).
     package mutating func audioSent(byteCount: Int) {
         chunksSent += 1
         bytesSent += byteCount
@@ -180,7 +196,7 @@ package struct SessionStateMachine: Sendable {
         guard phase == .streaming else { return [] }
         phase = .ending
         endMessageSent = true
-        return [.sendText(dialect.endMessage(audioMessagesSent: chunksSent))]
+        return dialect.endMessages(audioMessagesSent: chunksSent).map(SessionAction.sendText)
     }
 
     // MARK: - Control
@@ -237,7 +253,12 @@ package struct SessionStateMachine: Sendable {
                 if phase == .starting || phase == .connecting { phase = .streaming }
                 actions.append(.started(started))
             case .acknowledged(let sequence):
-                acknowledged(through: sequence)
+                // A multichannel session is acknowledged per channel only.
+                if channelLabels.isEmpty { acknowledged(through: sequence) }
+            case .channelAcknowledged(let channel, let sequence):
+                guard channelLabels.contains(channel) else { continue }  // not a channel of this session
+                channelAcknowledgements[channel] = max(channelAcknowledgements[channel] ?? 0, sequence)
+                acknowledged(through: channelLabels.map { channelAcknowledgements[$0] ?? 0 }.min() ?? 0)
             case .finished(let end):
                 phase = .ended
                 actions.append(.finished(end))

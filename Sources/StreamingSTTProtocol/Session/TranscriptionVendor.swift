@@ -34,6 +34,10 @@ package protocol TranscriptionVendor: Sendable, Hashable {
     func validate(_ update: ConfigurationUpdate) throws(TranscriptionError)
     /// The same options with other credentials (each session's, from a supplier).
     func replacingCredentials(_ credentials: Credentials) -> Self
+    /// The same options carrying multichannel audio with these channel labels in one session
+    /// (Speechmatics channel diarization), or `nil` when the service has no multichannel protocol
+    /// (the transcriber then opens one session per channel).
+    func carryingChannels(_ labels: [String]) -> Self?
     /// Where and how a new session connects.
     func connectRequest() -> ConnectRequest
     /// The protocol of a new session: the changes in `configurationUpdates` were made earlier in

@@ -1,5 +1,6 @@
-/// The audio a vendor session carries: mono, little-endian, one encoding and sample rate; and the
-/// arithmetic between bytes, frames and seconds of it.
+/// The audio a vendor session carries: little-endian, one encoding and sample rate, mono or (for
+/// a multichannel session) several channels interleaved frame by frame; and the arithmetic between
+/// bytes, frames and seconds of it.
 package struct WireAudio: Sendable, Hashable {
     /// How each sample is written.
     package enum Encoding: Sendable, Hashable {
@@ -15,21 +16,27 @@ package struct WireAudio: Sendable, Hashable {
     package var encoding: Encoding
     /// Samples per second.
     package var sampleRate: Int
+    /// Channels, interleaved: 1 (mono) unless the session is multichannel.
+    package var channelCount: Int
 
     /// Creates a description of wire audio.
-    package init(encoding: Encoding, sampleRate: Int) {
+    package init(encoding: Encoding, sampleRate: Int, channelCount: Int = 1) {
         self.encoding = encoding
         self.sampleRate = sampleRate
+        self.channelCount = channelCount
     }
 
-    /// Bytes per frame (one sample: the audio is mono).
-    package var bytesPerFrame: Int {
+    /// Bytes per sample of one channel.
+    package var bytesPerSample: Int {
         switch encoding {
         case .int16: 2
         case .float32: 4
         case .mulaw: 1
         }
     }
+
+    /// Bytes per frame (one sample of every channel).
+    package var bytesPerFrame: Int { bytesPerSample * channelCount }
 
     /// Bytes per second of audio.
     package var bytesPerSecond: Int { sampleRate * bytesPerFrame }

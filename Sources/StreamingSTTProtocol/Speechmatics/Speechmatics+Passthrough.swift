@@ -4,6 +4,7 @@ extension Speechmatics {
         "language", "operating_point", "model", "domain", "output_locale", "enable_partials", "max_delay",
         "max_delay_mode", "diarization", "speaker_diarization_config", "additional_vocab", "punctuation_overrides",
         "conversation_config", "audio_filtering_config", "transcript_filtering_config", "enable_entities",
+        "channel_diarization_labels",
     ]
 
     /// The top-level `StartRecognition` members the library writes: a passthrough may not use them.

@@ -1,4 +1,10 @@
 extension Speechmatics {
+    /// The labels of the audio's channels with channel diarization, in wire order; empty for
+    /// single-channel audio.
+    package var audioChannelLabels: [String] {
+        diarization?.isPerChannel == true ? channelDiarizationLabels : []
+    }
+
     /// The `transcription_config` object.
     package var transcriptionConfig: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("language", .string(language))]
@@ -27,6 +33,9 @@ extension Speechmatics {
                 fields.append(("speakers", .array(speakers)))
             }
             members.append(("speaker_diarization_config", .object(fields)))
+        }
+        if !channelDiarizationLabels.isEmpty {
+            members.append(("channel_diarization_labels", .array(channelDiarizationLabels.map(JSONValue.string))))
         }
         if !additionalVocab.isEmpty {
             members.append(

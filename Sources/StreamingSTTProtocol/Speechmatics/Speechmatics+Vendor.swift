@@ -22,7 +22,7 @@ extension Speechmatics: TranscriptionVendor {
             case .pcmS16LE: .int16
             case .mulaw: .mulaw
             }
-        return WireAudio(encoding: wire, sampleRate: sampleRate)
+        return WireAudio(encoding: wire, sampleRate: sampleRate, channelCount: max(1, audioChannelLabels.count))
     }
 
     package var chunking: AudioChunking { AudioChunking(holdsBackLastChunk: false) }
@@ -50,6 +50,15 @@ extension Speechmatics: TranscriptionVendor {
 
     package func validate(_ update: ConfigurationUpdate) throws(TranscriptionError) {
         _ = try update.speechmaticsMessage(language: language)
+    }
+
+    /// Channel diarization with `labels` (`channel_and_speaker` when the options ask for speakers).
+    package func carryingChannels(_ labels: [String]) -> Speechmatics? {
+        var options = self
+        let speakers = diarization == .speaker || diarization == .channelAndSpeaker
+        options.diarization = speakers ? .channelAndSpeaker : .channel
+        options.channelDiarizationLabels = labels
+        return options
     }
 
     package func replacingCredentials(_ credentials: Credentials) -> Speechmatics {

@@ -70,12 +70,22 @@ public struct Speechmatics: Sendable, Hashable {
         case fixed
     }
 
-    /// `diarization` (single-channel audio: `none` or `speaker`).
+    /// `diarization`: `none` or `speaker` for single-channel audio; `channel` or
+    /// `channel_and_speaker` for multichannel audio, whose channels are named by
+    /// ``Speechmatics/channelDiarizationLabels`` (see `Docs/Channels.md`).
     public enum Diarization: String, Sendable, Hashable {
         /// `none`.
         case none
         /// `speaker`: label speakers `S1`, `S2`, ….
         case speaker
+        /// `channel`: each channel of the audio is transcribed on its own, and its transcripts
+        /// carry its label (``Transcript/channel``).
+        case channel
+        /// `channel_and_speaker`: as ``channel``, with the speakers of each channel labelled too.
+        case channelAndSpeaker = "channel_and_speaker"
+
+        /// Whether the audio is multichannel (``channel`` or ``channelAndSpeaker``).
+        public var isPerChannel: Bool { self == .channel || self == .channelAndSpeaker }
     }
 
     /// `speaker_diarization_config` (with ``Diarization/speaker``).
@@ -243,6 +253,11 @@ public struct Speechmatics: Sendable, Hashable {
     public var diarization: Diarization?
     /// `speaker_diarization_config`.
     public var speakerDiarizationConfig: SpeakerDiarizationConfig?
+    /// `channel_diarization_labels`: the names of the audio's channels, in the order their
+    /// samples are interleaved (with ``Diarization/channel`` or ``Diarization/channelAndSpeaker``;
+    /// the hosted service takes at most 2). Each channel's audio then goes as `AddChannelAudio`,
+    /// and the transcriber's wire format has this many channels.
+    public var channelDiarizationLabels: [String] = []
     /// `additional_vocab`, at most 1000 entries.
     public var additionalVocab: [VocabularyEntry]
     /// `punctuation_overrides`.
@@ -318,6 +333,17 @@ public struct Speechmatics: Sendable, Hashable {
             if config.speakers.reduce(0, { $0 + $1.identifiers.count }) > 50 {
                 throw fail("speakers hold at most 50 speaker_identifiers in all")
             }
+        }
+        if diarization?.isPerChannel == true {
+            if channelDiarizationLabels.isEmpty {
+                throw fail("channel diarization needs channel_diarization_labels, one per channel")
+            }
+            if channelDiarizationLabels.contains(where: \.isEmpty) { throw fail("a channel label is empty") }
+            if Set(channelDiarizationLabels).count != channelDiarizationLabels.count {
+                throw fail("channel labels must be unique")
+            }
+        } else if !channelDiarizationLabels.isEmpty {
+            throw fail("channel_diarization_labels needs diarization channel or channel_and_speaker")
         }
         if additionalVocab.count > 1000 { throw fail("additional_vocab holds at most 1000 entries") }
         for entry in additionalVocab {

@@ -32,6 +32,10 @@ package struct SpeechmaticsDecoder: Sendable {
             outputs += [.started(info), .event(.begin(info))]
         case "AudioAdded":
             if let sequence = json["seq_no"]?.intValue { outputs.append(.acknowledged(sequence)) }
+        case "ChannelAudioAdded" where json["seq_no"]?.intValue != nil && json["channel"]?.stringValue != nil:
+            outputs.append(
+                .channelAcknowledged(
+                    channel: json["channel"]?.stringValue ?? "", sequence: json["seq_no"]?.intValue ?? 0))
         case "AddPartialTranscript":
             outputs.append(.event(.partial(transcript(json, isFinal: false, raw: raw))))
         case "AddTranscript":
@@ -44,7 +48,10 @@ package struct SpeechmaticsDecoder: Sendable {
             let time = json["metadata"]?["end_time"]?.looseDouble ?? 0
             outputs.append(
                 .event(
-                    .endOfUtterance(EndOfUtterance(time: time, isForced: json["forced"]?.boolValue ?? false, raw: raw))
+                    .endOfUtterance(
+                        EndOfUtterance(
+                            time: time, isForced: json["forced"]?.boolValue ?? false, raw: raw,
+                            channel: json["channel"]?.stringValue))
                 ))
             utterance += 1
         case "Info":
@@ -103,6 +110,13 @@ package struct SpeechmaticsDecoder: Sendable {
 
     private func notice(_ json: JSONValue, raw: RawMessage) -> VendorNotice {
         VendorNotice(type: json["type"]?.stringValue ?? "", reason: json["reason"]?.stringValue ?? "", raw: raw)
+    }
+
+    /// A multichannel message's channel: on the message root (since 2022, speechmatics-python
+    /// 5.0.0: "Moved channel field to root of AddTranscript message"), or on its first result
+    /// (earlier servers; `speechmatics-rt` 1.2.1's README still reads `results[0].channel`).
+    static func channel(_ json: JSONValue) -> String? {
+        json["channel"]?.stringValue ?? json["results"]?.arrayValue?.first?["channel"]?.stringValue
     }
 
     /// A word's speaker: its label, or `nil` for none or for `UU`, the label of a word the
@@ -166,7 +180,8 @@ package struct SpeechmaticsDecoder: Sendable {
             text: text, start: metadata?["start_time"]?.looseDouble ?? words.first?.start ?? 0,
             end: metadata?["end_time"]?.looseDouble ?? words.last?.end ?? 0, words: words,
             isEndOfTurn: endsSentence || forced, turnOrder: utterance, language: language,
-            speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: raw)
+            speaker: speakers.count == 1 ? speakers.first : nil, isForced: forced, raw: raw,
+            channel: Self.channel(json))
     }
 
     /// The error a close code means without a preceding `Error` message, or `nil` for 1000.

@@ -38,12 +38,17 @@ public struct EmulatorScript: Sendable, Hashable {
         /// `speaker_labels`, the turns holding such words are relabelled in a `SpeakerRevision`
         /// sent after the last turn, before `Termination` (Speechmatics ignores it).
         public var revisedSpeaker: String?
+        /// The audio channel the word is heard on in a multichannel session, counted from 0 in
+        /// the order the channels are sent (the first `channel_diarization_labels` entry is 0);
+        /// `nil`: on every channel. Single-channel sessions hear every word.
+        public var channel: Int?
 
         /// Creates a word.
         public init(
             text: String, start: Double, end: Double, confidence: Double = 0.98, speaker: String? = nil,
-            punctuation: String? = nil, speakerIsUnknown: Bool = false
+            punctuation: String? = nil, speakerIsUnknown: Bool = false, channel: Int? = nil
         ) {
+            self.channel = channel
             self.speakerIsUnknown = speakerIsUnknown
             self.text = text
             self.start = start
@@ -114,6 +119,7 @@ public struct EmulatorScript: Sendable, Hashable {
     ///   - sentenceGap: the silence after a word that ends a sentence, in seconds.
     ///   - speaker: the speaker of every word, or `nil`.
     ///   - language: the language code.
+    ///   - channel: the channel every word is heard on (see ``Word/channel``), or `nil`.
     public init(
         text: String,
         startingAt: Double = 0.5,
@@ -121,7 +127,8 @@ public struct EmulatorScript: Sendable, Hashable {
         gap: Double = 0.1,
         sentenceGap: Double = 1.2,
         speaker: String? = nil,
-        language: String = "en"
+        language: String = "en",
+        channel: Int? = nil
     ) {
         var words: [Word] = []
         var time = startingAt
@@ -134,7 +141,7 @@ public struct EmulatorScript: Sendable, Hashable {
             }
             let word = Word(
                 text: body, start: Self.round(time), end: Self.round(time + wordDuration), speaker: speaker,
-                punctuation: punctuation.isEmpty ? nil : punctuation)
+                punctuation: punctuation.isEmpty ? nil : punctuation, channel: channel)
             words.append(word)
             time += wordDuration + (word.endsSentence ? sentenceGap : gap)
         }
@@ -169,6 +176,17 @@ public struct EmulatorScript: Sendable, Hashable {
             }
         }
         self.init(words: words, language: language)
+    }
+
+    /// The words heard on channel `index` of a multichannel session (theirs and those of every
+    /// channel), as a script of their own.
+    public func channel(_ index: Int) -> EmulatorScript {
+        EmulatorScript(words: words.filter { $0.channel == nil || $0.channel == index }, language: language)
+    }
+
+    /// Two scripts as one: the words of both, in time order (for instance one per channel).
+    public static func + (lhs: EmulatorScript, rhs: EmulatorScript) -> EmulatorScript {
+        EmulatorScript(words: (lhs.words + rhs.words).sorted { $0.start < $1.start }, language: lhs.language)
     }
 
     /// The full expected text: the words joined with spaces, punctuation attached

@@ -70,6 +70,11 @@ public final class TranscriptionEmulator: Sendable {
         public var receiveBufferSize: Int?
         /// A fault of both temporary-token endpoints; `nil` (the default) for none.
         public var tokenFault: EmulatorTokenFault? = nil
+        /// What is said in one session's audio, chosen when its handshake arrives, instead of
+        /// ``script``; `nil` (the default) or a `nil` answer: ``script``. For one session per
+        /// channel (AssemblyAI multichannel, whose sessions cannot say which channel they carry):
+        /// `{ script.channel($0.vendorIndex) }` gives the n-th session the n-th channel's words.
+        public var sessionScript: (@Sendable (EmulatorSessionInfo) -> EmulatorScript?)? = nil
 
         /// Creates a configuration.
         ///
@@ -372,6 +377,8 @@ final class EmulatorCore: Sendable {
         let io = SessionIO(
             connection: connection, recorder: pending.recorder, faults: pending.faults,
             stampsTranscripts: configuration.stampsTranscripts)
+        var configuration = configuration
+        if let script = configuration.sessionScript?(pending.info) { configuration.script = script }
         switch pending.info.vendor {
         case .assemblyAI:
             await AssemblyAISession(

@@ -46,6 +46,8 @@ struct SpeechmaticsConfig: Sendable, Equatable {
     var emptyTranslationTargets = false
     /// `audio_events_config.types`: `nil` without audio events, `[]` for every type.
     var audioEventTypes: [String]?
+    /// `channel_diarization_labels` of a multichannel session (channel diarization), in order.
+    var channelLabels: [String] = []
     /// The transcription_config as received, to compare `SetRecognitionConfig` with.
     var transcriptionConfig: [EmulatorJSON.Member] = []
 
@@ -59,6 +61,12 @@ struct SpeechmaticsConfig: Sendable, Equatable {
     }
 
     var speakers: Bool { diarization == "speaker" || diarization == "channel_and_speaker" }
+
+    /// Whether the session is multichannel (`channel` or `channel_and_speaker`).
+    var perChannel: Bool { diarization == "channel" || diarization == "channel_and_speaker" }
+
+    /// The most channels the hosted service takes (protocol note §5.3: "at most 2 on SaaS").
+    static let maxChannels = 2
 
     /// Languages the emulator knows, with their description, word delimiter and direction.
     static let languages: [String: (description: String, delimiter: String, rtl: Bool)] = [
@@ -382,6 +390,24 @@ struct SpeechmaticsConfig: Sendable, Equatable {
                         throw SpeechmaticsError.config("transcription_config.\(key) must be an array of strings")
                     }
                 }
+            }
+            let labels = transcription["channel_diarization_labels"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if config.perChannel {
+                // Channel diarization names its channels; each label once, at most 2 on SaaS.
+                guard !labels.isEmpty else {
+                    throw SpeechmaticsError.config(
+                        "diarization \(config.diarization) requires channel_diarization_labels")
+                }
+                if labels.contains(where: \.isEmpty) || Set(labels).count != labels.count {
+                    throw SpeechmaticsError.config("channel_diarization_labels must be unique non-empty strings")
+                }
+                if labels.count > Self.maxChannels {
+                    throw SpeechmaticsError.config("at most \(Self.maxChannels) channels are supported")
+                }
+                config.channelLabels = labels
+            } else if !labels.isEmpty {
+                throw SpeechmaticsError.config(
+                    "channel_diarization_labels requires diarization channel or channel_and_speaker")
             }
             if let ctrl = transcription["ctrl"], !ctrl.isObject {
                 throw SpeechmaticsError.config("transcription_config.ctrl must be an object")

@@ -93,6 +93,8 @@ struct SpeechmaticsSession: Sendable {
         var config = SpeechmaticsConfig()
         var transcripts: SpeechmaticsTranscripts?
         var audioEvents = SpeechmaticsAudioEvents(script: configuration.script, types: nil)
+        /// A multichannel session's channels, by label (channel diarization).
+        var channels: [String: ChannelState] = [:]
         var seqNo = 0
         var audioBytes = 0
         let neverStart = faults.contains(.neverStart)
@@ -129,12 +131,35 @@ struct SpeechmaticsSession: Sendable {
             }
         }
 
-        /// `EndOfStream`: every final, then `EndOfTranscript` (unless withheld).
+        /// The end of one channel's audio: its last finals.
+        func endChannel(_ label: String) async {
+            guard var channel = channels[label], !channel.ended else { return }
+            channel.ended = true
+            await send(channel.engine.flush(audio: channel.milliseconds(config)))
+            channels[label] = channel
+        }
+
+        /// The speakers heard so far, on every channel.
+        var speakersSeen: [String] {
+            var seen = transcripts?.speakersSeen ?? []
+            for label in config.channelLabels {
+                for speaker in channels[label]?.engine.speakersSeen ?? [] where !seen.contains(speaker) {
+                    seen.append(speaker)
+                }
+            }
+            return seen
+        }
+
+        /// `EndOfStream` (or the last `EndOfChannel`): every final, then `EndOfTranscript` (unless
+        /// withheld).
         func finish() async {
             if var engine = transcripts {
                 await send(engine.flush(audio: audioMilliseconds))
-                if config.getSpeakersAtEnd { await io.send(speakersResult(engine.speakersSeen)) }
                 transcripts = engine
+            }
+            for label in config.channelLabels { await endChannel(label) }
+            if transcripts != nil || !channels.isEmpty, config.getSpeakersAtEnd {
+                await io.send(speakersResult(speakersSeen))
             }
             if neverFinal {
                 io.note("fault: EndOfTranscript withheld")
@@ -189,6 +214,10 @@ struct SpeechmaticsSession: Sendable {
                     continue
                 case .started:
                     break
+                }
+                if config.perChannel {
+                    await fail(.protocolError("Binary AddAudio in a multichannel session: send AddChannelAudio"))
+                    return await drain(queue)
                 }
                 if let startedAt, arrival < startedAt {
                     await fail(.protocolError("Received audio before RecognitionStarted"))
@@ -250,27 +279,43 @@ struct SpeechmaticsSession: Sendable {
                         for note in notes { io.note(note) }
                     }
                     phase = .started
-                    transcripts = SpeechmaticsTranscripts(
-                        script: configuration.script, config: config, behaviour: behaviour)
+                    if config.perChannel {
+                        for (index, label) in config.channelLabels.enumerated() {
+                            channels[label] = ChannelState(
+                                engine: SpeechmaticsTranscripts(
+                                    script: configuration.script.channel(index), config: config, behaviour: behaviour,
+                                    channel: label))
+                        }
+                    } else {
+                        transcripts = SpeechmaticsTranscripts(
+                            script: configuration.script, config: config, behaviour: behaviour)
+                    }
                     audioEvents = SpeechmaticsAudioEvents(script: configuration.script, types: config.audioEventTypes)
                     if neverStart {
                         io.note("fault: neverStart")
                         continue
                     }
                     let language = SpeechmaticsConfig.languages[config.language]
-                    // The moment RecognitionStarted is written: audio can only follow it.
-                    startedAt = await io.send(
-                        .obj([
-                            "message": .string("RecognitionStarted"),
-                            "orchestrator_version": .string(behaviour.orchestratorVersion),
-                            "id": .string(UUID().uuidString.lowercased()),
-                            "language_pack_info": .obj([
+                    var started: [(String, EmulatorJSON)] = [
+                        ("message", .string("RecognitionStarted")),
+                        ("orchestrator_version", .string(behaviour.orchestratorVersion)),
+                        ("id", .string(UUID().uuidString.lowercased())),
+                        (
+                            "language_pack_info",
+                            .obj([
                                 "adapted": .bool(false), "itn": .bool(true),
                                 "language_description": .string(language?.description ?? config.language),
                                 "word_delimiter": .string(language?.delimiter ?? " "),
                                 "writing_direction": .string(language?.rtl == true ? "right-to-left" : "left-to-right"),
-                            ]),
-                        ]))
+                            ])
+                        ),
+                    ]
+                    // The spec's name (the multichannel prose says "channels"; protocol note §4.1).
+                    if config.perChannel {
+                        started.append(("channel_ids", .array(config.channelLabels.map(EmulatorJSON.string))))
+                    }
+                    // The moment RecognitionStarted is written: audio can only follow it.
+                    startedAt = await io.send(.obj(started))
                     if config.emptyTranslationTargets {
                         await io.send(
                             .obj([
@@ -285,12 +330,19 @@ struct SpeechmaticsSession: Sendable {
                             .init(type: "invalid_message", reason: "EndOfStream requires an integer last_seq_no"))
                         return await drain(queue)
                     }
-                    if last > seqNo {
+                    // In a multichannel session it ends every channel (protocol note §3.4).
+                    let received = config.perChannel ? (channels.values.map(\.sequence).max() ?? 0) : seqNo
+                    if last > received {
                         await fail(
-                            .protocolError("last_seq_no \(last) is greater than the \(seqNo) audio chunks received"))
+                            .protocolError("last_seq_no \(last) is greater than the \(received) audio chunks received"))
                         return await drain(queue)
                     }
-                    if last != seqNo {
+                    if config.perChannel {
+                        if last != received {
+                            io.violation(
+                                "recorded only: EndOfStream last_seq_no \(last) but \(received) chunks were received")
+                        }
+                    } else if last != seqNo {
                         io.violation(
                             "recorded only: EndOfStream last_seq_no \(last) but \(seqNo) audio chunks were received")
                     }
@@ -309,6 +361,7 @@ struct SpeechmaticsSession: Sendable {
                     for note in notes { io.note(note) }
                     config = updated
                     transcripts?.config = updated
+                    for label in config.channelLabels { channels[label]?.engine.config = updated }
                 case "ForceEndOfUtterance":
                     if let timestamp = json["timestamp"], !(timestamp.numberValue.map { $0 >= 0 } ?? false) {
                         await fail(.init(type: "invalid_message", reason: "timestamp must be a number of at least 0"))
@@ -318,10 +371,25 @@ struct SpeechmaticsSession: Sendable {
                         await fail(.init(type: "invalid_message", reason: "channel must be a string"))
                         return await drain(queue)
                     }
+                    let timestamp = json["timestamp"]?.numberValue.map { Int(($0 * 1000).rounded()) }
                     if var engine = transcripts {
-                        let timestamp = json["timestamp"]?.numberValue.map { Int(($0 * 1000).rounded()) }
                         await send(engine.forceEndOfUtterance(audio: audioMilliseconds, timestamp: timestamp))
                         transcripts = engine
+                    }
+                    if config.perChannel {
+                        // One channel, or every channel still open.
+                        let label = json["channel"]?.stringValue
+                        if let label, channels[label] == nil {
+                            await fail(.protocolError("ForceEndOfUtterance for unknown channel \(label)"))
+                            return await drain(queue)
+                        }
+                        for each in config.channelLabels where label == nil || label == each {
+                            guard var channel = channels[each], !channel.ended else { continue }
+                            await send(
+                                channel.engine.forceEndOfUtterance(
+                                    audio: channel.milliseconds(config), timestamp: timestamp))
+                            channels[each] = channel
+                        }
                     }
                 case "GetSpeakers":
                     if let final = json["final"], final.boolValue == nil {
@@ -331,13 +399,85 @@ struct SpeechmaticsSession: Sendable {
                     if json["final"]?.boolValue == true {
                         config.getSpeakersAtEnd = true
                     } else {
-                        await io.send(speakersResult(transcripts?.speakersSeen ?? []))
+                        await io.send(speakersResult(speakersSeen))
                     }
                 case "AddChannelAudio", "EndOfChannel":
-                    await fail(
-                        .init(type: "not_allowed", reason: "Multichannel audio is not supported by the emulator"),
-                        recordOnly: "emulator limitation: \(name)")
-                    return await drain(queue)
+                    guard config.perChannel else {
+                        await fail(
+                            .protocolError("\(name) needs diarization channel or channel_and_speaker"))
+                        return await drain(queue)
+                    }
+                    guard let label = json["channel"]?.stringValue else {
+                        await fail(.init(type: "invalid_message", reason: "\(name) requires a string channel"))
+                        return await drain(queue)
+                    }
+                    guard var channel = channels[label] else {
+                        await fail(.protocolError("\(name) for unknown channel \(label)"))
+                        return await drain(queue)
+                    }
+                    if name == "EndOfChannel" {
+                        guard let last = json["last_seq_no"]?.intValue, last >= 0 else {
+                            await fail(
+                                .init(type: "invalid_message", reason: "EndOfChannel requires an integer last_seq_no"))
+                            return await drain(queue)
+                        }
+                        if channel.ended {
+                            await fail(.protocolError("channel \(label) has already ended"))
+                            return await drain(queue)
+                        }
+                        if last > channel.sequence {
+                            await fail(
+                                .protocolError(
+                                    "last_seq_no \(last) is greater than the \(channel.sequence) chunks of channel \(label)"
+                                ))
+                            return await drain(queue)
+                        }
+                        if last != channel.sequence {
+                            io.violation(
+                                "recorded only: EndOfChannel \(label) last_seq_no \(last) but \(channel.sequence) chunks were received"
+                            )
+                        }
+                        await endChannel(label)
+                        // "Once every channel is closed the session ends" (protocol note §3.5).
+                        if channels.values.allSatisfy(\.ended) { await finish() }
+                        continue
+                    }
+                    guard let data = json["data"]?.stringValue, let bytes = Data(base64Encoded: data) else {
+                        await fail(.init(type: "invalid_message", reason: "AddChannelAudio requires base64 data"))
+                        return await drain(queue)
+                    }
+                    io.recorder.received(audio: Array(bytes))
+                    if channel.ended {
+                        io.violation("recorded only: audio on channel \(label) after its EndOfChannel")
+                        await io.send(
+                            .obj([
+                                "message": .string("Warning"), "type": .string("add_audio_after_eos"),
+                                "reason": .string("Audio received after EndOfChannel is ignored"),
+                            ]))
+                        continue
+                    }
+                    if let size = config.bytesPerSample, bytes.count % size != 0 {
+                        await fail(
+                            .init(
+                                type: "invalid_message",
+                                reason: "AddChannelAudio data of \(bytes.count) bytes is not whole samples"))
+                        return await drain(queue)
+                    }
+                    channel.sequence += 1
+                    channel.bytes += bytes.count
+                    lastAudioAt = clock.now
+                    await io.send(
+                        .obj([
+                            "message": .string("ChannelAudioAdded"), "channel": .string(label),
+                            "seq_no": .int(channel.sequence),
+                        ]))
+                    await send(channel.engine.advance(to: channel.milliseconds(config)))
+                    channels[label] = channel
+                    if label == config.channelLabels.first,
+                        await applyFaults(afterChunks: channel.sequence)
+                    {
+                        return await drain(queue)
+                    }
                 default:
                     await fail(.init(type: "invalid_message", reason: "Unknown message type: \(name)"))
                     return await drain(queue)
@@ -377,6 +517,25 @@ struct SpeechmaticsSession: Sendable {
                     ])
                 }),
         ])
+    }
+}
+
+/// One channel of a multichannel session: its count of `AddChannelAudio` messages, its audio
+/// and its transcripts.
+struct ChannelState: Sendable {
+    var sequence = 0
+    var bytes = 0
+    var ended = false
+    var engine: SpeechmaticsTranscripts
+
+    init(engine: SpeechmaticsTranscripts) {
+        self.engine = engine
+    }
+
+    /// Milliseconds of this channel's audio received.
+    func milliseconds(_ config: SpeechmaticsConfig) -> Int {
+        guard let size = config.bytesPerSample, let rate = config.sampleRate else { return 0 }
+        return Int(Int64(bytes) * 1000 / Int64(size * rate))
     }
 }
 

@@ -20,6 +20,9 @@ struct SpeechmaticsTranscripts: Sendable {
     }
 
     var config: SpeechmaticsConfig
+    /// The channel label of a multichannel session's engine (one engine per channel), carried on
+    /// the root of every transcript and `EndOfUtterance`; `nil` for a single channel.
+    private let channel: String?
     private let cadence: Int
     private let finalLatency: Int
     private let words: [TimedWord]
@@ -41,8 +44,11 @@ struct SpeechmaticsTranscripts: Sendable {
     /// The words of the last partial translation sent (to send a changed one only).
     private var lastPartialTranslation: Range<Int> = 0..<0
 
-    init(script: EmulatorScript, config: SpeechmaticsConfig, behaviour: SpeechmaticsBehaviour) {
+    init(
+        script: EmulatorScript, config: SpeechmaticsConfig, behaviour: SpeechmaticsBehaviour, channel: String? = nil
+    ) {
         self.config = config
+        self.channel = channel
         cadence = max(10, Int((behaviour.finalCadence * 1000).rounded()))
         finalLatency = max(0, Int((behaviour.finalLatency * 1000).rounded()))
         delimiter = SpeechmaticsConfig.languages[config.language]?.delimiter ?? " "
@@ -155,6 +161,7 @@ struct SpeechmaticsTranscripts: Sendable {
             ),
         ]
         if forced { pairs.append(("forced", .bool(true))) }
+        if let channel { pairs.append(("channel", .string(channel))) }
         return (.obj(pairs), transcript)
     }
 
@@ -257,6 +264,7 @@ struct SpeechmaticsTranscripts: Sendable {
             ("metadata", .obj([("end_time", seconds(time)), ("start_time", seconds(time))])),
         ]
         if forced { pairs.append(("forced", .bool(true))) }
+        if let channel { pairs.append(("channel", .string(channel))) }
         return Message(json: .obj(pairs))
     }
 
