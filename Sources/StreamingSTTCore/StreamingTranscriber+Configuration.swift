@@ -1,3 +1,4 @@
+import CoreMetrics
 import StreamingSTTWebSocket
 
 extension StreamingTranscriber.Configuration {
@@ -53,6 +54,11 @@ extension StreamingTranscriber {
         /// turn this on only for a network you trust end to end (an on-premises container on a
         /// private link).
         public var allowsCredentialsOverCleartext: Bool
+        /// Where the session's metrics go (swift-metrics): `nil` (the default) uses the global
+        /// `MetricsSystem`, which records nothing until the program bootstraps a backend. Give a
+        /// factory to keep a tenant's sessions apart, or in tests. Every name, dimension and unit
+        /// is in `Docs/Observability.md`; no dimension holds a key, a token or transcript text.
+        public var metricsFactory: (any MetricsFactory)?
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -70,7 +76,8 @@ extension StreamingTranscriber {
             reconnection: ReconnectionPolicy? = nil,
             credentials: SessionCredentials? = nil,
             eventLoop: WebSocketEventLoop = .shared,
-            allowsCredentialsOverCleartext: Bool = false
+            allowsCredentialsOverCleartext: Bool = false,
+            metricsFactory: (any MetricsFactory)? = nil
         ) {
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
@@ -86,6 +93,7 @@ extension StreamingTranscriber {
             self.credentials = credentials
             self.eventLoop = eventLoop
             self.allowsCredentialsOverCleartext = allowsCredentialsOverCleartext
+            self.metricsFactory = metricsFactory
         }
     }
 }

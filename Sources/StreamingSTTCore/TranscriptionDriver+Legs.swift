@@ -55,12 +55,14 @@ extension TranscriptionDriver {
         }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
         let connection: WebSocketConnection
+        let connecting = clock.now
         do {
             connection = try await WebSocketConnection.connect(
                 to: request.revealedURL, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
         } catch {
             throw TranscriptionError(transport: error, provider: provider.kind)
         }
+        instruments.connected(after: clock.now - connecting)
         if isEnded {
             connection.cancel()
             throw endedError()
@@ -165,6 +167,7 @@ extension TranscriptionDriver {
                 deliver(event, from: leg)
             case .started(let info):
                 leg.startedAt = clock.now
+                instruments.began(after: clock.now - leg.connectedAt)
                 if leg.index == 0 { session = info }
                 logger.debug("session started", metadata: ["stt.session.id": "\(info.id)"])
                 changed()
@@ -348,6 +351,8 @@ extension TranscriptionDriver {
     }
 
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
+        recordAudioProgress()
+        instruments.sessionEnded(result)
         phase = .ended(result)
         handOff.finish()
         jobsEnded()

@@ -71,6 +71,8 @@ package actor TranscriptionDriver {
     var finalCount = 0
     /// The conversion of the caller's audio buffers to the wire format, once it started.
     package var inputConversion: (any AudioInputConversion)?
+    /// Metrics (swift-metrics; no-op unless configured or bootstrapped).
+    var instruments: SessionInstruments
 
     deinit {
         // Nobody can end the session any more: end its events.
@@ -95,6 +97,7 @@ package actor TranscriptionDriver {
         self.ledger = AudioLedger(
             replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
+        self.instruments = SessionInstruments(provider: provider.kind, factory: configuration.metricsFactory)
     }
 
     // MARK: - Background work
@@ -143,6 +146,7 @@ package actor TranscriptionDriver {
         guard case .idle = phase else {
             throw TranscriptionError(.alreadyStarted, provider: provider.kind, reason: "start() was called twice")
         }
+        instruments.sessionStarted()
         do {
             try validate()
         } catch {
@@ -189,6 +193,7 @@ package actor TranscriptionDriver {
         try await waitForFirstSession()
         await acquireSendLock()
         defer { releaseSendLock() }
+        defer { recordAudioProgress() }
         for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
     }
 
