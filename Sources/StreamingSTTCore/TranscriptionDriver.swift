@@ -144,6 +144,9 @@ package actor TranscriptionDriver {
     @discardableResult
     package func start() async throws(TranscriptionError) -> SessionInfo {
         guard case .idle = phase else {
+            // Ended before any session began (cancelled before `start()`, or by a shutting-down
+            // TranscriptionService): that end, not "called twice".
+            if isEnded, session == nil, firstConnectedAt == nil { throw endedError() }
             throw TranscriptionError(.alreadyStarted, provider: provider.kind, reason: "start() was called twice")
         }
         instruments.sessionStarted()
