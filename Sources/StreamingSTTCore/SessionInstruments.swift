@@ -1,4 +1,5 @@
 import CoreMetrics
+import Tracing
 
 /// The swift-metrics instruments of one transcription (see `Docs/Observability.md` for every
 /// name, dimension and unit). Made from ``StreamingTranscriber/Configuration/metricsFactory``, or
@@ -48,10 +49,13 @@ struct SessionInstruments {
     private var recordedLost = 0
     private var recordedQueued = 0
     private var isActive = false
+    /// The session's spans.
+    var trace: SessionTrace
 
     /// Makes the instruments of one transcription with `provider`, from `factory` (`nil`: the
-    /// global `MetricsSystem.factory`).
-    init(provider: ProviderKind, factory: (any MetricsFactory)?) {
+    /// global `MetricsSystem.factory`) and `tracer` (see ``SessionTrace``).
+    init(provider: ProviderKind, factory: (any MetricsFactory)?, tracer: (any Tracer)? = nil) {
+        trace = SessionTrace(provider: provider, tracer: tracer)
         let factory = factory ?? MetricsSystem.factory
         self.factory = factory
         self.provider = provider
@@ -71,8 +75,10 @@ struct SessionInstruments {
         transcriptLag = Timer(label: Name.transcriptLag, dimensions: dimensions, factory: factory)
     }
 
-    /// `start()` was called: one more session started and active.
+    /// `start()` was called: one more session started and active, its span opened in the calling
+    /// task's context.
     mutating func sessionStarted() {
+        trace.sessionStarted()
         started.increment()
         active.increment()
         isActive = true
@@ -114,7 +120,8 @@ struct SessionInstruments {
     }
 
     /// The transcription ended: stopped (`terminated`) or failed with the error's code.
-    mutating func sessionEnded(_ result: Result<SessionSummary, TranscriptionError>) {
+    mutating func sessionEnded(_ result: Result<SessionSummary, TranscriptionError>, sessionID: String?) {
+        trace.sessionEnded(result, sessionID: sessionID)
         guard isActive else { return }
         isActive = false
         setQueued(0)

@@ -1,5 +1,6 @@
 import CoreMetrics
 import StreamingSTTWebSocket
+import Tracing
 
 extension StreamingTranscriber.Configuration {
     /// WebSocket keepalive: a ping every `pingInterval`; no pong within `pongTimeout` fails the
@@ -59,6 +60,12 @@ extension StreamingTranscriber {
         /// factory to keep a tenant's sessions apart, or in tests. Every name, dimension and unit
         /// is in `Docs/Observability.md`; no dimension holds a key, a token or transcript text.
         public var metricsFactory: (any MetricsFactory)?
+        /// Where the session's spans go (swift-distributed-tracing): `nil` (the default) uses the
+        /// tracer `InstrumentationSystem` gives the task that calls `start()` (a `withTracer`
+        /// scope, the bootstrapped one, or none). A span `stt.session` per transcription, child of
+        /// that task's `ServiceContext`, and `stt.connect` per connection attempt; see
+        /// `Docs/Observability.md`.
+        public var tracer: (any Tracer)?
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -77,7 +84,8 @@ extension StreamingTranscriber {
             credentials: SessionCredentials? = nil,
             eventLoop: WebSocketEventLoop = .shared,
             allowsCredentialsOverCleartext: Bool = false,
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil,
+            tracer: (any Tracer)? = nil
         ) {
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
@@ -94,6 +102,7 @@ extension StreamingTranscriber {
             self.eventLoop = eventLoop
             self.allowsCredentialsOverCleartext = allowsCredentialsOverCleartext
             self.metricsFactory = metricsFactory
+            self.tracer = tracer
         }
     }
 }

@@ -4,8 +4,9 @@ import StreamingSTTWebSocket
 extension TranscriptionDriver {
     /// Connects a new leg (credentials minted first, when configured), starts the job that waits
     /// for its connection's end, and sends what starts the session (Speechmatics
-    /// `StartRecognition`). Does not wait for the session to start.
-    func openLeg() async throws(TranscriptionError) -> SessionLeg {
+    /// `StartRecognition`). Does not wait for the session to start. Called through `openLeg()`
+    /// (SessionTracing.swift), which wraps it in the attempt's span.
+    func connectLeg() async throws(TranscriptionError) -> SessionLeg {
         var vendor = self.vendor
         let index = nextLegIndex
         nextLegIndex += 1
@@ -352,7 +353,7 @@ extension TranscriptionDriver {
 
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
         recordAudioProgress()
-        instruments.sessionEnded(result)
+        instruments.sessionEnded(result, sessionID: session?.id)
         phase = .ended(result)
         handOff.finish()
         jobsEnded()

@@ -71,7 +71,8 @@ package actor TranscriptionDriver {
     var finalCount = 0
     /// The conversion of the caller's audio buffers to the wire format, once it started.
     package var inputConversion: (any AudioInputConversion)?
-    /// Metrics (swift-metrics; no-op unless configured or bootstrapped).
+    /// Metrics and spans (swift-metrics, swift-distributed-tracing; no-op unless configured or
+    /// bootstrapped).
     var instruments: SessionInstruments
 
     deinit {
@@ -97,7 +98,8 @@ package actor TranscriptionDriver {
         self.ledger = AudioLedger(
             replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
-        self.instruments = SessionInstruments(provider: provider.kind, factory: configuration.metricsFactory)
+        self.instruments = SessionInstruments(
+            provider: provider.kind, factory: configuration.metricsFactory, tracer: configuration.tracer)
     }
 
     // MARK: - Background work
