@@ -55,8 +55,9 @@ extension StreamingTranscriber {
         /// turn this on only for a network you trust end to end (an on-premises container on a
         /// private link).
         public var allowsCredentialsOverCleartext: Bool
-        /// Where the session's metrics go (swift-metrics): `nil` (the default) uses the global
-        /// `MetricsSystem`, which records nothing until the program bootstraps a backend. Give a
+        /// Where the session's metrics go (swift-metrics): `nil` (the default) uses
+        /// `MetricsSystem.factory` when the transcriber is created (a `withMetricsFactory` scope's,
+        /// or the global one, which records nothing until the program bootstraps a backend). Give a
         /// factory to keep a tenant's sessions apart, or in tests. Every name, dimension and unit
         /// is in `Docs/Observability.md`; no dimension holds a key, a token or transcript text.
         public var metricsFactory: (any MetricsFactory)?
