@@ -14,11 +14,13 @@ import StreamingSTTWebSocket
 /// ```swift
 /// let transcription = TranscriptionService(eventLoop: try WebSocketEventLoop(), shutdownTimeout: .seconds(20))
 /// let group = ServiceGroup(
-///     services: [transcription, httpServer], gracefulShutdownSignals: [.sigterm], logger: logger)
+///     services: [httpServer, transcription], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// // in a request handler:
 /// let transcriber = await transcription.transcriber(provider: .speechmatics(options))
 /// ```
 ///
+/// List it after the HTTP server: a group shuts its services down in reverse order, so the
+/// sessions end, and their last finals reach clients, while the server's connections are open.
 /// Only the sessions made by ``transcriber(provider:configuration:logger:)`` are the service's.
 /// Cancelling the task that runs the service (the group's cancellation) cancels them at once.
 public final class TranscriptionService: Service, Sendable {

@@ -134,9 +134,10 @@ struct TranscriberMetricsTests {
         let provider = [("provider", "speechmatics")]
         #expect(try metrics.test.expectCounter("stt_rollovers_total", provider).totalValue == Int64(rollovers))
         #expect(try metrics.test.expectCounter("stt_reconnections_total", provider).totalValue == 0)
+        // Every session connected; a next session opened just before the stop never gets audio.
         #expect(
             try metrics.test.expectTimer("stt_connect_duration_seconds", provider).values.count
-                == summary.sessionCount)
+                >= summary.sessionCount)
         #expect(abs(metrics.floatingTotal("stt_audio_sent_seconds_total", provider) - 3) < 1e-9)
     }
 
