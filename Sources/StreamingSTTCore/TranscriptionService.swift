@@ -75,11 +75,7 @@ public final class TranscriptionService: Service, Sendable {
             if !registry.isShuttingDown { registry.transcribers.append(WeakTranscriber(transcriber: transcriber)) }
             return registry.isShuttingDown
         }
-        if refused {
-            await transcriber.driver.fail(
-                TranscriptionError(
-                    .cancelled, provider: provider.kind, reason: "the transcription service is shutting down"))
-        }
+        if refused { await transcriber.driver.fail(.serviceShuttingDown(provider.kind)) }
         return transcriber
     }
 
@@ -168,8 +164,13 @@ extension TranscriptionDriver {
             _ = try? await stop()
             return
         }
-        fail(
-            TranscriptionError(
-                .cancelled, provider: provider.kind, reason: "the transcription service is shutting down"))
+        fail(.serviceShuttingDown(provider.kind))
+    }
+}
+
+extension TranscriptionError {
+    /// A session of a ``TranscriptionService`` that is shutting down, refused before it started.
+    fileprivate static func serviceShuttingDown(_ provider: ProviderKind) -> TranscriptionError {
+        TranscriptionError(.cancelled, provider: provider, reason: "the transcription service is shutting down")
     }
 }
