@@ -7,6 +7,9 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+let tracing: Target.Dependency = .product(name: "Tracing", package: "swift-distributed-tracing")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "swift-streaming-stt",
@@ -27,6 +30,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Opt-in observability and lifecycle (StreamingSTTCore): no-op unless the program
+        // bootstraps a metrics backend or a tracer, or runs the transcription service in a
+        // ServiceGroup.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - C
@@ -96,6 +105,7 @@ let package = Package(
             name: "StreamingSTTCore",
             dependencies: [
                 "StreamingSTTProtocol", "StreamingSTTWebSocket", "StreamingSTTAudio", "StreamingSTTSupport", logging,
+                metrics, tracing, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,7 +151,9 @@ let package = Package(
             dependencies: [
                 "StreamingSTT", "StreamingSTTCore", "StreamingSTTProtocol", "StreamingSTTWebSocket",
                 "StreamingSTTAudio", "StreamingSTTAudioIO", "StreamingSTTSupport", "StreamingSTTTesting", "CSTTShim",
-                logging,
+                logging, metrics, tracing, serviceLifecycle,
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),

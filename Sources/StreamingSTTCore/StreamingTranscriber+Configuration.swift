@@ -1,4 +1,6 @@
+import CoreMetrics
 import StreamingSTTWebSocket
+import Tracing
 
 extension StreamingTranscriber.Configuration {
     /// WebSocket keepalive: a ping every `pingInterval`; no pong within `pongTimeout` fails the
@@ -62,6 +64,18 @@ extension StreamingTranscriber {
         /// one session per channel, their events merged. Empty (the default): one channel. See
         /// `Docs/Channels.md`.
         public var channelLabels: [String] = []
+        /// Where the session's metrics go (swift-metrics): `nil` (the default) uses
+        /// `MetricsSystem.factory` when the transcriber is created (a `withMetricsFactory` scope's,
+        /// or the global one, which records nothing until the program bootstraps a backend). Give a
+        /// factory to keep a tenant's sessions apart, or in tests. Every name, dimension and unit
+        /// is in `Docs/Observability.md`; no dimension holds a key, a token or transcript text.
+        public var metricsFactory: (any MetricsFactory)?
+        /// Where the session's spans go (swift-distributed-tracing): `nil` (the default) uses the
+        /// tracer `InstrumentationSystem` gives the task that calls `start()` (a `withTracer`
+        /// scope, the bootstrapped one, or none). A span `stt.session` per transcription, child of
+        /// that task's `ServiceContext`, and `stt.connect` per connection attempt; see
+        /// `Docs/Observability.md`.
+        public var tracer: (any Tracer)?
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -79,7 +93,9 @@ extension StreamingTranscriber {
             reconnection: ReconnectionPolicy? = nil,
             credentials: SessionCredentials? = nil,
             eventLoop: WebSocketEventLoop = .shared,
-            allowsCredentialsOverCleartext: Bool = false
+            allowsCredentialsOverCleartext: Bool = false,
+            metricsFactory: (any MetricsFactory)? = nil,
+            tracer: (any Tracer)? = nil
         ) {
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
@@ -95,6 +111,8 @@ extension StreamingTranscriber {
             self.credentials = credentials
             self.eventLoop = eventLoop
             self.allowsCredentialsOverCleartext = allowsCredentialsOverCleartext
+            self.metricsFactory = metricsFactory
+            self.tracer = tracer
         }
     }
 }

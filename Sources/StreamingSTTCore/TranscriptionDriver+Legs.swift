@@ -4,8 +4,9 @@ import StreamingSTTWebSocket
 extension TranscriptionDriver {
     /// Connects a new leg (credentials minted first, when configured), starts the job that waits
     /// for its connection's end, and sends what starts the session (Speechmatics
-    /// `StartRecognition`). Does not wait for the session to start.
-    func openLeg() async throws(TranscriptionError) -> SessionLeg {
+    /// `StartRecognition`). Does not wait for the session to start. Called through `openLeg()`
+    /// (SessionTracing.swift), which wraps it in the attempt's span.
+    func connectLeg() async throws(TranscriptionError) -> SessionLeg {
         var vendor = self.vendor
         let index = nextLegIndex
         nextLegIndex += 1
@@ -55,12 +56,14 @@ extension TranscriptionDriver {
         }
         logger.debug("session connecting", metadata: ["stt.session.index": "\(index)"])
         let connection: WebSocketConnection
+        let connecting = clock.now
         do {
             connection = try await WebSocketConnection.connect(
                 to: request.revealedURL, configuration: webSocket, eventLoop: configuration.eventLoop, logger: logger)
         } catch {
             throw TranscriptionError(transport: error, provider: provider.kind)
         }
+        instruments.connected(after: clock.now - connecting)
         if isEnded {
             connection.cancel()
             throw endedError()
@@ -165,6 +168,7 @@ extension TranscriptionDriver {
                 deliver(event, from: leg)
             case .started(let info):
                 leg.startedAt = clock.now
+                instruments.began(after: clock.now - leg.connectedAt)
                 if leg.index == 0 { session = info }
                 logger.debug("session started", metadata: ["stt.session.id": "\(info.id)"])
                 changed()
@@ -348,6 +352,8 @@ extension TranscriptionDriver {
     }
 
     private func finish(_ result: Result<SessionSummary, TranscriptionError>) {
+        recordAudioProgress()
+        instruments.sessionEnded(result, sessionID: session?.id)
         phase = .ended(result)
         handOff.finish()
         jobsEnded()

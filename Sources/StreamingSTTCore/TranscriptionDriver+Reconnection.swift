@@ -62,6 +62,8 @@ extension TranscriptionDriver {
         activeLeg = leg
         legGeneration += 1
         sessionCount += 1
+        instruments.reconnected()
+        recordAudioProgress()
         handOff.yield(
             .reconnected(
                 Reconnected(
@@ -220,6 +222,7 @@ extension TranscriptionDriver {
         activeLeg = next
         legGeneration += 1
         sessionCount += 1
+        instruments.rolledOver()
         handOff.yield(
             .reconnected(
                 Reconnected(

@@ -71,6 +71,9 @@ package actor TranscriptionDriver {
     var finalCount = 0
     /// The conversion of the caller's audio buffers to the wire format, once it started.
     package var inputConversion: (any AudioInputConversion)?
+    /// Metrics and spans (swift-metrics, swift-distributed-tracing; no-op unless configured or
+    /// bootstrapped).
+    var instruments: SessionInstruments
 
     deinit {
         // Nobody can end the session any more: end its events.
@@ -95,6 +98,8 @@ package actor TranscriptionDriver {
         self.ledger = AudioLedger(
             replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
+        self.instruments = SessionInstruments(
+            provider: provider.kind, factory: configuration.metricsFactory, tracer: configuration.tracer)
     }
 
     // MARK: - Background work
@@ -141,8 +146,12 @@ package actor TranscriptionDriver {
     @discardableResult
     package func start() async throws(TranscriptionError) -> SessionInfo {
         guard case .idle = phase else {
+            // Ended before any session began (cancelled before `start()`, or by a shutting-down
+            // TranscriptionService): that end, not "called twice".
+            if isEnded, session == nil, firstConnectedAt == nil { throw endedError() }
             throw TranscriptionError(.alreadyStarted, provider: provider.kind, reason: "start() was called twice")
         }
+        instruments.sessionStarted()
         do {
             try validate()
         } catch {
@@ -189,6 +198,7 @@ package actor TranscriptionDriver {
         try await waitForFirstSession()
         await acquireSendLock()
         defer { releaseSendLock() }
+        defer { recordAudioProgress() }
         for chunk in chunker.append(bytes) { try await sendChunk(chunk) }
     }
 
