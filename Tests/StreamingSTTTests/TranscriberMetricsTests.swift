@@ -117,30 +117,6 @@ struct TranscriberMetricsTests {
         #expect(try metrics.test.expectMeter("stt_sessions_active", provider).lastValue == 0)
     }
 
-    @Test("a rollover is counted, not as a reconnection")
-    func rollover() async throws {
-        let metrics = ExactTestMetrics()
-        // A 3 s session limit with a 2 s lead: the next session opens 1 s in, and takes over at
-        // the next end of turn (a sentence ends every 0.6 s); the audio is paced for 3 s.
-        var policy = ReconnectionPolicy(rolloverLeadTime: .seconds(2))
-        policy.maximumSessionDuration = .seconds(3)
-        let outcome = try await TranscriberReconnectionTests.run(
-            .speechmatics, paced: true, policy: policy,
-            configure: { configuration, _ in configuration.metricsFactory = metrics }, faults: { _ in [] })
-        let summary = try #require(outcome.summary)
-        // One rollover, or two: the next session has the same limit.
-        let rollovers = outcome.reconnected.filter { $0.reason == .rollover }.count
-        #expect(rollovers >= 1 && rollovers == outcome.reconnected.count)
-        let provider = [("provider", "speechmatics")]
-        #expect(try metrics.test.expectCounter("stt_rollovers_total", provider).totalValue == Int64(rollovers))
-        #expect(try metrics.test.expectCounter("stt_reconnections_total", provider).totalValue == 0)
-        // Every session connected; a next session opened just before the stop never gets audio.
-        #expect(
-            try metrics.test.expectTimer("stt_connect_duration_seconds", provider).values.count
-                >= summary.sessionCount)
-        #expect(abs(metrics.floatingTotal("stt_audio_sent_seconds_total", provider) - 3) < 1e-9)
-    }
-
     @Test("the two timers of the session statistics are recorded where the statistics hand them over")
     func statisticsTimers() throws {
         let metrics = ExactTestMetrics()

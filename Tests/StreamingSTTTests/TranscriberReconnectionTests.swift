@@ -285,6 +285,7 @@ struct TranscriberReconnectionTests {
         // Wide margins, so that this holds on a loaded machine under a sanitizer.
         var policy = ReconnectionPolicy(rolloverLeadTime: .seconds(10))
         if vendor == .speechmatics { policy.maximumSessionDuration = .seconds(20) }
+        let metrics = ExactTestMetrics()
         let outcome = try await Self.run(
             vendor, chunks: 170, paced: true, policy: policy,
             emulatorSetup: {
@@ -292,7 +293,7 @@ struct TranscriberReconnectionTests {
                 $0.script = EmulatorScript(
                     text: String(repeating: "One. Two. ", count: 20), startingAt: 0.05, wordDuration: 0.2, gap: 0.05,
                     sentenceGap: 0.4)
-            }, faults: { _ in [] })
+            }, configure: { configuration, _ in configuration.metricsFactory = metrics }, faults: { _ in [] })
         let summary = try #require(outcome.summary, "\(outcome.events.last.map { "\($0)" } ?? "")")
         #expect(outcome.reconnecting.map(\.reason) == [.rollover])
         let reconnected = try #require(outcome.reconnected.first)
@@ -313,6 +314,14 @@ struct TranscriberReconnectionTests {
         #expect(outcome.finals.last { $0.sessionIndex == 0 }?.isEndOfTurn == true)
         Self.expectMonotonic(outcome.finals)
         #expect(outcome.socketsLeft == 0)
+        // The metrics count a rollover, not a reconnection, and every session's connection.
+        let provider = [("provider", vendor == .assemblyAI ? "assemblyai" : "speechmatics")]
+        #expect(try metrics.test.expectCounter("stt_rollovers_total", provider).totalValue == 1)
+        #expect(try metrics.test.expectCounter("stt_reconnections_total", provider).totalValue == 0)
+        #expect(try metrics.test.expectTimer("stt_connect_duration_seconds", provider).values.count == 2)
+        #expect(
+            abs(metrics.floatingTotal("stt_audio_sent_seconds_total", provider) - Double(outcome.bytesSent) / 32000)
+                < 1e-9)
     }
 
     @Test("each session gets fresh credentials from the supplier (AssemblyAI tokens are single-use)")
