@@ -193,9 +193,11 @@ final class RelaySession: Sendable {
         audioRate = AudioRateLimit(
             bytesPerSecond: Self.audioBytesPerSecond(options), realTimeFactor: configuration.maxAudioRealTimeFactor,
             burst: configuration.audioBurst, now: starting)
+        // The library's metrics of the session go where the relay's own go.
+        var transcriberConfiguration = StreamingTranscriber.Configuration(tls: configuration.tls)
+        transcriberConfiguration.metricsFactory = metrics.factory
         let transcriber = StreamingTranscriber(
-            provider: options,
-            configuration: .init(tls: configuration.tls), logger: logger)
+            provider: options, configuration: transcriberConfiguration, logger: logger)
         let limited = state.withLock { state in
             state.transcriber = transcriber
             return state.timeLimitReached || state.shuttingDown

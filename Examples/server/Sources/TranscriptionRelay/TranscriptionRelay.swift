@@ -67,12 +67,12 @@ public struct TranscriptionRelay: Sendable {
     /// Creates the relay.
     ///
     /// The relay never bootstraps the process's `MetricsSystem`: that is the application's choice.
-    /// It records its own metrics (``RelayMetrics``) with `metricsFactory`, else into
-    /// `prometheusRegistry`, else with the `MetricsSystem`'s factory (a no-op until the
-    /// application bootstraps one). Serving ``RelayConfiguration/metricsPath`` needs
-    /// `prometheusRegistry`: it answers what is recorded there, the relay's metrics and whatever
-    /// else the application records into it (the library's, when the application bootstrapped
-    /// `MetricsSystem` with a `PrometheusMetricsFactory` on that registry).
+    /// It records its own metrics (``RelayMetrics``) and the library's metrics of the sessions it
+    /// relays (`stt_sessions_started_total` and the rest, `Docs/Observability.md`) with
+    /// `metricsFactory`, else into `prometheusRegistry`, else with the `MetricsSystem`'s factory
+    /// (a no-op until the application bootstraps one). Serving ``RelayConfiguration/metricsPath``
+    /// needs `prometheusRegistry`: it answers what is recorded there, and whatever else the
+    /// application records into it.
     /// - Parameters:
     ///   - configuration: where to listen, who may connect, the limits and the vendors.
     ///   - logger: receives the server's and the sessions' logs; never a key or a token.

@@ -47,6 +47,10 @@ struct ObservabilityTests {
             #expect(text.contains("# TYPE stt_relay_sessions_open gauge"))
             #expect(text.contains("stt_relay_sessions_open 0"))
             #expect(text.contains(#"stt_relay_sessions_refused_total{reason="unauthorized"} 2"#))
+            // The library's own metrics of the relayed session go to the relay's registry too.
+            #expect(text.contains(#"stt_sessions_started_total{provider="assemblyai"} 1"#))
+            #expect(text.contains(#"stt_sessions_ended_total{provider="assemblyai"} 1"#))
+            #expect(text.contains(#"stt_sessions_active{provider="assemblyai"} 0"#))
             for secret in [vendorKey, clientToken, "wrong-\(clientToken)"] { #expect(!text.contains(secret)) }
         }
     }
