@@ -39,10 +39,17 @@ extension TranscribeCommandTests {
         return samples
     }
 
+    /// Samples (s16le) from bytes.
+    static func samples(_ bytes: [UInt8]) -> [Int16] {
+        stride(from: 0, to: bytes.count - 1, by: 2).map {
+            Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8)
+        }
+    }
+
     @Test(
-        "--input mic --multichannel opens the device with two channels and transcribes each as its own channel",
-        .timeLimit(.minutes(1)))
-    func microphoneMultichannel() async throws {
+        "--input mic --multichannel opens the device with two channels and transcribes each as its own channel (AssemblyAI: a session each)",
+        .timeLimit(.minutes(1)), arguments: ["speechmatics", "assemblyai"])
+    func microphoneMultichannel(provider: String) async throws {
         let emulator = try Self.channelEmulator()
         defer { emulator.shutdown() }
         let capture = try Self.stereoCapture(seconds: 20)
@@ -50,27 +57,39 @@ extension TranscribeCommandTests {
         let alsa = NSTemporaryDirectory() + "transcribe-alsa-\(UUID().uuidString).conf"
         try fileBackedALSAConfiguration(reading: capture).write(toFile: alsa, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: alsa) }
+        let vendor =
+            provider == "speechmatics"
+            ? ["--endpoint", emulator.speechmaticsURL, "--max-delay", "1"] : ["--endpoint", emulator.assemblyAIURL]
         // The capture never ends: Ctrl-C once a final is out.
         let result = try await Self.run(
             [
-                "--provider", "speechmatics", "--input", "mic", "--device", "fromfile", "--multichannel",
-                "--format", "jsonl", "--endpoint", emulator.speechmaticsURL, "--max-delay", "1",
+                "--provider", provider, "--input", "mic", "--device", "fromfile", "--multichannel", "--format", "jsonl",
                 "--ca-file", sharedAuthority.caCertificatePath, "--api-key", "cli-key-0123456789",
-            ], environment: ["ALSA_CONFIG_PATH": alsa], interruptions: 1,
+            ] + vendor, environment: ["ALSA_CONFIG_PATH": alsa], interruptions: 1,
             interruptWhen: { $0.contains(#""type":"final""#) })
         try #require(result.status == 0, "\(result.stderr)")
-        let record = try #require(await emulator.waitForSessions(count: 1).first)
-        #expect(record.violations.isEmpty, "\(record.violations)")
-        #expect(
-            record.textMessagesReceived.first?.contains(
-                #""diarization":"channel","channel_diarization_labels":["ch1","ch2"]"#) == true,
-            "\(record.textMessagesReceived.first ?? "")")
         // Left and right arrive apart: the tone on ch1, silence on ch2 (mixed down, both would
-        // carry half the tone).
-        let left = Self.channelSamples(record, channel: "ch1")
-        let right = Self.channelSamples(record, channel: "ch2")
-        #expect(left.count > 16_000 && right.count == left.count, "\(left.count) \(right.count)")
-        #expect((left.map { Int(abs(Int32($0))) }.max() ?? 0) > 6000)
+        // carry half the tone; captured mono, there would be one channel).
+        let left: [Int16]
+        let right: [Int16]
+        if provider == "assemblyai" {
+            let records = await emulator.waitForSessions(count: 2)
+            #expect(records.allSatisfy { $0.violations.isEmpty }, "\(records.map(\.violations))")
+            try #require(records.count == 2)
+            (left, right) = (Self.samples(records[0].audio), Self.samples(records[1].audio))
+            #expect(left.count > 16_000 && right.count > 16_000, "\(left.count) \(right.count)")
+        } else {
+            let record = try #require(await emulator.waitForSessions(count: 1).first)
+            #expect(record.violations.isEmpty, "\(record.violations)")
+            #expect(
+                record.textMessagesReceived.first?.contains(
+                    #""diarization":"channel","channel_diarization_labels":["ch1","ch2"]"#) == true,
+                "\(record.textMessagesReceived.first ?? "")")
+            left = Self.channelSamples(record, channel: "ch1")
+            right = Self.channelSamples(record, channel: "ch2")
+            #expect(left.count > 16_000 && right.count == left.count, "\(left.count) \(right.count)")
+        }
+        #expect((left.map { abs(Int32($0)) }.max() ?? 0) > 6000)
         #expect(right.allSatisfy { abs(Int32($0)) <= 1 }, "\(right.map { abs(Int32($0)) }.max() ?? 0)")
         let channels = Set(
             result.lines.filter { $0["type"]?.stringValue == "final" }.compactMap { $0["channel"]?.stringValue })
