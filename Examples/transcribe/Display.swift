@@ -76,7 +76,10 @@ final class Display: @unchecked Sendable {
             redrawLocked()
         case .audioEvent(let sound):
             clearLineLocked()
-            write((timestamps ? "[\(Self.clock(sound.time))] " : "") + "[\(sound.type) \(sound.kind.rawValue)]\n")
+            // In a multichannel session the channel's label first, as on its transcripts.
+            write(
+                (timestamps ? "[\(Self.clock(sound.time))] " : "") + (sound.channel.map { "\($0): " } ?? "")
+                    + "[\(sound.type) \(sound.kind.rawValue)]\n")
             redrawLocked()
         case .speakerRevision(let revision):
             // Not part of the transcript text: a note on stderr per revised turn.
@@ -249,6 +252,7 @@ enum JSONLines {
                     ("type", .string("audioEvent")), ("event", .string(sound.kind.rawValue)),
                     ("name", .string(sound.type)), ("time", .number(sound.time)),
                 ] + (sound.confidence.map { [("confidence", .number($0))] } ?? [])
+                + (sound.channel.map { [("channel", .string($0))] } ?? [])
         case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers, .speakerRevision:
             // Not among the event types scripts expect (begin, partial, final, terminated, error;
             // reconnecting and reconnected with --reconnect only): warnings go to stderr.

@@ -261,7 +261,12 @@ struct SessionRunner {
     private func openSource() throws -> any AudioSource {
         switch options.input {
         case "mic":
-            return try ALSAMicrophone(device: options.device)
+            // With --multichannel the device is opened with as many channels as there are
+            // labels (two at least: a stereo device is the common case) and split in our code,
+            // never mixed down; ALSA picks the nearest count the device has.
+            var configuration = ALSAMicrophone.Configuration()
+            if options.multichannel { configuration.channelCount = max(2, options.channelLabel.count) }
+            return try ALSAMicrophone(device: options.device, configuration: configuration)
         case "-":
             let encoding: AudioFormat.Encoding =
                 switch options.inputFormat {

@@ -140,7 +140,7 @@ struct Transcribe: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Transcribe each input channel as its own channel, never mixed down (Speechmatics diarization=channel; AssemblyAI one session per channel)."
+            "Transcribe each input channel as its own channel, never mixed down (Speechmatics diarization=channel; AssemblyAI one session per channel). With --input mic the device is opened with one channel per --channel-label, 2 at least."
     )
     var multichannel = false
 

@@ -251,4 +251,46 @@ struct SpeechmaticsChannelsTests {
         #expect(broken.count == 1)
         if case .event(.raw) = broken.first {} else { Issue.record("\(broken)") }
     }
+
+    /// Channel acknowledgements received before the timeout, and what the error names.
+    struct Lagging: Sendable, CustomStringConvertible {
+        let acknowledgements: [String]
+        let reason: String
+        var description: String { reason }
+    }
+
+    @Test(
+        "an acknowledgement timeout in a multichannel session names ChannelAudioAdded and the channel that holds the window",
+        arguments: [
+            Lagging(
+                acknowledgements: [#"{"message":"ChannelAudioAdded","channel":"left","seq_no":4}"#],
+                reason: "no ChannelAudioAdded acknowledgement on channel right within 2.0 seconds"),
+            Lagging(
+                acknowledgements: [#"{"message":"ChannelAudioAdded","channel":"right","seq_no":3}"#],
+                reason: "no ChannelAudioAdded acknowledgement on channel left within 2.0 seconds"),
+            // Both behind by as much: the first in channel order.
+            Lagging(
+                acknowledgements: [], reason: "no ChannelAudioAdded acknowledgement on channel left within 2.0 seconds"),
+            Lagging(
+                acknowledgements: [
+                    #"{"message":"ChannelAudioAdded","channel":"left","seq_no":1}"#,
+                    #"{"message":"ChannelAudioAdded","channel":"right","seq_no":2}"#,
+                ], reason: "no ChannelAudioAdded acknowledgement on channel left within 2.0 seconds"),
+        ])
+    func acknowledgementTimeout(_ entry: Lagging) {
+        var machine = Self.streaming(Self.options(.channel, labels: ["left", "right"], window: 4))
+        for _ in 0..<4 {
+            _ = machine.prepareAudio()
+            machine.audioSent(byteCount: 3200)
+        }
+        for acknowledgement in entry.acknowledgements { _ = machine.received(acknowledgement) }
+        let actions = machine.acknowledgementsTimedOut(after: .seconds(2))
+        guard let error = actions.lazy.compactMap({ if case .failed(let error) = $0 { error } else { nil } }).first
+        else {
+            Issue.record("no failure: \(actions)")
+            return
+        }
+        #expect(error.code == .timeout && error.isRetryable)
+        #expect(error.reason == entry.reason)
+    }
 }

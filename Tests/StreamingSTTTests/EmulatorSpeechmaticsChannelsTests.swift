@@ -206,4 +206,55 @@ struct EmulatorSpeechmaticsChannelsTests {
         let record = try #require(await emulator.waitForSessions(count: 1).first)
         #expect(record.violations == ["recorded only: audio on channel left after its EndOfChannel"])
     }
+
+    @Test(
+        "audio events carry their channel (a sound on every channel is reported by each, a sound on one by that one); translations carry none",
+        arguments: [false, true])
+    func audioEventsAndTranslations(secure: Bool) async throws {
+        var script = Self.script
+        script.audioEvents = [
+            .init(type: "music", start: 0.1, end: 0.6, confidence: 0.75),
+            .init(type: "applause", start: 1.0, end: 1.4, confidence: 0.5, channel: 1),
+        ]
+        script.translations = ["de": ["Hello there.": "Hallo.", "Good morning.": "Guten Morgen."]]
+        let emulator = try TranscriptionEmulator(
+            configuration: fastConfiguration(tls: secure, script: script) { $0.speechmatics.closeGrace = .seconds(10) })
+        defer { emulator.shutdown() }
+        let client = try await EmulatorClient.connect(emulator.speechmaticsURL, headers: speechmaticsKey)
+        try await client.send(
+            json: String(Self.start.dropLast())
+                + #","audio_events_config":{"types":["music","applause"]},"translation_config":{"target_languages":["de"]}}"#
+        )
+        try await client.waitForMessage("RecognitionStarted")
+        for _ in 0..<30 {
+            try await client.send(json: Self.audio("left"))
+            try await client.send(json: Self.audio("right"))
+        }
+        try await client.send(json: #"{"message":"EndOfStream","last_seq_no":30}"#)
+        try await client.waitForMessage("EndOfTranscript")
+        let events = client.texts.filter { $0.contains(#""message":"AudioEvent"#) }
+        #expect(
+            events.filter { $0.contains(#""channel":"left""#) } == [
+                #"{"message":"AudioEventStarted","event":{"type":"music","start_time":0.1,"confidence":0.75},"channel":"left"}"#,
+                #"{"message":"AudioEventEnded","event":{"type":"music","end_time":0.6},"channel":"left"}"#,
+            ], "\(events)")
+        #expect(
+            events.filter { $0.contains(#""channel":"right""#) } == [
+                #"{"message":"AudioEventStarted","event":{"type":"music","start_time":0.1,"confidence":0.75},"channel":"right"}"#,
+                #"{"message":"AudioEventEnded","event":{"type":"music","end_time":0.6},"channel":"right"}"#,
+                #"{"message":"AudioEventStarted","event":{"type":"applause","start_time":1.0,"confidence":0.5},"channel":"right"}"#,
+                #"{"message":"AudioEventEnded","event":{"type":"applause","end_time":1.4},"channel":"right"}"#,
+            ], "\(events)")
+        #expect(events.count == 6)
+        // Each channel's sentences are translated, without a channel (protocol note §4.5).
+        let translations = client.objects.filter { discriminator($0) == "AddTranslation" }
+        #expect(translations.allSatisfy { $0["channel"] == nil })
+        let texts = translations.flatMap {
+            ($0["results"] as? [[String: Any]] ?? []).compactMap { $0["content"] as? String }
+        }
+        #expect(texts.sorted() == ["Guten Morgen.", "Hallo."], "\(texts)")
+        await client.close()
+        let record = try #require(await emulator.waitForSessions(count: 1).first)
+        #expect(record.violations.isEmpty, "\(record.violations)")
+    }
 }

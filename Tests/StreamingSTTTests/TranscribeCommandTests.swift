@@ -33,7 +33,8 @@ struct TranscribeCommandTests {
     /// `whileRunning` runs with the process id while the process runs.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
-        interruptions: Int = 0, whileRunning: (@Sendable (Int32) async -> Void)? = nil
+        interruptions: Int = 0, whileRunning: (@Sendable (Int32) async -> Void)? = nil,
+        interruptWhen: (@Sendable (String) -> Bool)? = nil
     ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -59,11 +60,14 @@ struct TranscribeCommandTests {
         }
         // Blocking reads run on Dispatch threads, never on the cooperative pool the emulator needs.
         // With `interruptions`, SIGINT is sent that many times once the session has begun (the
-        // `begin` line is out): an event, not a guess about timing.
+        // `begin` line is out, or once `interruptWhen` holds for the output so far): an event, not
+        // a guess about timing.
         let pid = process.processIdentifier
         let (stdoutData, stderrData) = try await withTimeout(.seconds(60), "the transcribe process") {
             async let o = Self.readAll(out.fileHandleForReading) { text in
-                guard interruptions > 0, text.contains(#""type":"begin""#) else { return false }
+                guard interruptions > 0, interruptWhen?(text) ?? text.contains(#""type":"begin""#) else {
+                    return false
+                }
                 kill(pid, SIGINT)
                 return true
             }

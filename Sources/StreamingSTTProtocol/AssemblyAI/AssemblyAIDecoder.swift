@@ -8,6 +8,13 @@ import struct Foundation.Date
 /// If the formatted message never comes (a new turn starts, or the session ends), the unformatted
 /// text is delivered as the final instead, so nothing is lost. A final is never delivered twice for
 /// one `turn_order`, and an end of turn with no words is not delivered.
+///
+/// A `SpeakerRevision` of the turn whose final is held (received between the unformatted and the
+/// formatted end of turn) revises a turn the caller has no final of yet: it is delivered as it
+/// came, and applied to that turn's final when it is delivered (the formatted one, or the held one
+/// when the formatted never comes), so the final carries the revised speakers. The latest
+/// revision of the turn wins; a word takes the speaker of the revision's word with the same start
+/// and end, or the turn's speaker when the revision does not list it.
 package struct AssemblyAIDecoder: Sendable {
     private let isU3ProFamily: Bool
     private var waitsForFormattedFinal: Bool
@@ -15,6 +22,8 @@ package struct AssemblyAIDecoder: Sendable {
     /// Turns already final: a turn's final is delivered once, whatever order messages come in.
     private var finalTurns = Set<Int>()
     private var pendingUnformatted: Transcript?
+    /// The latest speaker revision of the held turn, for the final delivered for it.
+    private var heldRevision: SpeakerRevision.Turn?
 
     package init(configuration: AssemblyAI, deliversRawMessages: Bool = false) {
         self.deliversRawMessages = deliversRawMessages
@@ -60,6 +69,12 @@ package struct AssemblyAIDecoder: Sendable {
                     turnOrder: revision["turn_order"]?.intValue ?? 0,
                     speaker: Self.speaker(revision["speaker_label"]?.stringValue),
                     words: (revision["words"]?.arrayValue ?? []).map(Self.word))
+            }
+            if let pending = pendingUnformatted,
+                let revised = turns.last(where: { $0.turnOrder == pending.turnOrder })
+            {
+                heldRevision = revised
+                pendingUnformatted = Self.revise(pending, with: revised)
             }
             outputs.append(.event(.speakerRevision(SpeakerRevision(turns: turns, raw: raw))))
         case "Termination":
@@ -135,6 +150,9 @@ package struct AssemblyAIDecoder: Sendable {
             endOfTurnConfidence: json["end_of_turn_confidence"]?.doubleValue,
             utterance: json["utterance"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, raw: raw,
             languageConfidence: json["language_confidence"]?.looseDouble)
+        if endOfTurn, let revised = heldRevision, revised.turnOrder == order {
+            transcript = Self.revise(transcript, with: revised)
+        }
         if !endOfTurn {
             transcript.isEndOfTurn = false
             outputs.append(.event(.partial(transcript)))
@@ -143,6 +161,7 @@ package struct AssemblyAIDecoder: Sendable {
             outputs.append(.event(.partial(transcript)))
         } else {
             pendingUnformatted = nil
+            heldRevision = nil
             finalTurns.insert(order)
             if !Self.isBlank(transcript.text) {
                 outputs.append(.event(.final(transcript)))
@@ -154,8 +173,25 @@ package struct AssemblyAIDecoder: Sendable {
     package mutating func flush() -> [DecodedMessage] {
         guard let pending = pendingUnformatted else { return [] }
         pendingUnformatted = nil
+        heldRevision = nil  // already applied to `pending`
         guard finalTurns.insert(pending.turnOrder).inserted else { return [] }
         return Self.isBlank(pending.text) ? [] : [.event(.final(pending))]
+    }
+
+    /// `transcript` with the speakers of `revision`: the turn's, and each word's from the
+    /// revision's word with the same times (the turn's speaker when the revision does not list it).
+    static func revise(_ transcript: Transcript, with revision: SpeakerRevision.Turn) -> Transcript {
+        var revised = transcript
+        revised.speaker = revision.speaker
+        for index in revised.words.indices {
+            let word = revised.words[index]
+            if let match = revision.words.first(where: { $0.start == word.start && $0.end == word.end }) {
+                revised.words[index].speaker = match.speaker
+            } else {
+                revised.words[index].speaker = revision.speaker
+            }
+        }
+        return revised
     }
 
     /// The error a close code means without a preceding `Error` message, or `nil` for 1000.

@@ -47,7 +47,7 @@ struct AssemblyAIDialect: SessionDialect {
         return message.description
     }
 
-    func acknowledgementTimeout(after timeout: Duration) -> TranscriptionError {
+    func acknowledgementTimeout(after timeout: Duration, channel: String?) -> TranscriptionError {
         TranscriptionError(
             .timeout, provider: .assemblyAI, reason: "no acknowledgement within \(timeout)", isRetryable: true)
     }

@@ -99,8 +99,9 @@ package protocol SessionDialect: Sendable {
     /// messages are read where it matters.
     /// - Throws: ``TranscriptionError/Code/invalidConfiguration`` when the vendor cannot make it.
     mutating func update(_ update: ConfigurationUpdate) throws(TranscriptionError) -> String
-    /// The error when acknowledgements stop coming for `timeout` while the window is full.
-    func acknowledgementTimeout(after timeout: Duration) -> TranscriptionError
+    /// The error when acknowledgements stop coming for `timeout` while the window is full; in a
+    /// multichannel session `channel` is the label of the channel that holds the window.
+    func acknowledgementTimeout(after timeout: Duration, channel: String?) -> TranscriptionError
 }
 
 extension SessionDialect {

@@ -185,10 +185,13 @@ package struct SessionStateMachine: Sendable {
         bytesSent += byteCount
     }
 
-    /// Acknowledgements stopped coming for `timeout` while the window was full.
+    /// Acknowledgements stopped coming for `timeout` while the window was full. In a
+    /// multichannel session the error names the channel that holds the window: the one least
+    /// acknowledged (the first in channel order when several are).
     package mutating func acknowledgementsTimedOut(after timeout: Duration) -> [SessionAction] {
         guard phase != .ended else { return [] }
-        return [fail(dialect.acknowledgementTimeout(after: timeout))]
+        let lagging = channelLabels.min { (channelAcknowledgements[$0] ?? 0) < (channelAcknowledgements[$1] ?? 0) }
+        return [fail(dialect.acknowledgementTimeout(after: timeout, channel: lagging))]
     }
 
     /// No more audio: the vendor's end message (nothing unless the session is streaming).

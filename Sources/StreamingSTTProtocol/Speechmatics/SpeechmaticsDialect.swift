@@ -98,10 +98,12 @@ struct SpeechmaticsDialect: SessionDialect {
         try update.speechmaticsMessage(language: language).description
     }
 
-    func acknowledgementTimeout(after timeout: Duration) -> TranscriptionError {
-        TranscriptionError(
-            .timeout, provider: .speechmatics, reason: "no AudioAdded acknowledgement within \(timeout)",
-            isRetryable: true)
+    func acknowledgementTimeout(after timeout: Duration, channel: String?) -> TranscriptionError {
+        // A multichannel session is acknowledged per channel, by ChannelAudioAdded.
+        let missing =
+            channel.map { "ChannelAudioAdded acknowledgement on channel \($0)" } ?? "AudioAdded acknowledgement"
+        return TranscriptionError(
+            .timeout, provider: .speechmatics, reason: "no \(missing) within \(timeout)", isRetryable: true)
     }
 }
 

@@ -78,13 +78,18 @@ public struct EmulatorScript: Sendable, Hashable {
         public var end: Double
         /// The confidence `AudioEventStarted` reports (0...1).
         public var confidence: Double
+        /// The audio channel the sound is heard on in a multichannel session, counted from 0 like
+        /// ``Word/channel``; `nil`: on every channel (each reports it, with its label).
+        /// Single-channel sessions hear every sound.
+        public var channel: Int?
 
         /// Creates an audio event.
-        public init(type: String, start: Double, end: Double, confidence: Double = 0.87) {
+        public init(type: String, start: Double, end: Double, confidence: Double = 0.87, channel: Int? = nil) {
             self.type = type
             self.start = start
             self.end = end
             self.confidence = confidence
+            self.channel = channel
         }
     }
 
@@ -178,15 +183,26 @@ public struct EmulatorScript: Sendable, Hashable {
         self.init(words: words, language: language)
     }
 
-    /// The words heard on channel `index` of a multichannel session (theirs and those of every
-    /// channel), as a script of their own.
+    /// The words and sounds heard on channel `index` of a multichannel session (theirs and those
+    /// of every channel), as a script of their own, with the script's translations.
     public func channel(_ index: Int) -> EmulatorScript {
-        EmulatorScript(words: words.filter { $0.channel == nil || $0.channel == index }, language: language)
+        var script = EmulatorScript(
+            words: words.filter { $0.channel == nil || $0.channel == index }, language: language)
+        script.translations = translations
+        script.audioEvents = audioEvents.filter { $0.channel == nil || $0.channel == index }
+        return script
     }
 
-    /// Two scripts as one: the words of both, in time order (for instance one per channel).
+    /// Two scripts as one: the words of both, in time order (for instance one per channel), their
+    /// sounds, and their translations (the left one's where both translate a sentence).
     public static func + (lhs: EmulatorScript, rhs: EmulatorScript) -> EmulatorScript {
-        EmulatorScript(words: (lhs.words + rhs.words).sorted { $0.start < $1.start }, language: lhs.language)
+        var script = EmulatorScript(
+            words: (lhs.words + rhs.words).sorted { $0.start < $1.start }, language: lhs.language)
+        script.translations = lhs.translations.merging(rhs.translations) { left, right in
+            left.merging(right) { first, _ in first }
+        }
+        script.audioEvents = (lhs.audioEvents + rhs.audioEvents).sorted { $0.start < $1.start }
+        return script
     }
 
     /// The full expected text: the words joined with spaces, punctuation attached

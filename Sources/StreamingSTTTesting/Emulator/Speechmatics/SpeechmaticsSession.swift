@@ -281,16 +281,21 @@ struct SpeechmaticsSession: Sendable {
                     phase = .started
                     if config.perChannel {
                         for (index, label) in config.channelLabels.enumerated() {
+                            // Each channel reports the sounds heard on it, labelled (§4.6).
                             channels[label] = ChannelState(
                                 engine: SpeechmaticsTranscripts(
                                     script: configuration.script.channel(index), config: config, behaviour: behaviour,
-                                    channel: label))
+                                    channel: label),
+                                audioEvents: SpeechmaticsAudioEvents(
+                                    script: configuration.script, types: config.audioEventTypes,
+                                    channel: (index, label)))
                         }
                     } else {
                         transcripts = SpeechmaticsTranscripts(
                             script: configuration.script, config: config, behaviour: behaviour)
+                        audioEvents = SpeechmaticsAudioEvents(
+                            script: configuration.script, types: config.audioEventTypes)
                     }
-                    audioEvents = SpeechmaticsAudioEvents(script: configuration.script, types: config.audioEventTypes)
                     if neverStart {
                         io.note("fault: neverStart")
                         continue
@@ -472,6 +477,9 @@ struct SpeechmaticsSession: Sendable {
                             "seq_no": .int(channel.sequence),
                         ]))
                     await send(channel.engine.advance(to: channel.milliseconds(config)))
+                    for message in channel.audioEvents.advance(to: channel.milliseconds(config)) {
+                        await io.send(message)
+                    }
                     channels[label] = channel
                     if label == config.channelLabels.first,
                         await applyFaults(afterChunks: channel.sequence)
@@ -520,16 +528,19 @@ struct SpeechmaticsSession: Sendable {
     }
 }
 
-/// One channel of a multichannel session: its count of `AddChannelAudio` messages, its audio
-/// and its transcripts.
+/// One channel of a multichannel session: its count of `AddChannelAudio` messages, its audio,
+/// its transcripts and translations (without `channel`: translations have none, §4.5) and its
+/// audio events (with `channel`, §4.6).
 struct ChannelState: Sendable {
     var sequence = 0
     var bytes = 0
     var ended = false
     var engine: SpeechmaticsTranscripts
+    var audioEvents: SpeechmaticsAudioEvents
 
-    init(engine: SpeechmaticsTranscripts) {
+    init(engine: SpeechmaticsTranscripts, audioEvents: SpeechmaticsAudioEvents) {
         self.engine = engine
+        self.audioEvents = audioEvents
     }
 
     /// Milliseconds of this channel's audio received.
