@@ -197,7 +197,7 @@ enum JSONLines {
             object = transcriptObject("partial", transcript)
         case .final(let transcript):
             object = transcriptObject("final", transcript)
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers, .lagging:
             // Not among the event types scripts expect (begin, partial, final, terminated, error;
             // reconnecting and reconnected with --reconnect only): warnings go to stderr.
             return nil

@@ -53,6 +53,14 @@ extension StreamingTranscriber {
         /// turn this on only for a network you trust end to end (an on-premises container on a
         /// private link).
         public var allowsCredentialsOverCleartext: Bool
+        /// The transcript lag (how far the newest final's end trails the audio sent, see
+        /// ``/StreamingSTTProtocol/SessionStatistics/transcriptLag``) above which the session
+        /// delivers ``/StreamingSTTProtocol/TranscriptEvent/lagging(_:)``: once each time the lag
+        /// goes above it, again after it came back to it or below. `nil` (the default): no
+        /// warning. The lag includes the turn in progress (AssemblyAI finals end turns) and
+        /// silence after the last word, so choose a bound above the longest turn or pause you
+        /// expect, and send audio in real time (audio sent faster shows as lag).
+        public var transcriptLagWarning: Duration?
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -70,8 +78,10 @@ extension StreamingTranscriber {
             reconnection: ReconnectionPolicy? = nil,
             credentials: SessionCredentials? = nil,
             eventLoop: WebSocketEventLoop = .shared,
-            allowsCredentialsOverCleartext: Bool = false
+            allowsCredentialsOverCleartext: Bool = false,
+            transcriptLagWarning: Duration? = nil
         ) {
+            self.transcriptLagWarning = transcriptLagWarning
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
             self.stopTimeout = stopTimeout

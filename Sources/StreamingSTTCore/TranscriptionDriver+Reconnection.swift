@@ -10,6 +10,8 @@ extension TranscriptionDriver {
         var attempt = attempt
         var delay = delay
         while !isEnded {
+            reconnectionAttempt = attempt
+            publishConnectionState()
             handOff.yield(
                 .reconnecting(
                     Reconnecting(
@@ -62,6 +64,8 @@ extension TranscriptionDriver {
         activeLeg = leg
         legGeneration += 1
         sessionCount += 1
+        reconnectionAttempt = 0
+        recordReconnected(reason)
         handOff.yield(
             .reconnected(
                 Reconnected(
@@ -139,9 +143,15 @@ extension TranscriptionDriver {
     /// switch deadline) to move the audio to it.
     private func rollover(from old: SessionLeg, limit: ContinuousClock.Instant) async {
         guard let reconnection else { return }
+        rolloverUnderWay = true
+        defer {
+            rolloverUnderWay = false
+            publishConnectionState()
+        }
         var attempt = 0
         while old.role == .active, old.successor == nil, !isEnded, !isStopping, clock.now < limit {
             attempt += 1
+            publishConnectionState()
             let delay = reconnection.rolloverDelay(beforeAttempt: attempt, random: .random(in: 0...1))
             handOff.yield(
                 .reconnecting(
@@ -220,6 +230,7 @@ extension TranscriptionDriver {
         activeLeg = next
         legGeneration += 1
         sessionCount += 1
+        recordReconnected(.rollover)
         handOff.yield(
             .reconnected(
                 Reconnected(

@@ -69,6 +69,14 @@ package actor TranscriptionDriver {
     var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
     var chunker: WireChunker
     var finalCount = 0
+    /// The connection state, for readers of ``StreamingTranscriber/connectionStates``.
+    nonisolated let connectionStates = ConnectionStateBroadcast()
+    /// The session's statistics (see SessionStatisticsRecorder.swift).
+    var statistics: SessionStatisticsAccumulator
+    /// The reconnection attempt under way (0 when none), for the connection state.
+    var reconnectionAttempt = 0
+    /// Whether a rollover is opening the next session, for the connection state.
+    var rolloverUnderWay = false
     /// The conversion of the caller's audio buffers to the wire format, once it started.
     package var inputConversion: (any AudioInputConversion)?
 
@@ -76,6 +84,7 @@ package actor TranscriptionDriver {
         // Nobody can end the session any more: end its events.
         handOff.finish()
         jobSink.finish()
+        connectionStates.finish()
     }
 
     /// Creates the driver of one transcription; nothing happens until ``start()``.
@@ -95,6 +104,7 @@ package actor TranscriptionDriver {
         self.ledger = AudioLedger(
             replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
+        self.statistics = SessionStatisticsAccumulator(lagBound: configuration.transcriptLagWarning?.inSeconds)
     }
 
     // MARK: - Background work
@@ -150,6 +160,7 @@ package actor TranscriptionDriver {
             throw error
         }
         phase = .connecting
+        publishConnectionState()
         let leg: SessionLeg
         do {
             leg = try await openLeg()
@@ -167,6 +178,7 @@ package actor TranscriptionDriver {
         activeLeg = leg
         sessionCount = 1
         phase = .running
+        publishConnectionState()
         await waitForStart(of: leg)
         if let session, !isEnded {
             scheduleRollover(of: leg)
@@ -288,6 +300,7 @@ package actor TranscriptionDriver {
                 }
                 if !isEnded {
                     phase = .stopping
+                    publishConnectionState()
                     closeStandbyLegs()
                     if let leg = activeLeg { await endSending(on: leg) }
                 }
@@ -327,6 +340,9 @@ package actor TranscriptionDriver {
         default: fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the session was cancelled"))
         }
     }
+
+    /// The session's statistics now.
+    package var sessionStatistics: SessionStatistics { currentStatistics }
 
     /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
     package func waitUntilBlockedOnAcknowledgements() async {

@@ -33,7 +33,7 @@ public enum EventJSON {
                 ErrorMessage(
                     code: error.code.description, message: error.reason.isEmpty ? error.description : error.reason,
                     retryable: error.isRetryable, vendorCode: error.vendorCode, httpStatus: error.httpStatus))
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers, .lagging:
             return nil
         }
     }
