@@ -276,6 +276,7 @@ enum JSONLines {
         add("maxReceiveToEventLatency", stats.maxReceiveToEventLatency.map(seconds))
         add("meanReceiveToEventLatency", stats.meanReceiveToEventLatency.map(seconds))
         add("lastMessageAge", stats.lastMessageAge.map(seconds))
+        add("pingRoundTrip", stats.pingRoundTrip.map(seconds))
         fields += [
             ("partials", .number(Double(stats.partialCount))), ("finals", .number(Double(stats.finalCount))),
             ("reconnections", .number(Double(stats.reconnections))), ("rollovers", .number(Double(stats.rollovers))),
@@ -301,7 +302,7 @@ enum JSONLines {
             ", first partial after \(time(stats.timeToFirstPartial)), first final after \(time(stats.timeToFirstFinal))"
         text +=
             ", receive→event \(milliseconds(stats.receiveToEventLatency)) (max \(milliseconds(stats.maxReceiveToEventLatency)), mean \(milliseconds(stats.meanReceiveToEventLatency)))"
-        text += ", last message \(time(stats.lastMessageAge)) ago"
+        text += ", last message \(time(stats.lastMessageAge)) ago, ping \(milliseconds(stats.pingRoundTrip))"
         text += ", \(stats.partialCount) partials, \(stats.finalCount) finals"
         text += ", \(stats.reconnections) reconnections, \(stats.rollovers) rollovers"
         text += String(format: ", %.2f s of audio lost", stats.lostAudioSeconds)

@@ -155,8 +155,8 @@ struct Transcribe: AsyncParsableCommand {
             Print the session statistics at the end: on stderr with --format text; with --format jsonl \
             one last line {"type":"stats",…}: audioSent, audioAcknowledged (Speechmatics), \
             transcribedUntil, transcriptLag, maxTranscriptLag, timeToFirstPartial, timeToFirstFinal, \
-            receiveToEventLatency, maxReceiveToEventLatency, meanReceiveToEventLatency, lastMessageAge \
-            (seconds; a time not known yet is left out), partials, finals, reconnections, rollovers, \
+            receiveToEventLatency, maxReceiveToEventLatency, meanReceiveToEventLatency, lastMessageAge, \
+            pingRoundTrip (seconds; a time not known yet is left out), partials, finals, reconnections, rollovers, \
             lostAudio (seconds).
             """)
     var stats = false

@@ -23,17 +23,22 @@ extension TranscriptionDriver {
 
     /// Publishes the connection state if it changed: called at every change of the driver's state.
     func publishConnectionState() {
-        connectionStates.publish(ConnectionState.derive(connectionStateInputs))
+        let state = ConnectionState.derive(connectionStateInputs)
+        guard state != publishedConnectionState else { return }
+        publishedConnectionState = state
+        connectionStates.publish(state)
     }
 
     // MARK: Statistics
 
-    /// A chunk was added to the stream: the audio sent and the lag, and its warning.
-    func recordAudioSent() {
-        if statistics.awaitsFirstAudio { statistics.firstAudioSent(at: clock.now) }
-        if let lag = statistics.audioSent(totalSeconds: wire.seconds(ofBytes: ledger.streamPosition)) {
+    /// The audio went past the statistics' checkpoint (see ``SessionStatisticsAccumulator``):
+    /// the first audio, or the lag may have gone above the warning bound. The caller checks
+    /// `ledger.streamPosition > statisticsCheckpoint` after each chunk, nothing more.
+    func recordAudioPastCheckpoint() {
+        if let lag = statistics.audioSent(totalSeconds: wire.seconds(ofBytes: ledger.streamPosition), at: clock.now) {
             handOff.yield(.lagging(lag))
         }
+        updateStatisticsCheckpoint()
     }
 
     /// A transcript (in the stream's times) is about to be delivered.
@@ -42,12 +47,21 @@ extension TranscriptionDriver {
         case .partial:
             statistics.partialDelivered(at: clock.now)
         case .final(let transcript):
-            if let lag = statistics.finalDelivered(end: transcript.end, at: clock.now) {
+            let sent = wire.seconds(ofBytes: ledger.streamPosition)
+            if let lag = statistics.finalDelivered(end: transcript.end, audioSent: sent, at: clock.now) {
                 handOff.yield(.lagging(lag))
             }
+            updateStatisticsCheckpoint()
         default:
             break
         }
+    }
+
+    /// The stream position (bytes) past which the audio is reported again.
+    private func updateStatisticsCheckpoint() {
+        let seconds = statistics.nextCheckpoint
+        statisticsCheckpoint =
+            seconds.isFinite ? Int((seconds * Double(wire.bytesPerSecond)).rounded(.down)) : .max
     }
 
     /// Messages that arrived at `receivedAt` (the oldest) have been decoded.
@@ -74,6 +88,9 @@ extension TranscriptionDriver {
             let bytes = min(leg.machine.bytesSent, counter.value * chunker.chunkBytes)
             statistics.audioAcknowledged(totalSeconds: wire.seconds(ofBytes: leg.startPosition + bytes))
         }
-        return statistics.snapshot(now: clock.now, lostAudioSeconds: wire.seconds(ofBytes: ledger.lostBytes))
+        return statistics.snapshot(
+            now: clock.now, audioSent: wire.seconds(ofBytes: ledger.streamPosition),
+            lostAudioSeconds: wire.seconds(ofBytes: ledger.lostBytes),
+            pingRoundTrip: activeLeg?.connection.pingRoundTrip)
     }
 }

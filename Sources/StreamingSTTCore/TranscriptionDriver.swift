@@ -73,6 +73,11 @@ package actor TranscriptionDriver {
     nonisolated let connectionStates = ConnectionStateBroadcast()
     /// The session's statistics (see SessionStatisticsRecorder.swift).
     var statistics: SessionStatisticsAccumulator
+    /// The audio past which the statistics are told about it (bytes of the stream): one
+    /// comparison per chunk (see ``SessionStatisticsAccumulator/nextCheckpoint``).
+    var statisticsCheckpoint = 0
+    /// The connection state last published.
+    var publishedConnectionState = ConnectionState.idle
     /// The reconnection attempt under way (0 when none), for the connection state.
     var reconnectionAttempt = 0
     /// Whether a rollover is opening the next session, for the connection state.

@@ -218,6 +218,53 @@ struct TranscriberHealthTests {
         #expect(await transcriber.statistics.finalCount == stats.finalCount)
     }
 
+    @Test("the ping round trip: measured once the service answered a keepalive ping", arguments: Vendor.allCases)
+    func pingRoundTrip(vendor: Vendor) async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        var configuration = Self.configuration()
+        configuration.keepalive = .enabled(pingInterval: .milliseconds(20), pongTimeout: .seconds(5))
+        let transcriber = StreamingTranscriber(
+            provider: TranscriberFaultTests.provider(vendor, emulator), configuration: configuration)
+        let collectors = Collectors(transcriber)
+        let summary = try await withTimeout(.seconds(20), "the session") {
+            try await transcriber.start()
+            // Audio goes out in real time, as from a live source, until the first pong has come
+            // back (a ping every 20 ms: usually after the first piece). Keepalive runs on the wall
+            // clock: real-time pacing is the behaviour under test here, not a wait.
+            let clock = ContinuousClock()
+            let began = clock.now
+            var sent = 0
+            while await transcriber.statistics.pingRoundTrip == nil, sent < 100 {
+                try await Task.sleep(until: began + .milliseconds(100 * sent), clock: clock)
+                try await transcriber.send(audio: Self.piece)
+                sent += 1
+            }
+            return try await transcriber.stop()
+        }
+        let roundTrip = try #require(summary.statistics.pingRoundTrip, "no pong within 10 s")
+        #expect(roundTrip > .zero && roundTrip < .seconds(2))
+        _ = await collectors.events.value
+    }
+
+    @Test("no ping round trip without keepalive")
+    func noPingRoundTrip() async throws {
+        let emulator = try Self.emulator()
+        defer { emulator.shutdown() }
+        var configuration = Self.configuration()
+        configuration.keepalive = .disabled
+        let transcriber = StreamingTranscriber(
+            provider: TranscriberFaultTests.provider(.assemblyAI, emulator), configuration: configuration)
+        let collectors = Collectors(transcriber)
+        let summary = try await withTimeout(.seconds(20), "the session") {
+            try await transcriber.start()
+            for _ in 0..<10 { try await transcriber.send(audio: Self.piece) }
+            return try await transcriber.stop()
+        }
+        #expect(summary.statistics.pingRoundTrip == nil)
+        _ = await collectors.events.value
+    }
+
     @Test("the lag warning: once per excursion above the bound, again after the finals caught up")
     func lagWarning() async throws {
         // Every reply comes 0.3 s late. A burst of 2 s of audio goes 1 s ahead of the transcript

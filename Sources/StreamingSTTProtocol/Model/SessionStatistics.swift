@@ -33,6 +33,10 @@ public struct SessionStatistics: Sendable, Hashable {
     /// How long ago the last message from the service was read (audio acknowledgements
     /// included), when the statistics were taken; `nil` before the first.
     public var lastMessageAge: Duration?
+    /// The round trip of the last WebSocket keepalive ping the service answered (from writing
+    /// the ping to its pong), on the session receiving the audio; `nil` before the first answer,
+    /// and with keepalive off (`Configuration.keepalive`, a ping every 30 s by default).
+    public var pingRoundTrip: Duration?
     /// Partials delivered.
     public var partialCount: Int
     /// Finals delivered.
@@ -51,7 +55,8 @@ public struct SessionStatistics: Sendable, Hashable {
         transcriptLag: Double = 0, maxTranscriptLag: Double = 0, timeToFirstPartial: Duration? = nil,
         timeToFirstFinal: Duration? = nil, receiveToEventLatency: Duration? = nil,
         maxReceiveToEventLatency: Duration? = nil, meanReceiveToEventLatency: Duration? = nil,
-        lastMessageAge: Duration? = nil, partialCount: Int = 0, finalCount: Int = 0, reconnections: Int = 0,
+        lastMessageAge: Duration? = nil, pingRoundTrip: Duration? = nil, partialCount: Int = 0, finalCount: Int = 0,
+        reconnections: Int = 0,
         rollovers: Int = 0, lostAudioSeconds: Double = 0
     ) {
         self.audioSecondsSent = audioSecondsSent
@@ -65,6 +70,7 @@ public struct SessionStatistics: Sendable, Hashable {
         self.maxReceiveToEventLatency = maxReceiveToEventLatency
         self.meanReceiveToEventLatency = meanReceiveToEventLatency
         self.lastMessageAge = lastMessageAge
+        self.pingRoundTrip = pingRoundTrip
         self.partialCount = partialCount
         self.finalCount = finalCount
         self.reconnections = reconnections
@@ -97,21 +103,27 @@ public struct TranscriptLag: Sendable, Hashable {
 
 /// Accumulates a transcriber's ``SessionStatistics`` from what the driver reports, and decides
 /// when the transcript lag goes above the warning bound (once per excursion, re-armed when it is
-/// back at or below it). Pure: instants are passed in. Cheap on the audio path: one chunk costs a
-/// subtraction and two comparisons.
+/// back at or below it). Pure: instants are passed in.
+///
+/// Nothing is due per audio chunk: the lag only grows while audio goes out and only drops when a
+/// final arrives, so its maximum is taken just before each final (and when read), and the driver
+/// reports the audio only once it passes ``nextCheckpoint`` (the first audio, or where the lag
+/// would go above the bound): one comparison per chunk.
 package struct SessionStatisticsAccumulator: Sendable {
     /// The lag warning's bound in seconds; `nil`: no warning.
     package let lagBound: Double?
-    private var audioSent = 0.0
+    /// Past this many seconds of audio sent, the driver calls ``audioSent(totalSeconds:at:)``;
+    /// infinite when nothing is due.
+    package private(set) var nextCheckpoint = 0.0
     private var transcribed = 0.0
-    package private(set) var maxTranscriptLag = 0.0
+    private var maxLag = 0.0
     /// Whether the lag is above the bound (a warning was given for this excursion).
     package private(set) var isLagging = false
     private var firstAudioAt: ContinuousClock.Instant?
     private var firstPartialAt: ContinuousClock.Instant?
     private var firstFinalAt: ContinuousClock.Instant?
-    package private(set) var partialCount = 0
-    package private(set) var finalCount = 0
+    private var partialCount = 0
+    private var finalCount = 0
     private var reconnections = 0
     private var rollovers = 0
     private var acknowledged: Double?
@@ -126,22 +138,11 @@ package struct SessionStatisticsAccumulator: Sendable {
         self.lagBound = lagBound
     }
 
-    /// The current transcript lag in seconds.
-    package var transcriptLag: Double { max(0, audioSent - transcribed) }
-
-    /// Whether the time of the first audio is still to be recorded (``firstAudioSent(at:)``).
-    package var awaitsFirstAudio: Bool { firstAudioAt == nil }
-
-    /// The first audio went out at `now`: the times to the first transcripts count from here.
-    package mutating func firstAudioSent(at now: ContinuousClock.Instant) {
+    /// The audio went past ``nextCheckpoint``: the stream holds `totalSeconds` of audio at `now`.
+    /// Returns the warning to give, if the lag just went above the bound.
+    package mutating func audioSent(totalSeconds: Double, at now: ContinuousClock.Instant) -> TranscriptLag? {
         if firstAudioAt == nil { firstAudioAt = now }
-    }
-
-    /// The stream now holds `totalSeconds` of audio. Returns the warning to give, if the lag just
-    /// went above the bound.
-    package mutating func audioSent(totalSeconds: Double) -> TranscriptLag? {
-        audioSent = totalSeconds
-        return lagChanged()
+        return lagChanged(audioSent: totalSeconds)
     }
 
     /// A partial was delivered at `now`.
@@ -150,13 +151,18 @@ package struct SessionStatisticsAccumulator: Sendable {
         if firstPartialAt == nil { firstPartialAt = now }
     }
 
-    /// A final ending `end` seconds into the stream was delivered at `now`. Returns the warning
-    /// to give, if any (a final only brings the lag down, so none in practice; it re-arms it).
-    package mutating func finalDelivered(end: Double, at now: ContinuousClock.Instant) -> TranscriptLag? {
+    /// A final ending `end` seconds into the stream was delivered at `now`, with `audioSent`
+    /// seconds of audio sent. Returns the warning to give, if any (a final only brings the lag
+    /// down, so none in practice; it re-arms the warning).
+    package mutating func finalDelivered(
+        end: Double, audioSent: Double, at now: ContinuousClock.Instant
+    ) -> TranscriptLag? {
         finalCount += 1
         if firstFinalAt == nil { firstFinalAt = now }
+        // The lag peaked just before this final.
+        maxLag = max(maxLag, audioSent - transcribed)
         if end > transcribed { transcribed = end }
-        return lagChanged()
+        return lagChanged(audioSent: audioSent)
     }
 
     /// Messages that arrived at `receivedAt` (the oldest of them) were decoded and their events
@@ -186,30 +192,38 @@ package struct SessionStatisticsAccumulator: Sendable {
         if rollover { rollovers += 1 } else { reconnections += 1 }
     }
 
-    /// The statistics at `now`, with the audio lost so far.
-    package func snapshot(now: ContinuousClock.Instant, lostAudioSeconds: Double = 0) -> SessionStatistics {
-        SessionStatistics(
+    /// The statistics at `now`, with `audioSent` seconds of audio sent, the audio lost so far and
+    /// the transport's last ping round trip.
+    package func snapshot(
+        now: ContinuousClock.Instant, audioSent: Double, lostAudioSeconds: Double = 0, pingRoundTrip: Duration? = nil
+    ) -> SessionStatistics {
+        let lag = max(0, audioSent - transcribed)
+        return SessionStatistics(
             audioSecondsSent: audioSent, audioSecondsAcknowledged: acknowledged, transcribedUntil: transcribed,
-            transcriptLag: transcriptLag, maxTranscriptLag: maxTranscriptLag,
+            transcriptLag: lag, maxTranscriptLag: max(maxLag, lag),
             timeToFirstPartial: firstAudioAt.flatMap { start in firstPartialAt.map { $0 - start } },
             timeToFirstFinal: firstAudioAt.flatMap { start in firstFinalAt.map { $0 - start } },
             receiveToEventLatency: lastLatency, maxReceiveToEventLatency: lastLatency.map { _ in maxLatency },
             meanReceiveToEventLatency: latencyCount > 0 ? latencySum / latencyCount : nil,
-            lastMessageAge: lastMessageAt.map { max(.zero, now - $0) }, partialCount: partialCount,
-            finalCount: finalCount, reconnections: reconnections, rollovers: rollovers,
+            lastMessageAge: lastMessageAt.map { max(.zero, now - $0) }, pingRoundTrip: pingRoundTrip,
+            partialCount: partialCount, finalCount: finalCount, reconnections: reconnections, rollovers: rollovers,
             lostAudioSeconds: lostAudioSeconds)
     }
 
-    private mutating func lagChanged() -> TranscriptLag? {
-        let lag = transcriptLag
-        if lag > maxTranscriptLag { maxTranscriptLag = lag }
-        guard let bound = lagBound else { return nil }
-        guard lag > bound else {
-            isLagging = false
-            return nil
+    private mutating func lagChanged(audioSent: Double) -> TranscriptLag? {
+        let lag = max(0, audioSent - transcribed)
+        maxLag = max(maxLag, lag)
+        var warning: TranscriptLag?
+        if let bound = lagBound {
+            if lag <= bound {
+                isLagging = false
+            } else if !isLagging {
+                isLagging = true
+                warning = TranscriptLag(lag: lag, bound: bound, audioSent: audioSent, transcribedUntil: transcribed)
+            }
         }
-        guard !isLagging else { return nil }
-        isLagging = true
-        return TranscriptLag(lag: lag, bound: bound, audioSent: audioSent, transcribedUntil: transcribed)
+        // Due next: where the lag would go above the bound, while the warning is armed.
+        nextCheckpoint = lagBound.map { isLagging ? .infinity : transcribed + $0 } ?? .infinity
+        return warning
     }
 }
