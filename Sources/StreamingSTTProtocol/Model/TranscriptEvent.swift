@@ -40,7 +40,9 @@ public enum TranscriptEvent: Sendable, Hashable {
     /// above it; again only after it came back to it or below. The session goes on.
     case lagging(TranscriptLag)
     /// The session ended gracefully; no event follows.
-    case terminated(SessionSummary)
+    // Boxed: the summary, with its statistics, is several times the size of a transcript, and
+    // every event (partials included) would otherwise be as large and copied at that size.
+    indirect case terminated(SessionSummary)
     /// The session failed; no event follows.
     case error(TranscriptionError)
 }
