@@ -16,6 +16,7 @@ final class Display: @unchecked Sendable {
     private let stderrIsTerminal = isatty(STDERR_FILENO) == 1
     private var partial = ""
     private var state = ""
+    private var lag: Double?
     private var audioSeconds = 0.0
     private var level = 0.0
     private var lastStatus = ContinuousClock.now
@@ -53,8 +54,6 @@ final class Display: @unchecked Sendable {
             redrawLocked()
             return
         }
-        if case .reconnecting = event { state = "reconnecting" }
-        if case .reconnected = event { state = "connected" }
         if format == .jsonl {
             for line in JSONLines.lines(for: event) { write(line + "\n") }
             return
@@ -169,6 +168,30 @@ final class Display: @unchecked Sendable {
         redrawLocked()
     }
 
+    /// Whether the status line is drawn (stderr is a terminal): nothing needs to feed it otherwise.
+    var drawsStatus: Bool { stderrIsTerminal }
+
+    /// Shows the connection state on the status line.
+    func connection(_ connection: ConnectionState) {
+        switch connection {
+        case .idle: status("")
+        case .connecting: status("connecting")
+        case .open: status("connected")
+        case .reconnecting(let attempt): status("reconnecting (attempt \(attempt))")
+        case .rollingOver: status("rolling over")
+        case .stopping: status("finishing")
+        case .ended(nil): status("ended")
+        case .ended(.some): status("failed")
+        }
+    }
+
+    /// Shows the transcript lag (seconds) on the status line.
+    func transcriptLag(_ seconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        lag = seconds
+    }
+
     /// Clears the in-place line at the end.
     func finish() {
         lock.lock()
@@ -178,6 +201,7 @@ final class Display: @unchecked Sendable {
 
     private var statusText: String {
         var parts = [state, String(format: "%.1f s audio", audioSeconds)]
+        if let lag { parts.append(String(format: "lag %.1f s", lag)) }
         if showsLevel {
             let bars = min(10, Int((level * 40).rounded()))
             parts.append("level " + String(repeating: "▮", count: bars) + String(repeating: "▯", count: 10 - bars))
@@ -253,7 +277,7 @@ enum JSONLines {
                     ("name", .string(sound.type)), ("time", .number(sound.time)),
                 ] + (sound.confidence.map { [("confidence", .number($0))] } ?? [])
                 + (sound.channel.map { [("channel", .string($0))] } ?? [])
-        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers, .speakerRevision:
+        case .endOfUtterance, .speechStarted, .info, .warning, .raw, .speakers, .speakerRevision, .lagging:
             // Not among the event types scripts expect (begin, partial, final, terminated, error;
             // reconnecting and reconnected with --reconnect only): warnings go to stderr.
             return nil
@@ -288,6 +312,57 @@ enum JSONLines {
             object = fields
         }
         return JSONValue.object(object).description
+    }
+
+    /// `{"type":"stats",…}` (`--stats`): seconds and counts; a time not known yet is left out.
+    static func statsLine(_ stats: SessionStatistics) -> String {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("type", .string("stats")), ("audioSent", .number(stats.audioSecondsSent)),
+        ]
+        func add(_ key: String, _ seconds: Double?) {
+            if let seconds { fields.append((key, .number(seconds))) }
+        }
+        add("audioAcknowledged", stats.audioSecondsAcknowledged)
+        add("transcribedUntil", stats.transcribedUntil)
+        add("transcriptLag", stats.transcriptLag)
+        add("maxTranscriptLag", stats.maxTranscriptLag)
+        add("timeToFirstPartial", stats.timeToFirstPartial.map(seconds))
+        add("timeToFirstFinal", stats.timeToFirstFinal.map(seconds))
+        add("receiveToEventLatency", stats.receiveToEventLatency.map(seconds))
+        add("maxReceiveToEventLatency", stats.maxReceiveToEventLatency.map(seconds))
+        add("meanReceiveToEventLatency", stats.meanReceiveToEventLatency.map(seconds))
+        add("lastMessageAge", stats.lastMessageAge.map(seconds))
+        add("pingRoundTrip", stats.pingRoundTrip.map(seconds))
+        fields += [
+            ("partials", .number(Double(stats.partialCount))), ("finals", .number(Double(stats.finalCount))),
+            ("reconnections", .number(Double(stats.reconnections))), ("rollovers", .number(Double(stats.rollovers))),
+            ("lostAudio", .number(stats.lostAudioSeconds)),
+        ]
+        return JSONValue.object(fields).description
+    }
+
+    /// The statistics as one line of text for stderr (`--stats` with `--format text`).
+    static func statsText(_ stats: SessionStatistics) -> String {
+        func time(_ duration: Duration?) -> String {
+            duration.map { String(format: "%.2f s", seconds($0)) } ?? "none"
+        }
+        func milliseconds(_ duration: Duration?) -> String {
+            duration.map { String(format: "%.1f ms", seconds($0) * 1000) } ?? "none"
+        }
+        var text = String(format: "transcribe: stats: audio sent %.2f s", stats.audioSecondsSent)
+        if let acknowledged = stats.audioSecondsAcknowledged {
+            text += String(format: " (acknowledged %.2f s)", acknowledged)
+        }
+        text += String(format: ", transcript lag %.2f s (max %.2f s)", stats.transcriptLag, stats.maxTranscriptLag)
+        text +=
+            ", first partial after \(time(stats.timeToFirstPartial)), first final after \(time(stats.timeToFirstFinal))"
+        text +=
+            ", receive→event \(milliseconds(stats.receiveToEventLatency)) (max \(milliseconds(stats.maxReceiveToEventLatency)), mean \(milliseconds(stats.meanReceiveToEventLatency)))"
+        text += ", last message \(time(stats.lastMessageAge)) ago, ping \(milliseconds(stats.pingRoundTrip))"
+        text += ", \(stats.partialCount) partials, \(stats.finalCount) finals"
+        text += ", \(stats.reconnections) reconnections, \(stats.rollovers) rollovers"
+        text += String(format: ", %.2f s of audio lost", stats.lostAudioSeconds)
+        return text
     }
 
     /// `reason`: `failure` (with the error's `code` and `message`) or `rollover`.

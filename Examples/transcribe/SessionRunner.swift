@@ -119,6 +119,22 @@ struct SessionRunner {
             format: options.format, timestamps: options.timestamps, showsLevel: isMicrophone,
             showsPartials: options.partials, file: file)
         let printer = Task { await display.consume(transcriber.events) }
+        // The status line: the connection state as it changes, the transcript lag twice a second.
+        let states = transcriber.connectionStates
+        let watcher = Task {
+            guard display.drawsStatus else { return }
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await state in states { display.connection(state) }
+                }
+                group.addTask {
+                    while !transcriber.connectionState.isEnded, !Task.isCancelled {
+                        display.transcriptLag(await transcriber.statistics.transcriptLag)
+                        try? await Task.sleep(for: .milliseconds(500))
+                    }
+                }
+            }
+        }
         let metered = MeteredSource(base: source, display: display)
         let interrupts = Interrupts {
             display.status("stopping…")
@@ -129,9 +145,7 @@ struct SessionRunner {
 
         var outcome: Int32 = 0
         do {
-            display.status("connecting")
             try await transcriber.start()
-            display.status("connected")
             let pacing: AudioPacing = isMicrophone || options.pace == .none ? .asFastAsPossible : .realTime
             do {
                 try await transcriber.stream(from: metered, pacing: pacing)
@@ -139,12 +153,13 @@ struct SessionRunner {
                 printError("transcribe: the audio failed: \(Display.shortened(error.reason)); stopping.")
                 outcome = 5
             }
-            display.status("finishing")
             _ = try await transcriber.stop()
         } catch {
             outcome = report(error, alreadyShown: true)
         }
         await printer.value
+        watcher.cancel()
+        await watcher.value
         display.finish()
         interrupts.uninstall()
         file?.close()
@@ -156,6 +171,20 @@ struct SessionRunner {
                 line += String(format: " (%d sessions, %.2f s of audio lost)", summary.sessionCount, summary.lostAudio)
             }
             printError(line)
+        }
+        if options.stats {
+            // The summary's after a graceful stop; otherwise (a failure) as they were at the end.
+            let stats: SessionStatistics
+            if let summary = display.summary {
+                stats = summary.statistics
+            } else {
+                stats = await transcriber.statistics
+            }
+            if options.format == .jsonl {
+                FileHandle.standardOutput.write(Data((JSONLines.statsLine(stats) + "\n").utf8))
+            } else {
+                printError(JSONLines.statsText(stats))
+            }
         }
         return outcome
     }

@@ -180,6 +180,17 @@ struct Transcribe: AsyncParsableCommand {
     @Flag(help: "Text output: show timestamps and speakers.")
     var timestamps = false
 
+    @Flag(
+        help: """
+            Print the session statistics at the end: on stderr with --format text; with --format jsonl \
+            one last line {"type":"stats",…}: audioSent, audioAcknowledged (Speechmatics), \
+            transcribedUntil, transcriptLag, maxTranscriptLag, timeToFirstPartial, timeToFirstFinal, \
+            receiveToEventLatency, maxReceiveToEventLatency, meanReceiveToEventLatency, lastMessageAge, \
+            pingRoundTrip (seconds; a time not known yet is left out), partials, finals, reconnections, rollovers, \
+            lostAudio (seconds).
+            """)
+    var stats = false
+
     @Option(help: "Also write PATH: .srt or .vtt (cues of the words, 2 lines × 42 characters), .txt or .jsonl.")
     var output: String?
 

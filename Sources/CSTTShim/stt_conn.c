@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // ---------------------------------------------------------------------------------------------
 // References.
@@ -206,9 +207,20 @@ static void ping_cb(lws_sorted_usec_list_t *sul) {
     lws_sul_schedule(c->loop->ctx, 0, &c->sul_ping, ping_cb, (lws_usec_t)c->pong_timeout_ms * 1000);
 }
 
+int64_t stt_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 void stt_peer_alive(stt_conn *c) {
     if (!c->awaiting_pong) return;
     c->awaiting_pong = 0;
+    if (c->ping_written_ns) {
+        int64_t rtt = stt_monotonic_ns() - c->ping_written_ns;
+        c->ping_written_ns = 0;
+        __atomic_store_n(&c->ping_rtt_ns, rtt > 0 ? rtt : 1, __ATOMIC_RELAXED);
+    }
     lws_sul_schedule(c->loop->ctx, 0, &c->sul_ping, ping_cb, (lws_usec_t)c->ping_interval_ms * 1000);
 }
 
@@ -420,6 +432,10 @@ int stt_conn_wait_drain(stt_conn *c, size_t limit) {
     }
     pthread_mutex_unlock(&c->loop->mu);
     return wait;
+}
+
+int64_t stt_conn_ping_rtt_ns(stt_conn *c) {
+    return __atomic_load_n(&c->ping_rtt_ns, __ATOMIC_RELAXED);
 }
 
 size_t stt_conn_queued_bytes(stt_conn *c) {

@@ -178,6 +178,7 @@ int stt_on_writeable(stt_conn *c) {
         uint8_t ping[LWS_PRE + 4];
         c->ping_due = 0;
         if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        c->ping_written_ns = stt_monotonic_ns();
         if (lws_send_pipe_choked(wsi)) {
             lws_callback_on_writable(wsi);
             return 0;

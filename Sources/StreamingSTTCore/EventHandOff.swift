@@ -174,6 +174,8 @@ final class EventHandOff: Sendable {
 final class ReceivedMessages: Sendable {
     private struct State {
         var messages: [String] = []
+        /// When the oldest waiting message arrived (one clock read per batch, not per message).
+        var firstArrival: ContinuousClock.Instant?
         var discarding = false
     }
 
@@ -183,16 +185,20 @@ final class ReceivedMessages: Sendable {
     func append(_ text: String) -> Bool {
         state.withLock { state in
             guard !state.discarding else { return false }
+            if state.messages.isEmpty { state.firstArrival = .now }
             state.messages.append(text)
             return true
         }
     }
 
-    /// Takes every message received so far, oldest first.
-    func takeAll() -> [String] {
+    /// Takes every message received so far, oldest first, and when the oldest arrived.
+    func takeAll() -> (messages: [String], firstArrival: ContinuousClock.Instant?) {
         state.withLock { state in
-            defer { state.messages.removeAll() }
-            return state.messages
+            defer {
+                state.messages.removeAll()
+                state.firstArrival = nil
+            }
+            return (state.messages, state.firstArrival)
         }
     }
 

@@ -140,7 +140,8 @@ struct SessionInstruments {
 
     /// Where the session statistics hand over their two timings: the time from a message's arrival
     /// to its event, and how far the newest final trails the audio sent.
-    // COORDINATOR: call from the statistics type (wt-health) at the point it measures them.
+    /// (`SessionStatisticsRecorder`: the latency once per batch of decoded messages, the lag at
+    /// each final.)
     func recordStatistics(receiveToEventLatency latency: Duration?, transcriptLag lag: Duration?) {
         if let latency { receiveToEventLatency.record(latency) }
         if let lag { transcriptLag.record(lag) }

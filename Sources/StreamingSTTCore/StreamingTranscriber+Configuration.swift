@@ -76,6 +76,14 @@ extension StreamingTranscriber {
         /// that task's `ServiceContext`, and `stt.connect` per connection attempt; see
         /// `Docs/Observability.md`.
         public var tracer: (any Tracer)?
+        /// The transcript lag (how far the newest final's end trails the audio sent, see
+        /// ``/StreamingSTTProtocol/SessionStatistics/transcriptLag``) above which the session
+        /// delivers ``/StreamingSTTProtocol/TranscriptEvent/lagging(_:)``: once each time the lag
+        /// goes above it, again after it came back to it or below. `nil` (the default): no
+        /// warning. The lag includes the turn in progress (AssemblyAI finals end turns) and
+        /// silence after the last word, so choose a bound above the longest turn or pause you
+        /// expect, and send audio in real time (audio sent faster shows as lag).
+        public var transcriptLagWarning: Duration?
 
         /// Creates a configuration; every argument has a default.
         public init(
@@ -95,8 +103,10 @@ extension StreamingTranscriber {
             eventLoop: WebSocketEventLoop = .shared,
             allowsCredentialsOverCleartext: Bool = false,
             metricsFactory: (any MetricsFactory)? = nil,
-            tracer: (any Tracer)? = nil
+            tracer: (any Tracer)? = nil,
+            transcriptLagWarning: Duration? = nil
         ) {
+            self.transcriptLagWarning = transcriptLagWarning
             self.connectTimeout = connectTimeout
             self.startTimeout = startTimeout
             self.stopTimeout = stopTimeout

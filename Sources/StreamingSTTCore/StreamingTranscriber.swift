@@ -268,6 +268,20 @@ public final class StreamingTranscriber: Sendable {
         get async { await driver.audioSecondsSent }
     }
 
+    /// Where the connection to the service stands now (see ``/StreamingSTTProtocol/ConnectionState``).
+    public var connectionState: ConnectionState { driver.connectionStates.current }
+
+    /// The connection states from now on, starting with the current one: each iteration of this
+    /// property is its own subscription. A reader that falls behind skips to the newest state
+    /// (nothing piles up); the sequence finishes after ``/StreamingSTTProtocol/ConnectionState/ended(_:)``.
+    public var connectionStates: AsyncStream<ConnectionState> { driver.connectionStates.subscribe() }
+
+    /// The session's statistics now (see ``/StreamingSTTProtocol/SessionStatistics``); the
+    /// summary of a graceful stop carries the last ones.
+    public var statistics: SessionStatistics {
+        get async { await driver.sessionStatistics }
+    }
+
     /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
     package func waitUntilBlockedOnAcknowledgements() async {
         await driver.waitUntilBlockedOnAcknowledgements()

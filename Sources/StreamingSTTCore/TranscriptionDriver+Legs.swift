@@ -117,9 +117,10 @@ extension TranscriptionDriver {
 
     /// Decodes the messages `leg` received so far.
     func decodeReceivedMessages(of leg: SessionLeg) {
-        let messages = leg.received.takeAll()
+        let (messages, receivedAt) = leg.received.takeAll()
         guard !messages.isEmpty else { return }
         leg.lastReceivedAt = clock.now
+        defer { recordMessagesDecoded(receivedAt: receivedAt) }
         for text in messages {
             if leg.role == .ended || isEnded { return }
             apply(leg.machine.received(text), from: leg)
@@ -209,6 +210,7 @@ extension TranscriptionDriver {
         default:
             break
         }
+        recordDelivered(placed)
         handOff.yield(placed)
         if turnBoundary && leg.successor != nil {
             let index = leg.index
@@ -285,6 +287,7 @@ extension TranscriptionDriver {
             }
             activeLeg = nil
             legGeneration += 1
+            reconnectionAttempt = attempt
             closeStandbyLegs()
             logger.debug("session lost", metadata: ["stt.error": "\(error)"])
             let lost = (index: leg.index, id: leg.info?.id ?? "")
@@ -335,7 +338,7 @@ extension TranscriptionDriver {
             audioDuration: single ? (end.audioDuration ?? audioSecondsSent) : audioSecondsSent,
             sessionDuration: single ? (end.sessionDuration ?? measured) : measured,
             finalCount: finalCount, raw: end.raw, sessionCount: max(1, sessionCount),
-            lostAudio: wire.seconds(ofBytes: ledger.lostBytes))
+            lostAudio: wire.seconds(ofBytes: ledger.lostBytes), statistics: currentStatistics)
         logger.debug("session terminated", metadata: ["stt.finals": "\(finalCount)"])
         handOff.yield(.terminated(summary))
         finish(.success(summary))

@@ -10,6 +10,8 @@ extension TranscriptionDriver {
         var attempt = attempt
         var delay = delay
         while !isEnded {
+            reconnectionAttempt = attempt
+            publishConnectionState()
             handOff.yield(
                 .reconnecting(
                     Reconnecting(
@@ -62,6 +64,8 @@ extension TranscriptionDriver {
         activeLeg = leg
         legGeneration += 1
         sessionCount += 1
+        reconnectionAttempt = 0
+        recordReconnected(reason)
         instruments.reconnected()
         recordAudioProgress()
         handOff.yield(
@@ -141,9 +145,15 @@ extension TranscriptionDriver {
     /// switch deadline) to move the audio to it.
     private func rollover(from old: SessionLeg, limit: ContinuousClock.Instant) async {
         guard let reconnection else { return }
+        rolloverUnderWay = true
+        defer {
+            rolloverUnderWay = false
+            publishConnectionState()
+        }
         var attempt = 0
         while old.role == .active, old.successor == nil, !isEnded, !isStopping, clock.now < limit {
             attempt += 1
+            publishConnectionState()
             let delay = reconnection.rolloverDelay(beforeAttempt: attempt, random: .random(in: 0...1))
             handOff.yield(
                 .reconnecting(
@@ -222,6 +232,7 @@ extension TranscriptionDriver {
         activeLeg = next
         legGeneration += 1
         sessionCount += 1
+        recordReconnected(.rollover)
         instruments.rolledOver()
         handOff.yield(
             .reconnected(

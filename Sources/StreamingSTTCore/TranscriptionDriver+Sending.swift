@@ -6,6 +6,7 @@ extension TranscriptionDriver {
     /// for replay) and is sent when a session can take it; without, straight to the session.
     func sendChunk(_ chunk: [UInt8]) async throws(TranscriptionError) {
         ledger.append(chunk)
+        if ledger.streamPosition > statisticsCheckpoint { recordAudioPastCheckpoint() }
         guard ledger.keepsAudio else {
             guard let leg = activeLeg else { throw endedError() }
             leg.sentPosition += chunk.count

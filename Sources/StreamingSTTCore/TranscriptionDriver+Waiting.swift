@@ -3,6 +3,7 @@
 extension TranscriptionDriver {
     /// Wakes every waiter to check its condition again.
     func changed() {
+        publishConnectionState()
         resumeAll(&waiters)
     }
 

@@ -69,6 +69,19 @@ package actor TranscriptionDriver {
     var sendLockWaiters: [CheckedContinuation<Void, Never>] = []
     var chunker: WireChunker
     var finalCount = 0
+    /// The connection state, for readers of ``StreamingTranscriber/connectionStates``.
+    nonisolated let connectionStates = ConnectionStateBroadcast()
+    /// The session's statistics (see SessionStatisticsRecorder.swift).
+    var statistics: SessionStatisticsAccumulator
+    /// The audio past which the statistics are told about it (bytes of the stream): one
+    /// comparison per chunk (see ``SessionStatisticsAccumulator/nextCheckpoint``).
+    var statisticsCheckpoint = 0
+    /// The connection state last published.
+    var publishedConnectionState = ConnectionState.idle
+    /// The reconnection attempt under way (0 when none), for the connection state.
+    var reconnectionAttempt = 0
+    /// Whether a rollover is opening the next session, for the connection state.
+    var rolloverUnderWay = false
     /// The conversion of the caller's audio buffers to the wire format, once it started.
     package var inputConversion: (any AudioInputConversion)?
     /// Metrics and spans (swift-metrics, swift-distributed-tracing; no-op unless configured or
@@ -79,6 +92,7 @@ package actor TranscriptionDriver {
         // Nobody can end the session any more: end its events.
         handOff.finish()
         jobSink.finish()
+        connectionStates.finish()
     }
 
     /// Creates the driver of one transcription; nothing happens until ``start()``.
@@ -100,6 +114,7 @@ package actor TranscriptionDriver {
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
         self.instruments = SessionInstruments(
             provider: provider.kind, factory: configuration.metricsFactory, tracer: configuration.tracer)
+        self.statistics = SessionStatisticsAccumulator(lagBound: configuration.transcriptLagWarning?.inSeconds)
     }
 
     // MARK: - Background work
@@ -159,6 +174,7 @@ package actor TranscriptionDriver {
             throw error
         }
         phase = .connecting
+        publishConnectionState()
         let leg: SessionLeg
         do {
             leg = try await openLeg()
@@ -176,6 +192,7 @@ package actor TranscriptionDriver {
         activeLeg = leg
         sessionCount = 1
         phase = .running
+        publishConnectionState()
         await waitForStart(of: leg)
         if let session, !isEnded {
             scheduleRollover(of: leg)
@@ -299,6 +316,7 @@ package actor TranscriptionDriver {
                 }
                 if !isEnded {
                     phase = .stopping
+                    publishConnectionState()
                     closeStandbyLegs()
                     if let leg = activeLeg { await endSending(on: leg) }
                 }
@@ -338,6 +356,9 @@ package actor TranscriptionDriver {
         default: fail(TranscriptionError(.cancelled, provider: provider.kind, reason: "the session was cancelled"))
         }
     }
+
+    /// The session's statistics now.
+    package var sessionStatistics: SessionStatistics { currentStatistics }
 
     /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).
     package func waitUntilBlockedOnAcknowledgements() async {

@@ -389,6 +389,13 @@ package final class WebSocketChannel: Sendable {
     /// How the connection ended, or `nil` while it is open.
     package var closure: WebSocketClosure? { state.withLock { $0.closure } }
 
+    /// The round trip of the last keepalive ping answered; `nil` before the first.
+    package var pingRoundTrip: Duration? {
+        guard let handle else { return nil }
+        let nanoseconds = stt_conn_ping_rtt_ns(handle.raw)
+        return nanoseconds > 0 ? .nanoseconds(nanoseconds) : nil
+    }
+
     /// Bytes queued for sending and not yet written to the socket.
     package var queuedOutboundBytes: Int {
         guard let handle else { return 0 }

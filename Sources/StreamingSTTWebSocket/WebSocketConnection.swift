@@ -290,6 +290,10 @@ public final class WebSocketConnection: Sendable {
 
     /// Bytes queued for sending and not yet written to the socket.
     public var queuedOutboundBytes: Int { channel.queuedOutboundBytes }
+
+    /// The round trip of the last keepalive ping the peer answered (from writing the ping to its
+    /// pong); `nil` before the first, and without keepalive.
+    public var pingRoundTrip: Duration? { channel.pingRoundTrip }
 }
 
 /// The messages of a ``WebSocketConnection``, as an `AsyncSequence`.

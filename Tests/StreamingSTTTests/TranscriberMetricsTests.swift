@@ -56,8 +56,8 @@ struct TranscriberMetricsTests {
     @Test("one full session: names, the provider dimension and the values", arguments: Vendor.allCases)
     func fullSession(vendor: Vendor) async throws {
         let metrics = ExactTestMetrics()
-        let (summary, _) = try await Self.run(vendor, seconds: 2.5, metrics: metrics)
-        _ = try #require(summary)
+        let (result, _) = try await Self.run(vendor, seconds: 2.5, metrics: metrics)
+        let summary = try #require(result)
         let provider = [("provider", vendor == .assemblyAI ? "assemblyai" : "speechmatics")]
         #expect(try metrics.test.expectCounter("stt_sessions_started_total", provider).totalValue == 1)
         #expect(try metrics.test.expectCounter("stt_sessions_ended_total", provider).totalValue == 1)
@@ -74,6 +74,13 @@ struct TranscriberMetricsTests {
         #expect(connect.values.count == 1)
         #expect(connect.values.allSatisfy { $0 > 0 && $0 < 10_000_000_000 })
         #expect(try metrics.test.expectTimer("stt_time_to_begin_seconds", provider).values.count == 1)
+        // The statistics hand over the transcript lag at each final, the latency per batch of
+        // decoded messages.
+        let lag = try metrics.test.expectTimer("stt_transcript_lag_seconds", provider).values
+        #expect(summary.statistics.finalCount > 0)
+        #expect(lag.count == summary.statistics.finalCount)
+        #expect(lag.allSatisfy { $0 >= 0 && $0 <= 2_500_000_000 })
+        #expect(!(try metrics.test.expectTimer("stt_receive_to_event_latency_seconds", provider).values.isEmpty))
         // Every metric carries the provider and nothing else: no key, token or text.
         #expect(Set(metrics.labels) == Set(Self.names))
         #expect(metrics.allDimensions.allSatisfy { $0.map(\.0) == ["provider"] && $0.map(\.1) == provider.map(\.1) })

@@ -24,6 +24,8 @@ struct TranscriberReconnectionTests {
         var records: [EmulatorSessionRecord]
         var bytesSent: Int
         var socketsLeft: Int
+        /// The connection states seen (a slow reader may miss some).
+        var states: [ConnectionState] = []
 
         var finals: [Transcript] { events.compactMap { if case .final(let t) = $0 { t } else { nil } } }
         var reconnecting: [Reconnecting] { events.compactMap { if case .reconnecting(let r) = $0 { r } else { nil } } }
@@ -68,6 +70,8 @@ struct TranscriberReconnectionTests {
             provider: provider?(emulator) ?? TranscriberFaultTests.provider(vendor, emulator),
             configuration: configuration)
         let outage = Promise<Void>()
+        let stateStream = transcriber.connectionStates
+        let stateCollector = Task { await stateStream.reduce(into: [ConnectionState]()) { $0.append($1) } }
         let collector = Task {
             var all: [TranscriptEvent] = []
             for await event in transcriber.events {
@@ -101,10 +105,13 @@ struct TranscriberReconnectionTests {
             return sent
         }
         let events = try await withTimeout { await collector.value }
+        let states = try await withTimeout { await stateCollector.value }
         let records = await emulator.waitForSessions(count: emulator.sessions.count)
         let port = emulator.port
         try await offThePool { emulator.shutdown() }
-        return Outcome(events: events, records: records, bytesSent: bytesSent, socketsLeft: openSockets(port: port))
+        return Outcome(
+            events: events, records: records, bytesSent: bytesSent, socketsLeft: openSockets(port: port),
+            states: states)
     }
 
     static let quickPolicy = ReconnectionPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(100))
@@ -314,6 +321,13 @@ struct TranscriberReconnectionTests {
         #expect(outcome.finals.last { $0.sessionIndex == 0 }?.isEndOfTurn == true)
         Self.expectMonotonic(outcome.finals)
         #expect(outcome.socketsLeft == 0)
+        // Rolling over for seconds, then open again with the next session; counted as a rollover.
+        let rolling = try #require(outcome.states.firstIndex(of: .rollingOver), "\(outcome.states)")
+        #expect(outcome.states[(rolling + 1)...].contains(.open), "\(outcome.states)")
+        #expect(!outcome.states.contains { if case .reconnecting = $0 { true } else { false } })
+        #expect(outcome.states.last == .ended(nil))
+        #expect(summary.statistics.rollovers == 1)
+        #expect(summary.statistics.reconnections == 0)
         // The metrics count a rollover, not a reconnection, and every session's connection.
         let provider = [("provider", vendor == .assemblyAI ? "assemblyai" : "speechmatics")]
         #expect(try metrics.test.expectCounter("stt_rollovers_total", provider).totalValue == 1)

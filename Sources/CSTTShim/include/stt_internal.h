@@ -103,6 +103,8 @@ struct stt_conn {
     size_t rx_len, rx_cap;
     int ping_due;
     int awaiting_pong;
+    int64_t ping_written_ns;  // CLOCK_MONOTONIC when the unanswered ping went out (0: none)
+    int64_t ping_rtt_ns;      // the last ping's round trip (0: none yet); atomic, read by any thread
     lws_sorted_usec_list_t sul_connect;
     lws_sorted_usec_list_t sul_ping;
 
@@ -234,6 +236,8 @@ void stt_conn_established(stt_conn *conn);
 /// A pong arrived: the peer reads what we send. (Data does not count: a peer that stopped
 /// reading may go on sending.)
 void stt_peer_alive(stt_conn *conn);
+/// CLOCK_MONOTONIC in nanoseconds.
+int64_t stt_monotonic_ns(void);
 /// Makes lws close the wsi from its next timeout check.
 void stt_kill_wsi(stt_conn *conn);
 /// Starts the timer that drops TCP if the peer does not answer our close frame.

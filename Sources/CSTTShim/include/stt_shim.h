@@ -190,6 +190,9 @@ int stt_conn_send(stt_conn *conn, const void *data, size_t len, int binary, int 
 int stt_conn_wait_drain(stt_conn *conn, size_t limit);
 /// Bytes queued and not yet handed to the socket.
 size_t stt_conn_queued_bytes(stt_conn *conn);
+/// The round trip of the last keepalive ping answered, in nanoseconds (from writing the ping to
+/// its pong); 0 before the first. Any thread.
+int64_t stt_conn_ping_rtt_ns(stt_conn *conn);
 /// Queues a close frame after every queued message. Returns -1 if already closing.
 int stt_conn_close(stt_conn *conn, int code, const char *reason, size_t reason_len);
 /// Drops TCP without a close frame once every message queued before has been written.

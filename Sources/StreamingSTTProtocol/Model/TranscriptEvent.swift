@@ -44,8 +44,14 @@ public enum TranscriptEvent: Sendable, Hashable {
     case reconnecting(Reconnecting)
     /// A new session took over (only with a ``ReconnectionPolicy``).
     case reconnected(Reconnected)
+    /// The transcript trails the audio sent by more than the configured bound
+    /// (`StreamingTranscriber.Configuration.transcriptLagWarning`): once each time the lag goes
+    /// above it; again only after it came back to it or below. The session goes on.
+    case lagging(TranscriptLag)
     /// The session ended gracefully; no event follows.
-    case terminated(SessionSummary)
+    // Boxed: the summary, with its statistics, is several times the size of a transcript, and
+    // every event (partials included) would otherwise be as large and copied at that size.
+    indirect case terminated(SessionSummary)
     /// The session failed; no event follows.
     case error(TranscriptionError)
 }
@@ -293,6 +299,8 @@ public struct SessionSummary: Sendable, Hashable {
     /// Seconds of audio no session transcribed because the replay buffer overflowed during a
     /// reconnection (always 0 without reconnections).
     public var lostAudio: Double
+    /// The session's statistics at its end.
+    public var statistics: SessionStatistics
 
     /// Creates a summary.
     public init(
@@ -303,8 +311,10 @@ public struct SessionSummary: Sendable, Hashable {
         finalCount: Int,
         raw: RawMessage? = nil,
         sessionCount: Int = 1,
-        lostAudio: Double = 0
+        lostAudio: Double = 0,
+        statistics: SessionStatistics = .init()
     ) {
+        self.statistics = statistics
         self.sessionCount = sessionCount
         self.lostAudio = lostAudio
         self.provider = provider

@@ -39,7 +39,7 @@ public enum EventJSON {
                     code: error.code.description, message: error.reason.isEmpty ? error.description : error.reason,
                     retryable: error.isRetryable, vendorCode: error.vendorCode, httpStatus: error.httpStatus))
         case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers,
-            .translation, .audioEvent, .speakerRevision:
+            .translation, .audioEvent, .speakerRevision, .lagging:
             return nil
         }
     }
