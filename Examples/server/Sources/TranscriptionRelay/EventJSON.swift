@@ -9,14 +9,20 @@ import StreamingSTTCore
 /// - `{"type":"terminated","audioDuration":s,"sessionDuration":s}`
 /// - `{"type":"error","code":…,"message":…,"retryable":bool}`, with `"vendorCode"` and
 ///   `"httpStatus"` (a number) when the error has them
-/// - `{"type":"state","state":"connecting"|"open"|"reconnecting"|"ended"}`: the session's
-///   connection to the vendor as the relay sees it (``RelayConnectionState``): `connecting` when
-///   the vendor session starts, `open` with `begin` and after a reconnection, `reconnecting` while
-///   the library reconnects, `ended` as the last message before the close
+/// - `{"type":"state","state":"connecting"|"open"|"reconnecting"|"rolling_over"|"stopping"|"ended"}`,
+///   with `"attempt"` (from 1) when reconnecting: the library's connection state
+///   (`StreamingTranscriber.connectionStates`, ``RelayConnectionState``); `ended` is the last
+///   message before the close
+/// - `{"type":"lag","lag":s,"maxLag":s,"transcribedUntil":s,"audioSent":s}`: the library's
+///   transcript lag (`StreamingTranscriber.statistics`), after each `final` and before
+///   `terminated`: how far the newest final's end (`transcribedUntil`) trails the audio sent to
+///   the vendor (`audioSent`), and the largest lag so far
+/// - `{"type":"lagging","lag":s,"bound":s,"transcribedUntil":s,"audioSent":s}`: the library's
+///   warning that the lag went above `bound` (``RelayConfiguration/transcriptLagWarning``)
 ///
-/// Times are seconds from the start of the audio. Other events (end of utterance, speech
-/// started, vendor notices, raw messages, reconnection notices, speakers, translations, audio
-/// events, speaker revisions) are not forwarded. The text is
+/// Times are seconds from the start of the audio, durations seconds. Other events (end of
+/// utterance, speech started, vendor notices, raw messages, reconnection notices, speakers,
+/// translations, audio events, speaker revisions) are not forwarded. The text is
 /// compact, its members in alphabetical order (JSON objects are unordered); a number JSON cannot
 /// represent (NaN, infinity) is written as `null`.
 public enum EventJSON {
@@ -38,15 +44,32 @@ public enum EventJSON {
                 ErrorMessage(
                     code: error.code.description, message: error.reason.isEmpty ? error.description : error.reason,
                     retryable: error.isRetryable, vendorCode: error.vendorCode, httpStatus: error.httpStatus))
+        case .lagging(let lag):
+            return json(
+                Lagging(
+                    lag: Number(lag.lag), bound: Number(lag.bound), transcribedUntil: Number(lag.transcribedUntil),
+                    audioSent: Number(lag.audioSent)))
         case .endOfUtterance, .speechStarted, .info, .warning, .raw, .reconnecting, .reconnected, .speakers,
-            .translation, .audioEvent, .speakerRevision, .lagging:
+            .translation, .audioEvent, .speakerRevision:
             return nil
         }
     }
 
-    /// The connection state message, `{"state":…,"type":"state"}`.
+    /// The connection state message, `{"state":…,"type":"state"}`, with `"attempt"` when
+    /// reconnecting.
     public static func state(_ state: RelayConnectionState) -> String {
-        json(StateMessage(state: state.rawValue))
+        var attempt: Int?
+        if case .reconnecting(let number) = state { attempt = number }
+        return json(StateMessage(state: state.name, attempt: attempt))
+    }
+
+    /// The transcript lag message, `{"audioSent":…,"lag":…,"maxLag":…,"transcribedUntil":…,"type":"lag"}`,
+    /// from the session's statistics.
+    public static func lag(_ statistics: SessionStatistics) -> String {
+        json(
+            Lag(
+                lag: Number(statistics.transcriptLag), maxLag: Number(statistics.maxTranscriptLag),
+                transcribedUntil: Number(statistics.transcribedUntil), audioSent: Number(statistics.audioSecondsSent)))
     }
 
     /// An error the relay itself reports (`unauthorized`, `too_many_sessions`, …).
@@ -116,6 +139,24 @@ extension EventJSON {
     private struct StateMessage: Encodable {
         let type = "state"
         var state: String
+        /// Only when reconnecting.
+        var attempt: Int?
+    }
+
+    private struct Lag: Encodable {
+        let type = "lag"
+        var lag: Number
+        var maxLag: Number
+        var transcribedUntil: Number
+        var audioSent: Number
+    }
+
+    private struct Lagging: Encodable {
+        let type = "lagging"
+        var lag: Number
+        var bound: Number
+        var transcribedUntil: Number
+        var audioSent: Number
     }
 
     private struct Terminated: Encodable {
@@ -153,24 +194,49 @@ extension EventJSON {
     }
 }
 
-/// A relayed session's connection to the vendor, as the relay sees it from the events it relays
-/// (the `state` message of ``EventJSON``). A page shows it; it changes only with the events below.
-public enum RelayConnectionState: String, Sendable, Hashable, CaseIterable {
+/// A relayed session's connection to the vendor: the library's `ConnectionState`
+/// (`StreamingTranscriber.connectionStates`) as the relay tells its client (the `state` message
+/// of ``EventJSON``). A page shows it.
+public enum RelayConnectionState: Sendable, Hashable {
     /// The vendor session is starting (connecting, then waiting for its begin message).
     case connecting
-    /// The vendor session began (`begin`), or a reconnection succeeded (`reconnected`).
+    /// A vendor session receives the audio.
     case open
-    /// The connection was lost or is rolling over, and the library is reconnecting (`reconnecting`).
-    case reconnecting
-    /// The vendor session ended (after `terminated`, or an `error`); the close follows.
+    /// The connection was lost and the library is opening a new session; `attempt` counts from 1.
+    case reconnecting(attempt: Int)
+    /// The session nears its time limit: the library is opening the next one; this one still
+    /// transcribes.
+    case rollingOver
+    /// The client (or the relay: duration cap, shutdown) stopped the session; the last finals are
+    /// on their way.
+    case stopping
+    /// The vendor session ended (gracefully or not: an `error` message says why); the close follows.
     case ended
 
-    /// The state `event` moves the session to; `nil` when it does not change it.
-    public init?(after event: TranscriptEvent) {
-        switch event {
-        case .begin, .reconnected: self = .open
-        case .reconnecting: self = .reconnecting
-        default: return nil
+    /// The relay's state for the library's `state`; `nil` for `idle` (never sent: the session
+    /// starts as soon as the relay creates it).
+    public init?(_ state: ConnectionState) {
+        switch state {
+        case .idle: return nil
+        case .connecting: self = .connecting
+        case .open: self = .open
+        case .reconnecting(let attempt): self = .reconnecting(attempt: attempt)
+        case .rollingOver: self = .rollingOver
+        case .stopping: self = .stopping
+        case .ended: self = .ended
+        }
+    }
+
+    /// The name in the `state` message: `connecting`, `open`, `reconnecting`, `rolling_over`,
+    /// `stopping` or `ended`.
+    public var name: String {
+        switch self {
+        case .connecting: "connecting"
+        case .open: "open"
+        case .reconnecting: "reconnecting"
+        case .rollingOver: "rolling_over"
+        case .stopping: "stopping"
+        case .ended: "ended"
         }
     }
 }

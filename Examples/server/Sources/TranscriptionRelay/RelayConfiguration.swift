@@ -96,6 +96,10 @@ public struct RelayConfiguration: Sendable {
     /// `{"openSessions":n,"status":"ok"}`, or 503 and `"status":"draining"` once a graceful
     /// shutdown began. `nil` serves none. Default `/healthz`.
     public var healthPath: String? = "/healthz"
+    /// The transcript lag above which a session's client gets a `lagging` message (the library's
+    /// `StreamingTranscriber.Configuration.transcriptLagWarning`: once each time the lag goes
+    /// above it). `nil` (the default) sends none; the `lag` messages come either way.
+    public var transcriptLagWarning: Duration?
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -161,6 +165,9 @@ public struct RelayConfiguration: Sendable {
             throw RelayConfigurationError("the audio rate limit must be a finite multiple of real time of at least 1")
         }
         if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
+        if let transcriptLagWarning, transcriptLagWarning <= .zero {
+            throw RelayConfigurationError("the transcript lag warning must be positive")
+        }
         for (name, path) in [("metrics", metricsPath), ("health", healthPath)] {
             guard let path else { continue }
             if path.isEmpty || !Self.isPathPrefix(path) {

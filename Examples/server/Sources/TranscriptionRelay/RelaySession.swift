@@ -11,8 +11,9 @@ import Synchronization
 /// The handler task reads the client's messages: the first decides the provider (a `start` text
 /// message, or audio for the default provider), audio goes to ``StreamingTranscriber/send(audio:)``,
 /// `stop` ends the vendor session gracefully. A child task forwards the transcript events as JSON
-/// and closes the WebSocket after the last one; another stops the session when it reaches the
-/// duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
+/// (with the transcript lag after each final), and, in a child task of its own, the connection
+/// states, then closes the WebSocket after the last of both; another stops the session when it
+/// reaches the duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
 /// When the server shuts down gracefully, the vendor session is stopped like on `stop` (every
 /// final still reaches the client) and the WebSocket closes with 1001 (going away).
 final class RelaySession: Sendable {
@@ -196,6 +197,7 @@ final class RelaySession: Sendable {
         // The library's metrics of the session go where the relay's own go.
         var transcriberConfiguration = StreamingTranscriber.Configuration(tls: configuration.tls)
         transcriberConfiguration.metricsFactory = metrics.factory
+        transcriberConfiguration.transcriptLagWarning = configuration.transcriptLagWarning
         let transcriber = StreamingTranscriber(
             provider: options, configuration: transcriberConfiguration, logger: logger)
         let limited = state.withLock { state in
@@ -204,8 +206,9 @@ final class RelaySession: Sendable {
         }
         if limited { return nil }
         metrics.sessionStarted(provider)
-        await write(EventJSON.state(.connecting))
-        group.addTask { await self.forward(transcriber, logger: logger) }
+        // Subscribed before start(): the client sees every state from `connecting` on.
+        let states = transcriber.connectionStates
+        group.addTask { await self.forward(transcriber, states: states, logger: logger) }
         // A failure arrives as the `error` event too; the forwarder sends it and closes.
         _ = try? await transcriber.start()
         // The client's audio piled up while the vendor session started.
@@ -257,19 +260,16 @@ final class RelaySession: Sendable {
         await close(code: TranscriptionRelay.CloseCode.audioRateExceeded, reason: "audio_rate_exceeded")
     }
 
-    /// Sends every event the client needs, then closes the WebSocket.
-    private func forward(_ transcriber: StreamingTranscriber, logger: Logger) async {
-        var failed = false
-        for await event in transcriber.events {
-            if case .begin(let session) = event {
-                logger.info("vendor session started", metadata: ["stt.session.id": "\(session.id)"])
-            }
-            if case .error(let error) = event {
-                failed = true
-                logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
-            }
-            if let json = EventJSON.encode(event) { await write(json) }
-            if let state = RelayConnectionState(after: event) { await write(EventJSON.state(state)) }
+    /// Sends every event and connection state the client needs, then `ended` and closes the
+    /// WebSocket.
+    private func forward(
+        _ transcriber: StreamingTranscriber, states: AsyncStream<ConnectionState>, logger: Logger
+    ) async {
+        // The states until the library's last: it finishes the sequence with `ended`, which is
+        // written below, after the last event. Cancelling the session cancels this too.
+        let failed = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+            group.addTask { await self.forwardStates(states) }
+            return await forwardEvents(transcriber, logger: logger)
         }
         await write(EventJSON.state(.ended))
         let (timeLimitReached, shuttingDown) = state.withLock { ($0.timeLimitReached, $0.shuttingDown) }
@@ -279,6 +279,38 @@ final class RelaySession: Sendable {
             await close(code: TranscriptionRelay.CloseCode.goingAway, reason: "server_shutting_down")
         } else {
             await close(code: failed ? 1011 : 1000, reason: failed ? "session_failed" : "done")
+        }
+    }
+
+    /// Sends the transcript events, with the library's transcript lag after each final and
+    /// before `terminated`; returns whether the session failed.
+    private func forwardEvents(_ transcriber: StreamingTranscriber, logger: Logger) async -> Bool {
+        var failed = false
+        for await event in transcriber.events {
+            switch event {
+            case .begin(let session):
+                logger.info("vendor session started", metadata: ["stt.session.id": "\(session.id)"])
+            case .error(let error):
+                failed = true
+                logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
+            case .terminated:
+                // The last statistics: every byte sent, the newest final's end.
+                await write(EventJSON.lag(await transcriber.statistics))
+            default:
+                break
+            }
+            if let json = EventJSON.encode(event) { await write(json) }
+            if case .final = event { await write(EventJSON.lag(await transcriber.statistics)) }
+        }
+        return failed
+    }
+
+    /// Sends the library's connection states but its last (`ended`, which ``forward(_:states:logger:)``
+    /// sends after the last event).
+    private func forwardStates(_ states: AsyncStream<ConnectionState>) async {
+        for await state in states {
+            guard let relayed = RelayConnectionState(state), relayed != .ended else { continue }
+            await write(EventJSON.state(relayed))
         }
     }
 

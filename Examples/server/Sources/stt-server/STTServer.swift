@@ -106,6 +106,14 @@ struct STTServer: AsyncParsableCommand {
             valueName: "seconds"))
     var audioBurst = 2.0
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            Send a session's client a lagging message when its transcript trails the audio sent by more than \
+            this (the lag messages come either way).
+            """, valueName: "seconds"))
+    var lagWarning: Double?
+
     @Option(help: "The provider for clients that do not choose: assemblyai or speechmatics.")
     var provider: String?
 
@@ -159,6 +167,10 @@ struct STTServer: AsyncParsableCommand {
         configuration.maxAudioRealTimeFactor = maxAudioRate
         guard audioBurst.isFinite, audioBurst > 0 else { throw ValidationError("--audio-burst must be positive.") }
         configuration.audioBurst = .milliseconds(Int64((audioBurst * 1000).rounded()))
+        if let lagWarning {
+            guard lagWarning.isFinite, lagWarning > 0 else { throw ValidationError("--lag-warning must be positive.") }
+            configuration.transcriptLagWarning = .milliseconds(Int64((lagWarning * 1000).rounded()))
+        }
         var tokens = clientTokens
         for token in (environment["STT_SERVER_CLIENT_TOKENS"] ?? "").split(separator: ",") {
             tokens.append(token.trimmingCharacters(in: .whitespaces))

@@ -53,6 +53,16 @@ struct ConfigurationTests {
         #expect(((try? configuration.validate()) != nil) == valid, "\(prefix)")
     }
 
+    @Test(
+        "A transcript lag warning is off by default, and positive when set",
+        arguments: [(Duration?.none, true), (.milliseconds(500), true), (.zero, false), (.seconds(-1), false)])
+    func lagWarning(bound: Duration?, valid: Bool) {
+        var configuration = RelayConfiguration(assemblyAI: Self.access)
+        #expect(configuration.transcriptLagWarning == nil)
+        configuration.transcriptLagWarning = bound
+        #expect(((try? configuration.validate()) != nil) == valid, "\(String(describing: bound))")
+    }
+
     @Test("Descriptions never show the key")
     func redacted() {
         let configuration = RelayConfiguration(assemblyAI: Self.access, speechmatics: Self.access)

@@ -156,14 +156,17 @@ struct RelayClient {
     }
 
     /// Reads until the relay closes the connection; returns the JSON events (without the `state`
-    /// messages unless asked) and the close frame.
-    func readAll(includingState: Bool = false) async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
+    /// and `lag` messages unless asked) and the close frame.
+    func readAll(
+        includingState: Bool = false, includingLag: Bool = false
+    ) async throws -> (events: [RelayEvent], closure: WebSocketClosure?) {
         var events: [RelayEvent] = []
         do {
             for try await message in connection.messages {
                 guard case .text(let text) = message else { continue }
                 let event = try RelayEvent(parsing: text)
-                if includingState || event.type != "state" { events.append(event) }
+                if event.type == "state" && !includingState || event.type == "lag" && !includingLag { continue }
+                events.append(event)
             }
         } catch {
             // The relay may drop TCP right after its close frame; the closure says what happened.
@@ -171,12 +174,12 @@ struct RelayClient {
         return (events, await connection.closed())
     }
 
-    /// Reads the next JSON event that is not a `state` message.
+    /// Reads the next JSON event that is not a `state` or `lag` message.
     func next(_ iterator: inout WebSocketMessages.AsyncIterator) async throws -> RelayEvent? {
         while let message = try await iterator.next() {
             guard case .text(let text) = message else { continue }
             let event = try RelayEvent(parsing: text)
-            if event.type != "state" { return event }
+            if event.type != "state" && event.type != "lag" { return event }
         }
         return nil
     }
@@ -229,6 +232,13 @@ struct RelayEvent {
         var httpStatus: Int?
         // state
         var state: String?
+        var attempt: Int?
+        // lag, lagging
+        var lag: Double?
+        var maxLag: Double?
+        var bound: Double?
+        var transcribedUntil: Double?
+        var audioSent: Double?
     }
 
     /// A transcript's word.

@@ -118,9 +118,14 @@ struct TokenEndpointTests {
             let page = String(buffer: response.body)
             #expect(page.contains("getUserMedia"))
             #expect(page.contains("/v1/listen"))
-            // It shows the connection state (the relay's state messages) and the transcript lag.
+            // It shows the connection state (the relay's state messages, every name) and the
+            // library's transcript lag (the lag and lagging messages).
             #expect(page.contains(#"case "state":"#) && page.contains(#"id="state""#))
-            #expect(page.contains("function transcriptLag") && page.contains(#"id="lag""#))
+            for name in ["connecting", "open", "reconnecting", "rolling_over", "stopping", "ended"] {
+                #expect(page.contains("\(name):"), "\(name)")
+            }
+            #expect(page.contains(#"case "lag":"#) && page.contains(#"case "lagging":"#))
+            #expect(page.contains(#"id="lag""#) && page.contains(#"id="maxLag""#))
             #expect(!page.contains(vendorKey))
         }
     }
