@@ -19,6 +19,8 @@ let package = Package(
         .package(name: "swift-streaming-stt", path: ".."),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // the library's metrics dependency; its test backend records `client --metrics`
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // libsndfile, for writing the audio files the audio benchmark decodes.
@@ -37,6 +39,7 @@ let package = Package(
                 .product(name: "StreamingSTTWebSocket", package: "swift-streaming-stt"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "STTBenchmark",
             swiftSettings: swiftSettings

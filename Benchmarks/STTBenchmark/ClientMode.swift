@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import MetricsTestKit
 import StreamingSTT
 
 /// What one client session measured; printed as one JSON line. The Python clients print the
@@ -73,6 +74,9 @@ struct ClientCommand: AsynchronousMode {
     @Option(help: "Where the session's tasks run: pool (Swift's global pool) or loop (the event loop's thread).")
     var executor: ExecutorChoice = .pool
 
+    @Flag(help: "Record the session's metrics (swift-metrics' TestMetrics as the factory; default: off, the no-op).")
+    var metrics = false
+
     func validate() throws { try requirePositive(["--chunk-ms": chunkMilliseconds]) }
 
     func run() async throws {
@@ -90,8 +94,10 @@ struct ClientCommand: AsynchronousMode {
             speechmatics.maxDelay = 1.0
             provider = .speechmatics(speechmatics)
         }
-        let configuration = StreamingTranscriber.Configuration(
+        var configuration = StreamingTranscriber.Configuration(
             audioChunkDuration: .milliseconds(chunk), tls: TLSConfiguration(additionalTrustRoots: [.file(ca)]))
+        // A recording backend: every counter, meter and timer value kept in memory behind a lock.
+        if metrics { configuration.metricsFactory = TestMetrics() }
 
         var result = ClientResult(
             client: "swift-streaming-stt", vendor: vendor.rawValue, chunkMilliseconds: chunk,
@@ -103,6 +109,7 @@ struct ClientCommand: AsynchronousMode {
         do {
             // With `--executor loop` the session's tasks run on the event loop's thread.
             if taskExecutor != nil { result.client = "swift-streaming-stt-on-event-loop" }
+            if metrics { result.client += "-metrics" }
             try await withTaskExecutorPreference(taskExecutor) {
                 try await streamSession(
                     recording, provider: provider, configuration: configuration, cpuStart: cpuStart, into: &result,

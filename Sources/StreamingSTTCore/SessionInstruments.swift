@@ -170,7 +170,7 @@ extension TranscriptionDriver {
     /// ``SessionInstruments/audioProgress(streamed:lost:queued:seconds:)``): the bytes in the
     /// active connection's send queue plus the audio kept for it and not yet sent.
     func recordAudioProgress() {
-        guard instruments.isEnabled else { return }
+        guard recordsMetrics else { return }
         let leg = activeLeg
         instruments.audioProgress(
             streamed: ledger.streamPosition, lost: ledger.lostBytes,

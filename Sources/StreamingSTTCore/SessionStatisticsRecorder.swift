@@ -51,7 +51,7 @@ extension TranscriptionDriver {
             if let lag = statistics.finalDelivered(end: transcript.end, audioSent: sent, at: clock.now) {
                 handOff.yield(.lagging(lag))
             }
-            if instruments.isEnabled {
+            if recordsMetrics {
                 instruments.recordStatistics(
                     receiveToEventLatency: nil, transcriptLag: .seconds(max(0, sent - transcript.end)))
             }
@@ -73,7 +73,7 @@ extension TranscriptionDriver {
         guard let receivedAt else { return }
         let decodedAt = clock.now
         statistics.messagesDecoded(receivedAt: receivedAt, decodedAt: decodedAt)
-        if instruments.isEnabled {
+        if recordsMetrics {
             instruments.recordStatistics(receiveToEventLatency: decodedAt - receivedAt, transcriptLag: nil)
         }
     }

@@ -14,7 +14,9 @@ import StreamingSTTWebSocket
 package actor TranscriptionDriver {
     enum Phase {
         case idle, connecting, running, stopping
-        case ended(Result<SessionSummary, TranscriptionError>)
+        // Boxed: the summary, with its statistics, is several times the size of the other cases,
+        // and the phase is copied where it is checked (`checkRunning()`, `isEnded`: every chunk).
+        indirect case ended(Result<SessionSummary, TranscriptionError>)
     }
 
     /// The provider and its options.
@@ -87,6 +89,9 @@ package actor TranscriptionDriver {
     /// Metrics and spans (swift-metrics, swift-distributed-tracing; no-op unless configured or
     /// bootstrapped).
     var instruments: SessionInstruments
+    /// `instruments.isEnabled`, kept in a constant: reading it through the `var` costs a dynamic
+    /// exclusivity check (about 100 instructions), and it is read for every `send(audio:)`.
+    let recordsMetrics: Bool
 
     deinit {
         // Nobody can end the session any more: end its events.
@@ -112,8 +117,10 @@ package actor TranscriptionDriver {
         self.ledger = AudioLedger(
             replayCapacity: configuration.reconnection.map { wire.bytes(in: $0.replayBufferDuration) })
         self.reconnection = configuration.reconnection.map(ReconnectionStateMachine.init(policy:))
-        self.instruments = SessionInstruments(
+        let instruments = SessionInstruments(
             provider: provider.kind, factory: configuration.metricsFactory, tracer: configuration.tracer)
+        self.instruments = instruments
+        self.recordsMetrics = instruments.isEnabled
         self.statistics = SessionStatisticsAccumulator(lagBound: configuration.transcriptLagWarning?.inSeconds)
     }
 

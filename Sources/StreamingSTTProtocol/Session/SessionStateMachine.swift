@@ -170,8 +170,10 @@ package struct SessionStateMachine: Sendable {
     }
 
     /// The text messages that carry `chunk` (interleaved wire audio) in a multichannel session,
-    /// one per channel, or `nil` when it goes as one binary message.
-    package func channelAudioMessages(_ chunk: [UInt8]) -> [String]? {
+    /// one per channel, or `nil` when it goes as one binary message. (`mutating` for the reason
+    /// ``prepareAudio()`` is: called for every chunk on the machine the driver keeps in a class; a
+    /// non-mutating call copied the whole machine each time, about 1 000 instructions per chunk.)
+    package mutating func channelAudioMessages(_ chunk: [UInt8]) -> [String]? {
         channelLabels.isEmpty ? nil : dialect.channelAudioMessages(chunk)
     }
 
