@@ -14,7 +14,11 @@ import StreamingSTTSupport
 ///   ``Transcript/channel`` and ``EndOfUtterance/channel`` set; each channel's times are its own
 ///   session's, so they only go forward within a channel. The first failure is delivered once
 ///   (the other channels are cancelled); after a graceful stop of every channel, one `terminated`
-///   with the channels' summaries merged.
+///   with the channels' summaries merged. A `lagging` warning comes from one channel and says
+///   which (``/StreamingSTTProtocol/TranscriptLag/channel``).
+/// - The connection state and the statistics are the channels' merged
+///   (``/StreamingSTTProtocol/ConnectionState/merging(_:)``,
+///   ``/StreamingSTTProtocol/SessionStatistics/merging(_:)``), and so are those of the summary.
 /// - `stop()` drains every channel's session.
 package actor ChannelFanOut {
     /// The channels' labels, in wire order.
@@ -23,6 +27,8 @@ package actor ChannelFanOut {
     package nonisolated let drivers: [TranscriptionDriver]
     /// The merged events.
     nonisolated let handOff = EventHandOff()
+    /// The merged connection state, as it changes (while ``run()`` runs).
+    nonisolated let connectionStates = ConnectionStateBroadcast()
     private nonisolated let provider: ProviderKind
     /// Opened once every channel's session started, so that `begin` comes first.
     private nonisolated let gates: [AsyncStream<Void>]
@@ -31,6 +37,8 @@ package actor ChannelFanOut {
     private var summaries: [Int: SessionSummary] = [:]
     private var failure: TranscriptionError?
     private var ended = 0
+    /// Each channel's connection state, as last seen by ``run()``.
+    private var channelStates: [ConnectionState]
 
     /// Creates one driver per label, each with `configuration`.
     package init(
@@ -53,6 +61,11 @@ package actor ChannelFanOut {
         }
         self.gates = gates
         self.openGates = openGates
+        channelStates = Array(repeating: .idle, count: labels.count)
+    }
+
+    deinit {
+        connectionStates.finish()
     }
 
     /// Runs every channel's background work and the merging of their events, until all ended.
@@ -61,6 +74,11 @@ package actor ChannelFanOut {
             for (index, driver) in drivers.enumerated() {
                 group.addTask { await driver.run() }
                 group.addTask { await self.forward(channel: index) }
+                group.addTask {
+                    for await state in driver.connectionStates.subscribe() {
+                        await self.channel(index, changedTo: state)
+                    }
+                }
             }
         }
     }
@@ -115,6 +133,9 @@ package actor ChannelFanOut {
             case .endOfUtterance(var end):
                 end.channel = label
                 if failure == nil { handOff.yield(.endOfUtterance(end)) }
+            case .lagging(var lag):
+                lag.channel = label
+                if failure == nil { handOff.yield(.lagging(lag)) }
             case .terminated(let summary):
                 summaries[index] = summary
             case .error(let error):
@@ -134,8 +155,28 @@ package actor ChannelFanOut {
         }
     }
 
+    /// Channel `index`'s connection state changed: publishes the merged state.
+    private func channel(_ index: Int, changedTo state: ConnectionState) {
+        channelStates[index] = state
+        connectionStates.publish(.merging(channelStates))
+    }
+
+    /// The merged connection state now, from the channels' current states.
+    package nonisolated var connectionState: ConnectionState {
+        .merging(drivers.map(\.connectionStates.current))
+    }
+
+    /// The channels' statistics now, merged.
+    package nonisolated var statistics: SessionStatistics {
+        get async {
+            var all: [SessionStatistics] = []
+            for driver in drivers { all.append(await driver.sessionStatistics) }
+            return .merging(all)
+        }
+    }
+
     /// The channels' summaries as one: the first channel's id, the longest audio and session, the
-    /// finals and sessions of all, the most audio lost.
+    /// finals and sessions of all, the most audio lost, the statistics merged.
     private func merged() -> SessionSummary? {
         let all = drivers.indices.compactMap { summaries[$0] }
         guard all.count == drivers.count, var summary = all.first else { return nil }
@@ -144,6 +185,7 @@ package actor ChannelFanOut {
         summary.finalCount = all.reduce(0) { $0 + $1.finalCount }
         summary.sessionCount = all.reduce(0) { $0 + $1.sessionCount }
         summary.lostAudio = all.map(\.lostAudio).max() ?? 0
+        summary.statistics = .merging(all.map(\.statistics))
         return summary
     }
 

@@ -269,17 +269,26 @@ public final class StreamingTranscriber: Sendable {
     }
 
     /// Where the connection to the service stands now (see ``/StreamingSTTProtocol/ConnectionState``).
-    public var connectionState: ConnectionState { driver.connectionStates.current }
+    /// With one session per channel (multichannel AssemblyAI), the channels' states merged: open
+    /// once all are, reconnecting while any is, ended once all are.
+    public var connectionState: ConnectionState { fanOut?.connectionState ?? driver.connectionStates.current }
 
     /// The connection states from now on, starting with the current one: each iteration of this
     /// property is its own subscription. A reader that falls behind skips to the newest state
     /// (nothing piles up); the sequence finishes after ``/StreamingSTTProtocol/ConnectionState/ended(_:)``.
-    public var connectionStates: AsyncStream<ConnectionState> { driver.connectionStates.subscribe() }
+    public var connectionStates: AsyncStream<ConnectionState> {
+        (fanOut?.connectionStates ?? driver.connectionStates).subscribe()
+    }
 
     /// The session's statistics now (see ``/StreamingSTTProtocol/SessionStatistics``); the
-    /// summary of a graceful stop carries the last ones.
+    /// summary of a graceful stop carries the last ones. With one session per channel (multichannel
+    /// AssemblyAI), the channels' statistics merged: the audio counted once, the worst channel's
+    /// lag, the counts summed (see ``/StreamingSTTProtocol/SessionStatistics``).
     public var statistics: SessionStatistics {
-        get async { await driver.sessionStatistics }
+        get async {
+            if let fanOut { return await fanOut.statistics }
+            return await driver.sessionStatistics
+        }
     }
 
     /// Waits until a sender is held back by the Speechmatics acknowledgement window (for tests).

@@ -24,8 +24,11 @@ extension TranscriptionDriver {
                 let started = await wait(within: limit) { leg.info != nil || leg.role == .ended || isEnded }
                 if isEnded { return }
                 if started, leg.role == .standby {
-                    await activate(leg, reason: reason, attempts: attempt)
-                    return
+                    // The session can fail while it waits for the send lock (the previous one is
+                    // still being ended): then it is a failed attempt like any other. Returning
+                    // here left the transcriber with no session and no further attempt, and a
+                    // stop() under way waited for one forever.
+                    if await activate(leg, reason: reason, attempts: attempt) || isEnded { return }
                 }
                 if leg.role != .ended { close(leg, gracefully: false) }
                 failure =
@@ -52,11 +55,12 @@ extension TranscriptionDriver {
     }
 
     /// Makes `leg`, started, the active session after an outage: it is sent the configuration
-    /// changes, then the kept audio, and ended at once if the transcriber is stopping.
-    private func activate(_ leg: SessionLeg, reason: ReconnectionReason, attempts: Int) async {
+    /// changes, then the kept audio, and ended at once if the transcriber is stopping. Returns
+    /// whether it took over (`false`: the transcriber ended, or `leg` failed, while waiting).
+    private func activate(_ leg: SessionLeg, reason: ReconnectionReason, attempts: Int) async -> Bool {
         await acquireSendLock()
         defer { releaseSendLock() }
-        guard !isEnded, leg.role == .standby, let info = leg.info else { return }
+        guard !isEnded, leg.role == .standby, let info = leg.info else { return false }
         let (start, lost) = ledger.resume()
         leg.startPosition = start
         leg.sentPosition = start
@@ -86,6 +90,7 @@ extension TranscriptionDriver {
             try? await pump(leg, keepingAtMost: 0)
             scheduleRollover(of: leg)
         }
+        return true
     }
 
     /// Sends `leg` every configuration change made so far, before its audio.

@@ -43,6 +43,7 @@ package enum ConnectionAttempts {
             var committed: Int?
             var outcome: Result<Value, WebSocketError>?
             var winner: Int?
+            var ended: Set<Int> = []
             var startsNext = true
             while outcome == nil {
                 if startsNext, committed == nil, controls.count < addresses.count {
@@ -72,22 +73,28 @@ package enum ConnectionAttempts {
                     winner = index
                 case .ended(let index, .failure(let error)):
                     running -= 1
+                    ended.insert(index)
                     if let committed, committed != index { break }  // abandoned
-                    if committed == index || !error.triesNextAddress {
+                    // An attempt that reached its peer is final even if the race has not heard it
+                    // yet: its `reached` event can come after its end (its task is scheduled later
+                    // on a loaded machine). Trying the next address then, and committing to this
+                    // ended attempt when `reached` came, ended the race without an outcome.
+                    if committed == index || controls[index].hasReachedPeer || !error.triesNextAddress {
                         outcome = .failure(error)
                     } else if controls.count < addresses.count {
                         startsNext = true
                     } else if running == 0 {
                         outcome = .failure(error)
                     }
-                case .reached(let index, true) where committed == nil:
+                case .reached(let index, true) where committed == nil && !ended.contains(index):
                     committed = index
                     for (other, control) in controls.enumerated() where other != index { control.abandon() }
                 case .reached:
                     break
                 case .delayElapsed(let index):
                     // Only the delay of the latest attempt counts; older ones were overtaken by a failure.
-                    startsNext = index == controls.count - 1
+                    // One that reached its peer (its `reached` event not yet heard) starts no other.
+                    startsNext = index == controls.count - 1 && !controls[index].hasReachedPeer
                 case .delayCancelled:
                     break
                 }
@@ -136,6 +143,9 @@ package final class ConnectionAttempt: Sendable {
 
     /// Whether the attempt was abandoned.
     package var isAbandoned: Bool { state.withLock { $0.abandoned } }
+
+    /// Whether the attempt has reached its peer, as it said with ``reachedPeer()``.
+    var hasReachedPeer: Bool { state.withLock { $0.reachedPeer } }
 
     func abandon() {
         let body = state.withLock { state -> (@Sendable () -> Void)? in

@@ -249,6 +249,7 @@ struct TranscriberChannelsTests {
             #expect(zip(channel, channel.dropFirst()).allSatisfy { $0.start <= $1.start })
         }
         #expect(summary.sessionCount == 3)
+        #expect(summary.statistics.reconnections == 1, "the channels' reconnections summed")
         if case .terminated = events.last {} else { Issue.record("last: \(String(describing: events.last))") }
     }
 
@@ -292,6 +293,14 @@ struct TranscriberChannelsTests {
         #expect(!events.contains { if case .terminated = $0 { true } else { false } })
         let records = await emulator.waitForSessions(count: 2)
         #expect(records.count == 2)
+        // The connection ended with the failure, not with the other channel's cancellation.
+        let ended = try await withTimeout(.seconds(10), "the connection state") {
+            var last: ConnectionState?
+            for await state in transcriber.connectionStates { last = state }
+            return last
+        }
+        guard case .ended(let error) = ended else { Issue.record("\(String(describing: ended))"); return }
+        #expect(error?.code == .vendorError, "\(String(describing: error))")
     }
 
     @Test("AssemblyAI per channel: each channel's session rolls over on its own before its limit; nothing lost")
@@ -357,5 +366,60 @@ struct TranscriberChannelsTests {
         let received: Int = records.map(\.audioByteCount).reduce(0, +)
         let sent: Int = 90 * 3200 * 2
         #expect(received == sent, "every byte went to exactly one session of its channel")
+    }
+
+    @Test(
+        "AssemblyAI per channel: the connection state, the statistics and the lag warnings are the channels' merged"
+    )
+    func assemblyAIHealthPerChannel() async throws {
+        let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
+            $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
+        }
+        defer { emulator.shutdown() }
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = ["agent", "caller"]
+        // Each channel's first final ends after 0.3 s of its audio: every channel lags past this.
+        configuration.transcriptLagWarning = .milliseconds(200)
+        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let stateSequence = transcriber.connectionStates
+        let states = Task {
+            var all: [ConnectionState] = []
+            for await state in stateSequence { all.append(state) }
+            return all
+        }
+        let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
+        let (events, summary) = try await Self.run(transcriber, buffer)
+        let seen = try await withTimeout(.seconds(10), "the connection states") { await states.value }
+
+        // Open only once every channel is; ended only once every channel is.
+        #expect(seen.first == .idle && seen.last == .ended(nil), "\(seen)")
+        if let open = seen.firstIndex(of: .open) {
+            #expect(!seen[open...].contains(.connecting), "\(seen)")
+        } else {
+            Issue.record("never open: \(seen)")
+        }
+        #expect(transcriber.connectionState == .ended(nil))
+
+        let finals = TranscriberEmulatorTests.finals(events)
+        #expect(Set(finals.compactMap(\.channel)) == ["agent", "caller"])
+        let duration = Double(buffer.bytes.count / 4) / 16000
+        for statistics in [summary.statistics, await transcriber.statistics] {
+            #expect(abs(statistics.audioSecondsSent - duration) < 1e-9, "the audio once, not per channel")
+            #expect(statistics.finalCount == finals.count, "\(statistics)")
+            #expect(statistics.partialCount == events.filter { if case .partial = $0 { true } else { false } }.count)
+        }
+        if case .terminated(let terminated) = events.last {
+            #expect(terminated.statistics.finalCount == finals.count)
+        } else {
+            Issue.record("last: \(String(describing: events.last))")
+        }
+
+        // Each channel warned of its own lag, and says which it is.
+        let warnings = events.compactMap { if case .lagging(let lag) = $0 { lag } else { nil } }
+        #expect(Set(warnings.compactMap(\.channel)) == ["agent", "caller"], "\(warnings)")
+        #expect(warnings.allSatisfy { $0.channel != nil })
     }
 }

@@ -77,4 +77,28 @@ struct WebSocketConnectionAttemptsTests {
         #expect(try result.get() == "reaches")
         #expect(Set(log.withLock { $0 }) == ["start silent", "start reaches", "abandoned silent"])
     }
+
+    @Test("an attempt that reached its peer, then failed: its error ends the race, however late its reach is heard")
+    func reachedPeerThenFailed() async throws {
+        // The attempt reports reaching its peer just before it fails (its connect deadline, on a
+        // loaded machine): whichever of the two the race hears first, no other address is tried and
+        // the outcome is that attempt's error (once it was `cancelled`).
+        for _ in 0..<200 {
+            let started = LockedState<[String]>([])
+            let result: Result<String, WebSocketError> = try await withTimeout {
+                await ConnectionAttempts.race(
+                    addresses: ["reaches", "other"], overlapping: true, attemptDelay: .milliseconds(500)
+                ) { address, control in
+                    started.withLock { $0.append(address) }
+                    if address == "reaches" { control.reachedPeer() }
+                    return .failure(WebSocketError(.connectTimeout))
+                } discard: { _ in
+                }
+            }
+            guard case .failure(let error) = result else { Issue.record("\(result)"); return }
+            #expect(error.code == .connectTimeout)
+            #expect(started.withLock { $0 } == ["reaches"])
+            if error.code != .connectTimeout || started.withLock({ $0 }) != ["reaches"] { return }
+        }
+    }
 }

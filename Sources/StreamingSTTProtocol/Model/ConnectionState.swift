@@ -86,4 +86,32 @@ public enum ConnectionState: Sendable, Hashable {
             return inputs.rollingOver ? .rollingOver : .open
         }
     }
+
+    /// The connection state of a transcription made of one session per channel (multichannel
+    /// AssemblyAI), from the channels' states, in this order of precedence. Pure.
+    ///
+    /// - `ended` once every channel has ended: with the first channel's error that is not a
+    ///   cancellation (one channel's failure cancels the others), else the first error, else `nil`.
+    /// - `idle` while every channel is.
+    /// - `stopping` while any channel stops, or has ended while others have not (they are ending).
+    /// - `reconnecting` while any channel reconnects (the highest attempt).
+    /// - `connecting` until every channel is open.
+    /// - `rollingOver` while any channel rolls over; otherwise `open`.
+    package static func merging(_ channels: [ConnectionState]) -> ConnectionState {
+        guard !channels.isEmpty else { return .idle }
+        if channels.allSatisfy(\.isEnded) {
+            let errors = channels.compactMap { state -> TranscriptionError? in
+                if case .ended(let error) = state { error } else { nil }
+            }
+            return .ended(errors.first { $0.code != .cancelled } ?? errors.first)
+        }
+        if channels.allSatisfy({ $0 == .idle }) { return .idle }
+        if channels.contains(where: { $0 == .stopping || $0.isEnded }) { return .stopping }
+        let attempts = channels.compactMap { state -> Int? in
+            if case .reconnecting(let attempt) = state { attempt } else { nil }
+        }
+        if let attempt = attempts.max() { return .reconnecting(attempt: attempt) }
+        if channels.contains(where: { $0 == .idle || $0 == .connecting }) { return .connecting }
+        return channels.contains(.rollingOver) ? .rollingOver : .open
+    }
 }

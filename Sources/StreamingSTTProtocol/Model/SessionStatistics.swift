@@ -77,6 +77,45 @@ public struct SessionStatistics: Sendable, Hashable {
         self.rollovers = rollovers
         self.lostAudioSeconds = lostAudioSeconds
     }
+
+    /// The statistics of a transcription made of one session per channel (multichannel
+    /// AssemblyAI), from the channels' statistics; one channel's are returned as they are. Pure.
+    ///
+    /// - The audio is counted once, not per channel (every channel is given the same seconds of
+    ///   the multichannel audio): ``audioSecondsSent`` is the channels' furthest (they can differ
+    ///   by a chunk while audio is split), ``audioSecondsAcknowledged`` what every channel's
+    ///   service confirmed (`nil` unless all did).
+    /// - The worst channel's: ``transcribedUntil`` (the earliest), ``transcriptLag`` and
+    ///   ``maxTranscriptLag`` (the largest, each on its own), ``lastMessageAge``,
+    ///   ``pingRoundTrip``, ``receiveToEventLatency`` and ``maxReceiveToEventLatency`` (the
+    ///   largest), ``lostAudioSeconds`` (the most).
+    /// - The earliest ``timeToFirstPartial`` and ``timeToFirstFinal``.
+    /// - ``meanReceiveToEventLatency``: the mean of the channels' means (channels receive their
+    ///   messages at similar rates).
+    /// - Summed: ``partialCount``, ``finalCount``, ``reconnections``, ``rollovers``.
+    package static func merging(_ channels: [SessionStatistics]) -> SessionStatistics {
+        guard var merged = channels.first else { return SessionStatistics() }
+        merged.audioSecondsSent = channels.map(\.audioSecondsSent).max() ?? 0
+        let acknowledged = channels.compactMap(\.audioSecondsAcknowledged)
+        merged.audioSecondsAcknowledged = acknowledged.count == channels.count ? acknowledged.min() : nil
+        merged.transcribedUntil = channels.map(\.transcribedUntil).min() ?? 0
+        merged.transcriptLag = channels.map(\.transcriptLag).max() ?? 0
+        merged.maxTranscriptLag = channels.map(\.maxTranscriptLag).max() ?? 0
+        merged.timeToFirstPartial = channels.compactMap(\.timeToFirstPartial).min()
+        merged.timeToFirstFinal = channels.compactMap(\.timeToFirstFinal).min()
+        merged.receiveToEventLatency = channels.compactMap(\.receiveToEventLatency).max()
+        merged.maxReceiveToEventLatency = channels.compactMap(\.maxReceiveToEventLatency).max()
+        let means = channels.compactMap(\.meanReceiveToEventLatency)
+        merged.meanReceiveToEventLatency = means.isEmpty ? nil : means.reduce(.zero, +) / means.count
+        merged.lastMessageAge = channels.compactMap(\.lastMessageAge).max()
+        merged.pingRoundTrip = channels.compactMap(\.pingRoundTrip).max()
+        merged.partialCount = channels.reduce(0) { $0 + $1.partialCount }
+        merged.finalCount = channels.reduce(0) { $0 + $1.finalCount }
+        merged.reconnections = channels.reduce(0) { $0 + $1.reconnections }
+        merged.rollovers = channels.reduce(0) { $0 + $1.rollovers }
+        merged.lostAudioSeconds = channels.map(\.lostAudioSeconds).max() ?? 0
+        return merged
+    }
 }
 
 /// The transcript trails the audio sent by more than
@@ -91,13 +130,18 @@ public struct TranscriptLag: Sendable, Hashable {
     public var audioSent: Double
     /// The end of the newest final, in seconds from the start of the audio (0 before the first).
     public var transcribedUntil: Double
+    /// The label of the channel whose transcript lags, when each channel is transcribed by its own
+    /// session (multichannel AssemblyAI, `Configuration.channelLabels`): each channel warns on its
+    /// own, its times its own. `nil` otherwise.
+    public var channel: String?
 
     /// Creates a lag notice.
-    public init(lag: Double, bound: Double, audioSent: Double, transcribedUntil: Double) {
+    public init(lag: Double, bound: Double, audioSent: Double, transcribedUntil: Double, channel: String? = nil) {
         self.lag = lag
         self.bound = bound
         self.audioSent = audioSent
         self.transcribedUntil = transcribedUntil
+        self.channel = channel
     }
 }
 
