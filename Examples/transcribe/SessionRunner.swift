@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StreamingSTT
+import Synchronization
 
 /// Runs one `transcribe` session: resolves the key, opens the audio, streams it, prints the
 /// events, and turns the outcome into an exit code.
@@ -354,19 +355,17 @@ private func stopSource(_ source: any AudioSource) async {
 }
 
 /// The token minted before the session, handed out once: to whichever session opens first.
-private final class FirstToken: @unchecked Sendable {
-    // @unchecked: `token` is read and cleared under `lock`.
-    private let lock = NSLock()
-    private var token: Secret?
+private final class FirstToken: Sendable {
+    private let token: Mutex<Secret?>
 
     init(_ token: Secret) {
-        self.token = token
+        self.token = Mutex(token)
     }
 
     func take() -> Secret? {
-        lock.lock()
-        defer { lock.unlock() }
-        defer { token = nil }
-        return token
+        token.withLock { token in
+            defer { token = nil }
+            return token
+        }
     }
 }
