@@ -25,8 +25,16 @@ struct TranscriberMetricsTests {
     /// One session of `seconds` of audio in 100 ms pieces, with `metrics` in its configuration.
     static func run(
         _ vendor: Vendor, seconds: Double, metrics: any MetricsFactory,
-        faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in []
-        }
+        faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in [] }
+    ) async throws -> (summary: SessionSummary?, error: TranscriptionError?) {
+        try await run(vendor, seconds: seconds, configure: { $0.metricsFactory = metrics }, faults: faults)
+    }
+
+    /// One session of `seconds` of audio in 100 ms pieces against the emulator, its configuration
+    /// set by `configure`: the summary of its stop, or the error it ended with.
+    static func run(
+        _ vendor: Vendor, seconds: Double, configure: (inout StreamingTranscriber.Configuration) -> Void,
+        faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in [] }
     ) async throws -> (summary: SessionSummary?, error: TranscriptionError?) {
         let emulator = try TranscriptionEmulator(
             configuration: .init(
@@ -34,7 +42,7 @@ struct TranscriberMetricsTests {
                 assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)), faults: faults))
         defer { emulator.shutdown() }
         var configuration = StreamingTranscriber.Configuration()
-        configuration.metricsFactory = metrics
+        configure(&configuration)
         let transcriber = StreamingTranscriber(
             provider: TranscriberFaultTests.provider(vendor, emulator), configuration: configuration)
         let collector = Task { for await _ in transcriber.events {} }

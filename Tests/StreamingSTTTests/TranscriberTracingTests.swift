@@ -19,23 +19,9 @@ struct TranscriberTracingTests {
         _ vendor: Vendor, tracer: InMemoryTracer,
         faults: @escaping @Sendable (EmulatorSessionInfo) -> [EmulatorFault] = { _ in [] }
     ) async throws {
-        let emulator = try TranscriptionEmulator(
-            configuration: .init(
-                script: TranscriberFaultTests.script,
-                assemblyAI: .init(enforceRealTime: false, terminationDelay: .milliseconds(20)), faults: faults))
-        defer { emulator.shutdown() }
-        var configuration = StreamingTranscriber.Configuration()
-        configuration.tracer = tracer
-        let transcriber = StreamingTranscriber(
-            provider: TranscriberFaultTests.provider(vendor, emulator), configuration: configuration)
-        let collector = Task { for await _ in transcriber.events {} }
-        defer { collector.cancel() }
         try await tracer.withSpan("request") { _ in
-            _ = try? await withTimeout(.seconds(30)) {
-                try await transcriber.start()
-                for _ in 0..<10 { try await transcriber.send(audio: [UInt8](repeating: 0, count: 3200)) }
-                return try await transcriber.stop()
-            }
+            _ = try await TranscriberMetricsTests.run(
+                vendor, seconds: 1, configure: { $0.tracer = tracer }, faults: faults)
         }
     }
 
