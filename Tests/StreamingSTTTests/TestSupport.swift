@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import StreamingSTT
 import StreamingSTTSupport
@@ -171,13 +172,16 @@ struct ClosedPort {
 
 /// Threads in this process.
 func threadCount() -> Int {
-    guard let directory = opendir("/proc/self/task") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while let entry = readdir(directory) {
-        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
-    }
-    return count
+    directoryEntries("/proc/self/task")?.count ?? -1
+}
+
+/// The names in a directory, without `.` and `..`; nil if it cannot be read.
+///
+/// Read with FileManager, not `readdir`: a `dirent` is only as long as its name, so copying its
+/// fixed-size `d_name` out in Swift reads past the end of the directory buffer once the
+/// directory holds enough entries (AddressSanitizer stops the tests at about 1 350 open files).
+func directoryEntries(_ path: String) -> [String]? {
+    try? FileManager.default.contentsOfDirectory(atPath: path)
 }
 
 /// TCP sockets of this process connected to 127.0.0.1:`port`, and the server's ends of those, not
@@ -185,18 +189,12 @@ func threadCount() -> Int {
 /// change it, nor do their sockets on another address with the same port number.
 func openSockets(port: Int) -> Int {
     var inodes = Set<String>()
-    if let directory = opendir("/proc/self/fd") {
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            var target = [CChar](repeating: 0, count: 256)
-            let length = readlink("/proc/self/fd/" + name, &target, target.count - 1)
-            guard length > 0 else { continue }
-            let text = String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("socket:[") { inodes.insert(String(text.dropFirst(8).dropLast())) }
-        }
+    for name in directoryEntries("/proc/self/fd") ?? [] {
+        var target = [CChar](repeating: 0, count: 256)
+        let length = readlink("/proc/self/fd/" + name, &target, target.count - 1)
+        guard length > 0 else { continue }
+        let text = String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("socket:[") { inodes.insert(String(text.dropFirst(8).dropLast())) }
     }
     // 127.0.0.1:port as /proc/net/tcp writes it (address bytes in host order, in hexadecimal).
     let endpoint = "0100007F:" + String(port, radix: 16, uppercase: true).leftPadded(to: 4)
