@@ -53,7 +53,10 @@ struct TranscriberStalledPeerTests {
         var error: TranscriptionError?
         /// From `start()` returning to that error. The service stalled just before: right after
         /// it sent `Begin` / `RecognitionStarted`, which `start()` waits for. (Counting from the
-        /// call would add the connection's set-up, seconds on a loaded machine.)
+        /// call would add the connection's set-up, seconds on a loaded machine.) When the
+        /// keepalive fails the session before `start()` returns (a machine so loaded that
+        /// `start()` takes longer than the ping interval and the pong timeout), `start()` throws
+        /// that error, and this counts from the call.
         var failedAfter: Duration
         /// From `start()` returning to the sender's last `send` (or `stop()`) returning.
         var senderReturnedAfter: Duration
@@ -101,7 +104,13 @@ struct TranscriberStalledPeerTests {
         // A session that is never failed makes this throw; the emulator's shutdown then ends it.
         defer { firstError.cancel() }
         let outcome = try await withTimeout(bound + .seconds(10), "the stalled session to fail") {
-            try await transcriber.start()
+            let called = clock.now
+            do throws(TranscriptionError) {
+                try await transcriber.start()
+            } catch {
+                let failedAfter = clock.now - called
+                return Outcome(error: error, failedAfter: failedAfter, senderReturnedAfter: failedAfter)
+            }
             let started = clock.now
             let chunks = load == .fewChunks || load == .stopping ? 3 : 100_000  // 100 ms each
             for _ in 0..<chunks {
