@@ -14,8 +14,9 @@ import StreamingSTTCore
 ///   (`StreamingTranscriber.connectionStates`, ``RelayConnectionState``); `ended` is the last
 ///   message before the close
 /// - `{"type":"lag","lag":s,"maxLag":s,"transcribedUntil":s,"audioSent":s}`: the library's
-///   transcript lag (`StreamingTranscriber.statistics`), after each `final` and before
-///   `terminated`: how far the newest final's end (`transcribedUntil`) trails the audio sent to
+///   transcript lag (`StreamingTranscriber.statistics`), after each `final`, before
+///   `terminated`, and every ``RelayConfiguration/lagReportInterval`` in between when it changed:
+///   how far the newest final's end (`transcribedUntil`) trails the audio sent to
 ///   the vendor (`audioSent`), and the largest lag so far
 /// - `{"type":"lagging","lag":s,"bound":s,"transcribedUntil":s,"audioSent":s}`: the library's
 ///   warning that the lag went above `bound` (``RelayConfiguration/transcriptLagWarning``)

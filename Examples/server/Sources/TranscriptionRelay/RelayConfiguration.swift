@@ -100,6 +100,10 @@ public struct RelayConfiguration: Sendable {
     /// `StreamingTranscriber.Configuration.transcriptLagWarning`: once each time the lag goes
     /// above it). `nil` (the default) sends none; the `lag` messages come either way.
     public var transcriptLagWarning: Duration?
+    /// How often a session's client gets a `lag` message besides the one after each final, when
+    /// the lag changed since the last: the page then shows the lag growing while finals do not
+    /// come, which is when it matters. `nil` sends them after each final only. Default 1 s.
+    public var lagReportInterval: Duration? = .seconds(1)
 
     /// Creates a configuration; every argument has a default.
     public init(
@@ -167,6 +171,9 @@ public struct RelayConfiguration: Sendable {
         if audioBurst <= .zero { throw RelayConfigurationError("the audio burst must be positive") }
         if let transcriptLagWarning, transcriptLagWarning <= .zero {
             throw RelayConfigurationError("the transcript lag warning must be positive")
+        }
+        if let lagReportInterval, lagReportInterval <= .zero {
+            throw RelayConfigurationError("the lag report interval must be positive")
         }
         for (name, path) in [("metrics", metricsPath), ("health", healthPath)] {
             guard let path else { continue }

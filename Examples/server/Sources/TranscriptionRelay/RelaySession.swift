@@ -11,7 +11,8 @@ import Synchronization
 /// The handler task reads the client's messages: the first decides the provider (a `start` text
 /// message, or audio for the default provider), audio goes to ``StreamingTranscriber/send(audio:)``,
 /// `stop` ends the vendor session gracefully. A child task forwards the transcript events as JSON
-/// (with the transcript lag after each final), and, in a child task of its own, the connection
+/// (with the transcript lag after each final and, from a child task of its own, at the lag report
+/// interval), and, in a child task of its own, the connection
 /// states, then closes the WebSocket after the last of both; another stops the session when it
 /// reaches the duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
 /// When the server shuts down gracefully, the vendor session is stopped like on `stop` (every
@@ -282,27 +283,56 @@ final class RelaySession: Sendable {
         }
     }
 
-    /// Sends the transcript events, with the library's transcript lag after each final and
-    /// before `terminated`; returns whether the session failed.
+    /// Sends the transcript events, with the library's transcript lag after each final, before
+    /// `terminated`, and at the lag report interval until the last event; returns whether the
+    /// session failed.
     private func forwardEvents(_ transcriber: StreamingTranscriber, logger: Logger) async -> Bool {
-        var failed = false
-        for await event in transcriber.events {
-            switch event {
-            case .begin(let session):
-                logger.info("vendor session started", metadata: ["stt.session.id": "\(session.id)"])
-            case .error(let error):
-                failed = true
-                logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
-            case .terminated:
-                // The last statistics: every byte sent, the newest final's end.
-                await write(EventJSON.lag(await transcriber.statistics))
-            default:
-                break
+        await withTaskGroup(of: Void.self, returning: Bool.self) { reports in
+            if let interval = configuration.lagReportInterval {
+                reports.addTask { await self.reportLag(of: transcriber, every: interval) }
             }
-            if let json = EventJSON.encode(event) { await write(json) }
-            if case .final = event { await write(EventJSON.lag(await transcriber.statistics)) }
+            var failed = false
+            for await event in transcriber.events {
+                switch event {
+                case .begin(let session):
+                    logger.info("vendor session started", metadata: ["stt.session.id": "\(session.id)"])
+                case .error(let error):
+                    failed = true
+                    logger.info("vendor session failed", metadata: ["stt.error": "\(error)"])
+                    await Self.end(&reports)
+                case .terminated:
+                    await Self.end(&reports)
+                    // The last statistics: every byte sent, the newest final's end.
+                    await write(EventJSON.lag(await transcriber.statistics))
+                default:
+                    break
+                }
+                if let json = EventJSON.encode(event) { await write(json) }
+                if case .final = event { await write(EventJSON.lag(await transcriber.statistics)) }
+            }
+            reports.cancelAll()
+            return failed
         }
-        return failed
+    }
+
+    /// Ends the periodic lag reports and waits for a report being written, so that none comes
+    /// after the session's last event.
+    private static func end(_ reports: inout TaskGroup<Void>) async {
+        reports.cancelAll()
+        await reports.waitForAll()
+    }
+
+    /// Sends the transcript lag every `interval` when it changed since the last report, until
+    /// cancelled.
+    private func reportLag(of transcriber: StreamingTranscriber, every interval: Duration) async {
+        var last: String?
+        while true {
+            do { try await Task.sleep(for: interval) } catch { return }
+            let report = EventJSON.lag(await transcriber.statistics)
+            guard report != last, !Task.isCancelled else { continue }
+            last = report
+            await write(report)
+        }
     }
 
     /// Sends the library's connection states but its last (`ended`, which ``forward(_:states:logger:)``

@@ -63,6 +63,16 @@ struct ConfigurationTests {
         #expect(((try? configuration.validate()) != nil) == valid, "\(String(describing: bound))")
     }
 
+    @Test(
+        "Lag reports come every second by default; an interval set is positive, or nil for after finals only",
+        arguments: [(Duration?.none, true), (.milliseconds(200), true), (.zero, false), (.seconds(-1), false)])
+    func lagReportInterval(interval: Duration?, valid: Bool) {
+        var configuration = RelayConfiguration(assemblyAI: Self.access)
+        #expect(configuration.lagReportInterval == .seconds(1))
+        configuration.lagReportInterval = interval
+        #expect(((try? configuration.validate()) != nil) == valid, "\(String(describing: interval))")
+    }
+
     @Test("Descriptions never show the key")
     func redacted() {
         let configuration = RelayConfiguration(assemblyAI: Self.access, speechmatics: Self.access)

@@ -141,6 +141,52 @@ struct EventJSONTests {
         }
     }
 
+    @Test(
+        "Between finals the lag is reported at the interval while it grows, and never after the last event",
+        arguments: ["assemblyai", "speechmatics"])
+    func periodicLagReports(provider: String) async throws {
+        let emulator = try makeEmulator()
+        defer { emulator.shutdown() }
+        var configuration = relayConfiguration(emulator: emulator)
+        configuration.lagReportInterval = .milliseconds(50)
+        let relay = TranscriptionRelay(configuration: configuration, logger: LogRecorder().logger())
+        try await relay.application().test(.live) { client in
+            let port = try #require(client.port)
+            try await withTimeout {
+                let ws = try await RelayClient.connect(port: port, token: clientToken)
+                try await ws.connection.send(text: #"{"type":"start","provider":"\#(provider)"}"#)
+                var messages = ws.connection.messages.makeAsyncIterator()
+                // Audio that ends before the script's first word: no transcript, a growing lag.
+                // (The library holds the last 50 ms chunk back for AssemblyAI until more comes.)
+                var reported: [Double] = []
+                for sent in [0.2, 0.4] {
+                    try await ws.send(audio: audio(seconds: 0.2))
+                    while reported.last ?? 0 < sent - 0.05 - 1e-9 {
+                        guard case .text(let text) = try await messages.next() else { continue }
+                        let message = try RelayEvent(parsing: text)
+                        #expect(message.type != "final" && message.type != "partial", "\(text)")
+                        guard message.type == "lag" else { continue }
+                        let audioSent = try #require(message.audioSent)
+                        #expect(message.transcribedUntil == 0 && message.lag == audioSent, "\(text)")
+                        #expect(try #require(message.maxLag) >= audioSent)
+                        reported.append(audioSent)
+                    }
+                }
+                #expect(reported == reported.sorted() && Set(reported).count == reported.count, "\(reported)")
+                try await ws.send(audio: audio(seconds: script.duration + 1))
+                try await ws.connection.send(text: #"{"type":"stop"}"#)
+                var types: [String] = []
+                while let message = try await messages.next() {
+                    guard case .text(let text) = message else { continue }
+                    types.append(try RelayEvent(parsing: text).type)
+                }
+                #expect(types.contains("final"))
+                let terminated = try #require(types.lastIndex(of: "terminated"), "\(types)")
+                #expect(types[(terminated - 1)...] == ["lag", "terminated", "state"], "\(types)")
+            }
+        }
+    }
+
     @Test("With a lag bound the library's warning reaches the client as a lagging message")
     func laggingLive() async throws {
         let emulator = try makeEmulator()

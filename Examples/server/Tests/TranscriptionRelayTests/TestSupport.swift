@@ -115,6 +115,9 @@ func relayConfiguration(
             apiKey: Secret(vendorKey), endpoint: emulator.speechmaticsURL, tokenURL: emulator.speechmaticsTokenURL),
         tls: TLSConfiguration(additionalTrustRoots: [.file(sharedAuthority.caCertificatePath)]))
     configuration.audioBurst = .seconds(60)
+    // Lag messages after finals only, so that the tests can count them; the test of the
+    // periodic reports sets an interval.
+    configuration.lagReportInterval = nil
     return configuration
 }
 
