@@ -76,6 +76,10 @@ struct SessionRunner {
                 return 2
             }
             channels = options.channelLabels(channelCount: count)
+            if count == 1 {
+                // A mono file, or a device that has one channel only: the session goes on, labelled.
+                printError("transcribe: note: --multichannel with a 1-channel input: one channel, \(channels[0]).")
+            }
         }
 
         let provider: StreamingTranscriber.Provider

@@ -123,6 +123,27 @@ extension TranscribeCommandTests {
     }
 
     @Test(
+        "--multichannel with a mono input: a one-line note, then its one channel transcribed and labelled",
+        arguments: ["speechmatics", "assemblyai"])
+    func multichannelMono(provider: String) async throws {
+        let emulator = try Self.channelEmulator()
+        defer { emulator.shutdown() }
+        let file = NSTemporaryDirectory() + "transcribe-mono-\(UUID().uuidString).wav"
+        let frames = Int((Self.channelScript.duration + 1.5) * 16000)
+        let samples = (0..<frames).map { 0.1 * Float(sin(Double($0) * 0.2)) }
+        try AudioFileWriter.write(samples, sampleRate: 16000, channelCount: 1, kind: .wav16, to: file)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let flags = ["--multichannel", "--channel-label", "room", "--format", "jsonl"]
+        let result = try await Self.run(Self.channelArguments(emulator, file: file, provider: provider, flags))
+        try #require(result.status == 0, "\(result.stderr)")
+        let notes = result.stderr.split(separator: "\n").filter { $0.contains("--multichannel") }
+        let note = "transcribe: note: --multichannel with a 1-channel input: one channel, room."
+        #expect(notes == [Substring(note)], "\(result.stderr)")
+        let finals = result.lines.filter { $0["type"]?.stringValue == "final" }
+        #expect(!finals.isEmpty && finals.allSatisfy { $0["channel"]?.stringValue == "room" }, "\(result.stdout)")
+    }
+
+    @Test(
         "usage errors exit 2, the reason first: a label without --multichannel, a label twice, too many labels",
         arguments: [
             (["--provider", "assemblyai", "--channel-label", "a"], "--channel-label needs --multichannel"),
