@@ -100,45 +100,87 @@ struct ObservabilityTests {
     }
 }
 
-@Suite("stt-server command, metrics", .timeLimit(.minutes(1)))
+@Suite("stt-server command, observability flags", .timeLimit(.minutes(1)))
 struct ServerCommandMetricsTests {
-    @Test("--metrics-path bootstraps a Prometheus registry that the path serves; /healthz answers")
-    func metricsFlag() async throws {
+    /// A running `stt-server --emulator --port 0` with `arguments`, and the port it listens on (from
+    /// its "stt-server listening on http://127.0.0.1:PORT/ (…)" line). Terminate it when done.
+    static func startServer(_ arguments: [String]) async throws -> (process: Process, port: Int) {
         let process = Process()
         process.executableURL = ServerCommandTests.executable
-        process.arguments = ["--emulator", "--port", "0", "--metrics-path", "/metrics", "--log-level", "error"]
+        process.arguments = ["--emulator", "--port", "0", "--log-level", "error"] + arguments
         process.environment = ["PATH": "/usr/bin:/bin"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        // "stt-server listening on http://127.0.0.1:PORT/ (…)"
         let (chunks, chunkSink) = AsyncStream.makeStream(of: Data.self)
         output.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty { chunkSink.finish() } else { chunkSink.yield(data) }
         }
         defer { output.fileHandleForReading.readabilityHandler = nil }
-        let port = try await withTimeout(.seconds(20)) {
-            var text = ""
-            for await chunk in chunks {
-                text += String(decoding: chunk, as: UTF8.self)
-                if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression),
-                    let port = Int(text[range].split(separator: ":").last?.dropLast() ?? "")
-                {
-                    return port
+        do {
+            let port = try await withTimeout(.seconds(20)) {
+                var text = ""
+                for await chunk in chunks {
+                    text += String(decoding: chunk, as: UTF8.self)
+                    if let range = text.range(
+                        of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression),
+                        let port = Int(text[range].split(separator: ":").last?.dropLast() ?? "")
+                    {
+                        return port
+                    }
                 }
+                throw TimeoutError()
             }
-            throw TimeoutError()
+            return (process, port)
+        } catch {
+            process.terminate()
+            process.waitUntilExit()
+            throw error
+        }
+    }
+
+    @Test("--metrics-path bootstraps a Prometheus registry that the path serves; /healthz answers")
+    func metricsFlag() async throws {
+        let (process, port) = try await Self.startServer(["--metrics-path", "/metrics"])
+        defer {
+            process.terminate()
+            process.waitUntilExit()
         }
         let metrics = try await rawRequest(port: port, "/metrics", authority: "127.0.0.1:\(port)")
         #expect(metrics.status == .ok)
         #expect(String(buffer: metrics.body ?? ByteBuffer()).contains("# TYPE stt_relay_sessions_open gauge"))
         let health = try await rawRequest(port: port, "/healthz", authority: "127.0.0.1:\(port)")
         #expect(health.status == .ok)
+    }
+
+    @Test("--lag-warning: a session whose transcript trails the audio by more gets a lagging message with that bound")
+    func lagWarningFlag() async throws {
+        let (process, port) = try await Self.startServer(["--lag-warning", "0.2", "--audio-burst", "60"])
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let (events, _) = try await withTimeout {
+            let ws = try await RelayClient.connect(port: port, token: nil)
+            // Speechmatics: AssemblyAI (its service, and so the emulator) refuses audio sent faster
+            // than real time. Sent at once, the transcript trails the audio by far more than 0.2 s.
+            try await ws.connection.send(text: #"{"type":"start","provider":"speechmatics"}"#)
+            try await ws.send(audio: audio(seconds: 3))
+            try await ws.connection.send(text: #"{"type":"stop"}"#)
+            return try await ws.readAll()
+        }
+        let warning = try #require(events.first { $0.type == "lagging" }, "\(events.map(\.json))")
+        #expect(warning.bound == 0.2)
+        #expect(try #require(warning.lag) > 0.2)
+        #expect(events.last?.type == "terminated", "\(events.map(\.json))")
+    }
+
+    @Test("--lag-warning 0 or below: a usage error (exit 64) with the reason", arguments: ["0", "-1"])
+    func lagWarningInvalid(value: String) async throws {
+        let (status, stderr) = try await ServerCommandTests.run(["--port", "0", "--lag-warning=\(value)"])
+        #expect(status == 64, "\(stderr)")
+        #expect(stderr.contains("--lag-warning must be positive"), "\(stderr)")
     }
 }
