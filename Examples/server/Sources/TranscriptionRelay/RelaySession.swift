@@ -12,9 +12,8 @@ import Synchronization
 /// message, or audio for the default provider), audio goes to ``StreamingTranscriber/send(audio:)``,
 /// `stop` ends the vendor session gracefully. A child task forwards the transcript events as JSON
 /// (with the transcript lag after each final and, from a child task of its own, at the lag report
-/// interval), and, in a child task of its own, the connection
-/// states, then closes the WebSocket after the last of both; another stops the session when it
-/// reaches the duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
+/// interval), and, in a child task of its own, the connection states, then closes the WebSocket
+/// after the last of both; another stops the session when it reaches the duration cap. The client closing its WebSocket without `stop` cancels the vendor session.
 /// When the server shuts down gracefully, the vendor session is stopped like on `stop` (every
 /// final still reaches the client) and the WebSocket closes with 1001 (going away).
 final class RelaySession: Sendable {
