@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// The `transcribe` command refuses to send a key or a token unencrypted to another machine:
-/// exit 2 with one line saying why, before connecting (192.0.2.1 is never routed, so a connection
-/// attempt could only time out).
+/// exit 2 with one line saying why, before connecting. (A connection attempt to 192.0.2.1, a
+/// documentation address, would end in a connection error: exit 4, with another reason. The
+/// time the command takes proves nothing here: on a loaded machine starting it takes seconds.)
 @Suite("transcribe command: credentials over cleartext")
 struct TranscribeCleartextTests {
     static func expectRefusal(_ result: TranscribeCommandTests.Result, _ what: String) {
@@ -16,8 +17,6 @@ struct TranscribeCleartextTests {
 
     @Test("a key over ws:// or a token request over http:// to a remote host: exit 2, one line")
     func refused() async throws {
-        let clock = ContinuousClock()
-        let began = clock.now
         let session = try await TranscribeCommandTests.run(
             [
                 "--provider", "assemblyai", "--input", TranscribeCommandTests.recording, "--endpoint",
@@ -30,6 +29,5 @@ struct TranscribeCleartextTests {
                 "--token-url", "http://192.0.2.1:9/v1/api_keys",
             ], environment: ["SPEECHMATICS_API_KEY": "q7Z"])
         Self.expectRefusal(token, "http:// token endpoint")
-        #expect(clock.now - began < .seconds(8), "refused before any connection attempt")
     }
 }
