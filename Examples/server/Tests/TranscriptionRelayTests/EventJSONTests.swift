@@ -162,7 +162,9 @@ struct EventJSONTests {
                 for sent in [0.2, 0.4] {
                     try await ws.send(audio: audio(seconds: 0.2))
                     while reported.last ?? 0 < sent - 0.05 - 1e-9 {
-                        guard case .text(let text) = try await messages.next() else { continue }
+                        let next = try await messages.next()
+                        try #require(next != nil, "the relay closed before reporting \(sent) s")
+                        guard case .text(let text) = next else { continue }
                         let message = try RelayEvent(parsing: text)
                         #expect(message.type != "final" && message.type != "partial", "\(text)")
                         guard message.type == "lag" else { continue }
