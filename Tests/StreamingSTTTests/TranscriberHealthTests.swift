@@ -170,6 +170,8 @@ struct TranscriberHealthTests {
         let transcriber = StreamingTranscriber(
             provider: TranscriberFaultTests.provider(vendor, emulator), configuration: Self.configuration())
         let collectors = Collectors(transcriber)
+        let clock = ContinuousClock()
+        let began = clock.now
         let (midway, summary) = try await withTimeout(.seconds(20), "the session") {
             try await transcriber.start()
             let before = await transcriber.statistics
@@ -180,6 +182,9 @@ struct TranscriberHealthTests {
             for _ in 0..<20 { try await transcriber.send(audio: Self.piece) }
             return (midway, try await transcriber.stop())
         }
+        // The durations are timings: within the session, whatever the machine's load (their
+        // arithmetic is table-tested in SessionHealthTests).
+        let session = clock.now - began
         let events = try await withTimeout { await collectors.events.value }
         let finals = events.compactMap { if case .final(let t) = $0 { t } else { nil } }
         let partials = events.filter { if case .partial = $0 { true } else { false } }
@@ -199,16 +204,16 @@ struct TranscriberHealthTests {
         #expect(stats.maxTranscriptLag >= stats.transcriptLag)
         #expect(stats.maxTranscriptLag <= 4.0)
         let firstFinal = try #require(stats.timeToFirstFinal)
-        #expect(firstFinal > .zero && firstFinal < .seconds(5))
+        #expect(firstFinal > .zero && firstFinal < session)
         if !partials.isEmpty {
             let firstPartial = try #require(stats.timeToFirstPartial)
             #expect(firstPartial > .zero && firstPartial <= firstFinal)
         }
         let latency = try #require(stats.receiveToEventLatency)
-        #expect(latency >= .zero && latency < .seconds(1))
-        #expect(try #require(stats.maxReceiveToEventLatency) >= latency)
+        #expect(latency >= .zero && latency < session)
+        #expect(try #require(stats.maxReceiveToEventLatency) >= latency && stats.maxReceiveToEventLatency! < session)
         #expect(try #require(stats.meanReceiveToEventLatency) <= stats.maxReceiveToEventLatency!)
-        #expect(try #require(stats.lastMessageAge) < .seconds(5))
+        #expect(try #require(stats.lastMessageAge) < session)
         #expect(stats.reconnections == 0)
         #expect(stats.lostAudioSeconds == 0)
         switch vendor {
@@ -243,7 +248,8 @@ struct TranscriberHealthTests {
             return try await transcriber.stop()
         }
         let roundTrip = try #require(summary.statistics.pingRoundTrip, "no pong within 10 s")
-        #expect(roundTrip > .zero && roundTrip < .seconds(2))
+        // A round trip longer than the pong timeout would have failed the session.
+        #expect(roundTrip > .zero && roundTrip < .seconds(5))
         _ = await collectors.events.value
     }
 
