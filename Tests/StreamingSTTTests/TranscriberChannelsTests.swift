@@ -305,16 +305,18 @@ struct TranscriberChannelsTests {
 
     @Test("AssemblyAI per channel: each channel's session rolls over on its own before its limit; nothing lost")
     func assemblyAIRolloverPerChannel() async throws {
-        // Every session expires after 12 s (`expires_at`); each channel's first session starts its
-        // successor 6 s before and switches at an end of turn (a sentence ends every 0.6 s); the
-        // successors would roll over only after the 9 s of audio. The
-        // same words on both channels: the successors' order of opening is not fixed.
+        // Every session expires after 20 s (`expires_at`, in whole seconds); each channel's first
+        // session starts its successor 10 s before, 9-10 s in, and switches at the next end of
+        // turn (a sentence ends every 0.6 s), at 14-15 s at the latest; the successors would roll
+        // over only after 19 s, after the 17 s of audio. Wide margins, as in the one-channel
+        // rollover test, so that this holds on a loaded machine under a sanitizer. The same words
+        // on both channels: the successors' order of opening is not fixed.
         let script = EmulatorScript(
             text: String(repeating: "One. Two. ", count: 20), startingAt: 0.05, wordDuration: 0.2, gap: 0.05,
             sentenceGap: 0.4)
         let emulator = try TranscriberEmulatorTests.emulator(secure: false) {
             $0.script = script
-            $0.assemblyAI.maxSessionDuration = .seconds(12)
+            $0.assemblyAI.maxSessionDuration = .seconds(20)
         }
         defer { emulator.shutdown() }
         let options = AssemblyAI(
@@ -322,16 +324,17 @@ struct TranscriberChannelsTests {
         )
         var configuration = TranscriberEmulatorTests.configuration()
         configuration.channelLabels = ["agent", "caller"]
-        configuration.reconnection = ReconnectionPolicy(rolloverLeadTime: .seconds(6))
+        configuration.reconnection = ReconnectionPolicy(rolloverLeadTime: .seconds(10))
         let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
         let collector = Task {
             var all: [TranscriptEvent] = []
             for await event in transcriber.events { all.append(event) }
             return all
         }
-        // 9 s of stereo audio in 0.1 s buffers, paced in real time (rollover follows the clock).
+        // 17 s of stereo audio in 0.1 s buffers, paced in real time (rollover follows the clock).
+        let pieces = 170
         let piece = Self.stereo(seconds: 0.1, left: 1000, right: -1000)
-        let buffers = [AudioBuffer](repeating: piece, count: 90).enumerated().map { index, buffer in
+        let buffers = [AudioBuffer](repeating: piece, count: pieces).enumerated().map { index, buffer in
             AudioBuffer(format: buffer.format, bytes: buffer.bytes, startFrame: Int64(index * 1600))
         }
         let summary = try await withTimeout(.seconds(90)) {
@@ -364,7 +367,7 @@ struct TranscriberChannelsTests {
         #expect(delivered.sorted() == records.map(\.transcript).sorted())
         #expect(records.count == 4 && records.allSatisfy { $0.violations.isEmpty })
         let received: Int = records.map(\.audioByteCount).reduce(0, +)
-        let sent: Int = 90 * 3200 * 2
+        let sent: Int = pieces * 3200 * 2
         #expect(received == sent, "every byte went to exactly one session of its channel")
     }
 

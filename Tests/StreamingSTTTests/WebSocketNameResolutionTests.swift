@@ -239,11 +239,12 @@ struct WebSocketNameResolutionTests {
         defer { listener.close() }
         let (logger, lines) = RecordingLogHandler.logger()
         // An attempt delay long enough for the first attempt to reach its server on a loaded
-        // machine (it takes milliseconds), and a deadline well after it.
-        var settings = Self.configuration(connectTimeout: .seconds(4)) { _ in
+        // machine (it takes milliseconds; with two sanitized test runs beside this one, the
+        // lookup and the first attempt together once took over 4 s), and a deadline well after it.
+        var settings = Self.configuration(connectTimeout: .seconds(8)) { _ in
             .success(["127.0.0.1", "::1"])
         }
-        settings.connectionAttemptDelay = .seconds(2)
+        settings.connectionAttemptDelay = .seconds(4)
         let configuration = settings
         let clock = ContinuousClock()
         let start = clock.now
@@ -256,7 +257,7 @@ struct WebSocketNameResolutionTests {
         let elapsed = clock.now - start
         let attempts = lines.all.filter { $0.contains("websocket connecting") }
         #expect(error?.code == .connectTimeout)
-        #expect(elapsed >= .milliseconds(3900))
+        #expect(elapsed >= .milliseconds(7900))
         #expect(attempts.count == 1, "\(attempts)")
         #expect(attempts.first?.contains("127.0.0.1") == true)
     }
