@@ -349,23 +349,28 @@ struct TranscriberChannelsTests {
         }
         let events = await collector.value
         let rollovers = events.compactMap { if case .reconnected(let notice) = $0 { notice } else { nil } }
-        #expect(rollovers.count == 2 && rollovers.allSatisfy { $0.reason == .rollover && $0.lostAudio == 0 })
-        #expect(summary.sessionCount == 4)
+        // One rollover per channel. On a machine so loaded that the paced audio outlasts a
+        // successor's own schedule (seen with two sanitized test runs beside this one), that
+        // successor rolls over too: allowed, as long as nothing is lost.
+        #expect(rollovers.count >= 2 && rollovers.allSatisfy { $0.reason == .rollover && $0.lostAudio == 0 })
+        #expect(summary.sessionCount == 2 + rollovers.count)
         let finals = TranscriberEmulatorTests.finals(events)
         var delivered: [String] = []
         for label in ["agent", "caller"] {
             let channel = finals.filter { $0.channel == label }
             #expect(zip(channel, channel.dropFirst()).allSatisfy { $0.end <= $1.start + 1e-9 }, "\(label)")
-            #expect(Set(channel.map(\.sessionIndex)) == [0, 1], "\(label): both of its sessions")
-            for index in 0...1 {
+            let sessions = Set(channel.map(\.sessionIndex))
+            #expect(sessions.isSuperset(of: [0, 1]), "\(label): its first two sessions, at least")
+            for index in sessions.sorted() {
                 delivered.append(channel.filter { $0.sessionIndex == index }.map(\.text).joined(separator: " "))
             }
         }
-        let records = await emulator.waitForSessions(count: 4)
+        let records = await emulator.waitForSessions(count: summary.sessionCount)
         // Every session's finals delivered, once, to its channel (each emulated session says the
-        // script from its own start, so a channel's two sessions are compared one by one).
-        #expect(delivered.sorted() == records.map(\.transcript).sorted())
-        #expect(records.count == 4 && records.allSatisfy { $0.violations.isEmpty })
+        // script from its own start, so a channel's sessions are compared one by one; a session
+        // that took over too late to transcribe anything has nothing to deliver).
+        #expect(delivered.sorted() == records.map(\.transcript).filter { !$0.isEmpty }.sorted())
+        #expect(records.count == summary.sessionCount && records.allSatisfy { $0.violations.isEmpty })
         let received: Int = records.map(\.audioByteCount).reduce(0, +)
         let sent: Int = pieces * 3200 * 2
         #expect(received == sent, "every byte went to exactly one session of its channel")
