@@ -14,6 +14,21 @@ struct TranscriberChannelsTests {
         EmulatorScript(text: "Hello there.", startingAt: 0.3, channel: 0)
         + EmulatorScript(text: "Good morning to you.", startingAt: 0.5, channel: 1)
 
+    /// A transcriber of the emulator's AssemblyAI with one session per channel of `labels`,
+    /// configured as the emulator tests configure theirs, then by `configure`.
+    static func assemblyAIPerChannel(
+        _ emulator: TranscriptionEmulator, labels: [String],
+        configure: (inout StreamingTranscriber.Configuration) -> Void = { _ in }
+    ) -> StreamingTranscriber {
+        let options = AssemblyAI(
+            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
+        )
+        var configuration = TranscriberEmulatorTests.configuration()
+        configuration.channelLabels = labels
+        configure(&configuration)
+        return StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+    }
+
     /// `seconds` of 16 kHz stereo s16: left samples all `left`, right samples all `right`.
     static func stereo(seconds: Double, left: Int16, right: Int16) -> AudioBuffer {
         let frames = Int(seconds * 16000)
@@ -145,12 +160,7 @@ struct TranscriberChannelsTests {
             $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["agent", "caller"]
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["agent", "caller"])
         #expect(transcriber.wireFormat == .pcm16(sampleRate: 16000, channelCount: 2))
         let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
         let (events, summary) = try await Self.run(transcriber, buffer)
@@ -189,12 +199,7 @@ struct TranscriberChannelsTests {
             $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["left", "right"]
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["left", "right"])
         let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 7, right: -7)
         let (events, _) = try await TranscriberEmulatorTests.run(transcriber, audio: buffer.bytes, piece: 6400)
         let finals = TranscriberEmulatorTests.finals(events)
@@ -230,13 +235,10 @@ struct TranscriberChannelsTests {
             $0.faults = { info in info.vendorIndex == 1 ? [.dropConnection(afterAudioChunks: 8)] : [] }
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["agent", "caller"]
-        configuration.reconnection = ReconnectionPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(100))
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["agent", "caller"]) { configuration in
+            configuration.reconnection = ReconnectionPolicy(
+                initialDelay: .milliseconds(20), maxDelay: .milliseconds(100))
+        }
         let buffer = Self.stereo(seconds: Self.script.duration + 1.5, left: 1000, right: -1000)
         let (events, summary) = try await Self.run(transcriber, buffer)
         let reconnected = events.compactMap { if case .reconnected(let notice) = $0 { notice } else { nil } }
@@ -260,12 +262,7 @@ struct TranscriberChannelsTests {
             $0.faults = { info in info.vendorIndex == 1 ? [.vendorError(afterAudioChunks: 5)] : [] }
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["agent", "caller"]
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["agent", "caller"])
         let collector = Task {
             var all: [TranscriptEvent] = []
             for await event in transcriber.events { all.append(event) }
@@ -319,13 +316,9 @@ struct TranscriberChannelsTests {
             $0.assemblyAI.maxSessionDuration = .seconds(20)
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["agent", "caller"]
-        configuration.reconnection = ReconnectionPolicy(rolloverLeadTime: .seconds(10))
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["agent", "caller"]) { configuration in
+            configuration.reconnection = ReconnectionPolicy(rolloverLeadTime: .seconds(10))
+        }
         let collector = Task {
             var all: [TranscriptEvent] = []
             for await event in transcriber.events { all.append(event) }
@@ -384,14 +377,10 @@ struct TranscriberChannelsTests {
             $0.sessionScript = { info in Self.script.channel(info.vendorIndex) }
         }
         defer { emulator.shutdown() }
-        let options = AssemblyAI(
-            credentials: .apiKey("emulator-key"), speechModel: .u3RealtimePro, endpoint: .custom(emulator.assemblyAIURL)
-        )
-        var configuration = TranscriberEmulatorTests.configuration()
-        configuration.channelLabels = ["agent", "caller"]
-        // Each channel's first final ends after 0.3 s of its audio: every channel lags past this.
-        configuration.transcriptLagWarning = .milliseconds(200)
-        let transcriber = StreamingTranscriber(provider: .assemblyAI(options), configuration: configuration)
+        let transcriber = Self.assemblyAIPerChannel(emulator, labels: ["agent", "caller"]) { configuration in
+            // Each channel's first final ends after 0.3 s of its audio: every channel lags past this.
+            configuration.transcriptLagWarning = .milliseconds(200)
+        }
         let stateSequence = transcriber.connectionStates
         let states = Task {
             var all: [ConnectionState] = []
