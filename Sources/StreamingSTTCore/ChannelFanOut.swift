@@ -37,8 +37,6 @@ package actor ChannelFanOut {
     private var summaries: [Int: SessionSummary] = [:]
     private var failure: TranscriptionError?
     private var ended = 0
-    /// Each channel's connection state, as last seen by ``run()``.
-    private var channelStates: [ConnectionState]
 
     /// Creates one driver per label, each with `configuration`.
     package init(
@@ -61,7 +59,6 @@ package actor ChannelFanOut {
         }
         self.gates = gates
         self.openGates = openGates
-        channelStates = Array(repeating: .idle, count: labels.count)
     }
 
     deinit {
@@ -75,9 +72,7 @@ package actor ChannelFanOut {
                 group.addTask { await driver.run() }
                 group.addTask { await self.forward(channel: index) }
                 group.addTask {
-                    for await state in driver.connectionStates.subscribe() {
-                        await self.channel(index, changedTo: state)
-                    }
+                    for await _ in driver.connectionStates.subscribe() { await self.publishConnectionState() }
                 }
             }
         }
@@ -155,10 +150,10 @@ package actor ChannelFanOut {
         }
     }
 
-    /// Channel `index`'s connection state changed: publishes the merged state.
-    private func channel(_ index: Int, changedTo state: ConnectionState) {
-        channelStates[index] = state
-        connectionStates.publish(.merging(channelStates))
+    /// A channel's connection state changed: publishes the merged state, from every channel's
+    /// current one (on the actor, so that a later publication never carries older states).
+    private func publishConnectionState() {
+        connectionStates.publish(connectionState)
     }
 
     /// The merged connection state now, from the channels' current states.
